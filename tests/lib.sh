@@ -1,0 +1,54 @@
+# Shared helpers for shell test suites (sourced). Each suite ends with
+# `finish`, which prints "RESULT: N passed, N failed, N skipped" for tests/run.
+set -u
+T_PASS=0 T_FAIL=0 T_SKIP=0
+: "${BERTH:?BERTH must point at the berth binary}"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHARED=${BERTH_SHARED:-$ROOT/../shared}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+ok()   { T_PASS=$((T_PASS + 1)); [ -n "${VERBOSE:-}" ] && echo "ok   $1"; return 0; }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $1${2:+: $2}"; return 0; }
+skip() { T_SKIP=$((T_SKIP + 1)); echo "skip $1${2:+: $2}"; return 0; }
+
+# run CMD...: sets OUT, ERR, RC
+run() {
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(cat "$TMP/out")
+	ERR=$(cat "$TMP/err")
+}
+
+# expect NAME RC CMD... : exit code must be RC
+expect_rc() {
+	local name=$1 want=$2; shift 2
+	run "$@"
+	if [ "$RC" = "$want" ]; then ok "$name"; else fail "$name" "exit $RC, want $want; stderr: $ERR"; fi
+}
+
+# expect_out NAME EXPECTED_STDOUT CMD...
+expect_out() {
+	local name=$1 want=$2; shift 2
+	run "$@"
+	if [ "$OUT" = "$want" ]; then ok "$name"; else
+		fail "$name" "stdout differs (rc $RC)"; diff <(echo "$want") <(echo "$OUT") | head -20; fi
+}
+
+# expect_golden NAME FILE CMD... : stdout must equal FILE byte for byte
+expect_golden() {
+	local name=$1 gold=$2; shift 2
+	"$@" >"$TMP/gold.out" 2>"$TMP/gold.err"
+	if cmp -s "$gold" "$TMP/gold.out"; then ok "$name"; else
+		fail "$name" "output differs from $gold"; diff "$gold" "$TMP/gold.out" | head -20; fi
+}
+
+# expect_match NAME REGEX TEXT
+expect_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else fail "$1" "'$3' does not match /$2/"; fi
+}
+
+finish() {
+	echo "RESULT: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	[ "$T_FAIL" = 0 ]
+}
