@@ -9,7 +9,7 @@
 
 BUILD ?= build
 ifneq ($(SANITIZE),)
-BUILD := $(BUILD)-san
+override BUILD := $(BUILD)-san
 endif
 ifeq ($(SANITIZE),)
 BIN ?= berth
