@@ -9,6 +9,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <locale.h>
 #include <pcre2.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,6 +520,17 @@ static int out_add(struct sh *s, struct bbuf *b, const char *p, size_t n)
 				"expanded text exceeds the limit of %u bytes", DF_SHELL_MAX_OUTPUT);
 	bbuf_add(b, p, n, NULL);
 	return 0;
+}
+
+static int out_addf(struct sh *s, struct bbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int out_addf(struct sh *s, struct bbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *t = xvasprintf(fmt, ap);
+	va_end(ap);
+	return out_add(s, b, t, strlen(t));
 }
 
 static int out_rune(struct sh *s, struct bbuf *b, int ch)
@@ -1032,7 +1044,7 @@ static int process_braced(struct sh *s, struct bbuf *out)
 	case '}':
 		lookup(s, nm, &value);
 		if (!value && s->lex->skip_unset_env)
-			return bbuf_addf(out, NULL, "${%s}", nm);
+			return out_addf(s, out, "${%s}", nm);
 		return out_add(s, out, value ? value : "", value ? strlen(value) : 0);
 	case ':':
 		null_is_unset = true;
@@ -1050,7 +1062,7 @@ static int process_braced(struct sh *s, struct bbuf *out)
 		const char *w = bbuf_str(&word);
 		lookup(s, nm, &value);
 		if (s->lex->skip_unset_env && !value)
-			return bbuf_addf(out, NULL, "${%s%s%s}", nm, bbuf_str(&chs), w);
+			return out_addf(s, out, "${%s%s%s}", nm, bbuf_str(&chs), w);
 		bool empty = !value || (null_is_unset && !*value);
 		switch (ch) {
 		case '-':
@@ -1091,7 +1103,7 @@ static int process_braced(struct sh *s, struct bbuf *out)
 			return nested_error(s, "syntax error: missing '}'");
 		lookup(s, nm, &value);
 		if (s->lex->skip_unset_env && !value)
-			return bbuf_addf(out, NULL, "${%s/%s/%s}", nm, bbuf_str(&pat),
+			return out_addf(s, out, "${%s/%s/%s}", nm, bbuf_str(&pat),
 					 bbuf_str(&repl));
 		return replace(s, bbuf_str(&pat), value ? value : "", bbuf_str(&repl), all, out);
 	}
