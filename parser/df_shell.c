@@ -110,25 +110,26 @@ static bool utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Valid UTF-8 copy of s: invalid bytes become U+FFFD. When map is not NULL
- * it receives, for each byte offset of the copy that starts a rune (and for
- * its end), the offset of that rune in s; other entries are unspecified. */
-static char *utf8_sanitize(const char *s, size_t len, bool skip_bom, size_t *outlen,
-			   size_t **map)
+/* Valid UTF-8 copy of s: invalid bytes become U+FFFD (3 bytes each). */
+static char *utf8_sanitize(const char *s, size_t len, bool skip_bom, size_t *outlen)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char *out = xmalloc(len * 3 + 1);
-	size_t *m = map ? xmalloc((len * 3 + 1) * sizeof(*m)) : NULL;
-	size_t o = 0, i = 0;
-	while (i < len) {
+	size_t need = 0;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t w = utf8_decode(p + i, len - i, &cp);
+		need += (cp == RUNE_ERROR && w == 1) ? 3 : w;
+		i += w;
+	}
+	char *out = xmalloc(need + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
 		uint32_t cp;
 		size_t w = utf8_decode(p + i, len - i, &cp);
 		if (skip_bom && i == 0 && cp == 0xFEFF) {
 			i += w;
 			continue;
 		}
-		if (m)
-			m[o] = i;
 		if (cp == RUNE_ERROR && w == 1)
 			o += utf8_encode(out + o, RUNE_ERROR);
 		else {
@@ -137,13 +138,71 @@ static char *utf8_sanitize(const char *s, size_t len, bool skip_bom, size_t *out
 		}
 		i += w;
 	}
-	if (m)
-		m[o] = len;
 	out[o] = '\0';
 	*outlen = o;
-	if (map)
-		*map = m;
 	return out;
+}
+
+/* A value to match patterns against. Matching runs on valid UTF-8 (Go's
+ * regexp reads an invalid byte as U+FFFD of width 1); results are cut from
+ * the raw bytes, so offsets are mapped back through the replaced bytes. */
+struct subject {
+	const char *raw;
+	size_t rawlen;
+	const char *text;         /* raw itself when valid, else clean */
+	size_t len;
+	char *clean;
+	size_t *rep;              /* offsets in text of each U+FFFD replacement */
+	size_t nrep;
+};
+
+static void subject_init(struct subject *sj, const char *value)
+{
+	memset(sj, 0, sizeof(*sj));
+	sj->raw = value;
+	sj->rawlen = strlen(value);
+	sj->text = value;
+	sj->len = sj->rawlen;
+	if (utf8_valid(value, sj->rawlen))
+		return;
+	sj->clean = utf8_sanitize(value, sj->rawlen, false, &sj->len);
+	sj->text = sj->clean;
+	size_t cap = 0;
+	const unsigned char *p = (const unsigned char *)value;
+	size_t o = 0;
+	for (size_t i = 0; i < sj->rawlen;) {
+		uint32_t cp;
+		size_t w = utf8_decode(p + i, sj->rawlen - i, &cp);
+		if (cp == RUNE_ERROR && w == 1) {
+			XGROW(sj->rep, sj->nrep + 1, cap);
+			sj->rep[sj->nrep++] = o;
+			o += 3;
+		} else {
+			o += w;
+		}
+		i += w;
+	}
+}
+
+/* raw offset of a rune boundary in text: each replacement before it grew
+ * one byte into three */
+static size_t subject_orig(const struct subject *sj, size_t off)
+{
+	size_t lo = 0, hi = sj->nrep;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sj->rep[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return off - 2 * lo;
+}
+
+static void subject_release(struct subject *sj)
+{
+	free(sj->clean);
+	free(sj->rep);
 }
 
 /* unicode.IsSpace */
@@ -395,6 +454,10 @@ const char *df_env_get(const struct df_env *env, const char *name)
 {
 	if (!env || !env->n)
 		return NULL;
+	if (!env->windows) {
+		ssize_t at = env_find(env, name, fnv1a(name));
+		return at < 0 ? NULL : env->v[at].value;
+	}
 	_cleanup_free_ char *norm = env_norm(env, name);
 	ssize_t at = env_find(env, norm, fnv1a(norm));
 	return at < 0 ? NULL : env->v[at].value;
@@ -707,7 +770,7 @@ static int pattern_to_regex(struct sh *s, const char *pat, size_t plen, bool gre
 			    bool anchored, struct bbuf *re)
 {
 	size_t len;
-	_cleanup_free_ char *p = utf8_sanitize(pat, plen, true, &len, NULL);
+	_cleanup_free_ char *p = utf8_sanitize(pat, plen, true, &len);
 	struct sh ps = { .src = p, .len = len };
 	if (anchored)
 		bbuf_addch(re, '^', NULL);
@@ -826,7 +889,7 @@ static char *reverse_runes(const char *str, size_t len)
 static char *reverse_pattern(const char *pat, size_t len)
 {
 	size_t slen;
-	_cleanup_free_ char *p = utf8_sanitize(pat, len, false, &slen, NULL);
+	_cleanup_free_ char *p = utf8_sanitize(pat, len, false, &slen);
 	char *out = xmalloc(slen + 1);
 	const unsigned char *u = (const unsigned char *)p;
 	size_t o = slen;
@@ -850,24 +913,18 @@ static int trim_prefix(struct sh *s, const char *pat, size_t plen, const char *v
 		       bool greedy, struct bbuf *out)
 {
 	struct matcher m = { 0 };
-	size_t vlen = strlen(value), slen, *map = NULL;
-	bool valid = utf8_valid(value, vlen);
-	char *subj = valid ? (char *)value : utf8_sanitize(value, vlen, false, &slen, &map);
-	if (valid)
-		slen = vlen;
+	struct subject sj;
+	subject_init(&sj, value);
 	int rc = matcher_init(s, &m, pat, plen, greedy, true);
 	size_t so = 0, eo = 0;
 	if (rc == 0)
-		rc = matcher_find(s, &m, subj, slen, 0, &so, &eo);
+		rc = matcher_find(s, &m, sj.text, sj.len, 0, &so, &eo);
 	if (rc >= 0) {
-		size_t cut = rc ? (map ? map[eo] : eo) : 0;
-		rc = out_add(s, out, value + cut, vlen - cut);
+		size_t cut = rc ? subject_orig(&sj, eo) : 0;
+		rc = out_add(s, out, value + cut, sj.rawlen - cut);
 	}
 	matcher_release(&m);
-	if (!valid) {
-		free(subj);
-		free(map);
-	}
+	subject_release(&sj);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -878,7 +935,7 @@ static int trim_suffix(struct sh *s, const char *pat, size_t plen, const char *v
 		       bool greedy, struct bbuf *out)
 {
 	size_t vlen;
-	_cleanup_free_ char *clean = utf8_sanitize(value, strlen(value), false, &vlen, NULL);
+	_cleanup_free_ char *clean = utf8_sanitize(value, strlen(value), false, &vlen);
 	_cleanup_free_ char *rpat = reverse_pattern(pat, plen);
 	_cleanup_free_ char *rval = reverse_runes(clean, vlen);
 	_cleanup_bbuf_ struct bbuf tmp = BBUF_INIT;
@@ -948,49 +1005,48 @@ static int replace(struct sh *s, const char *pat, const char *value, const char 
 		   bool all, struct bbuf *out)
 {
 	struct matcher m = { 0 };
-	size_t vlen = strlen(value), slen, *map = NULL;
-	bool valid = utf8_valid(value, vlen);
-	char *subj = valid ? (char *)value : utf8_sanitize(value, vlen, false, &slen, &map);
-	if (valid)
-		slen = vlen;
-#define ORIG(off) (map ? map[off] : (off))
+	struct subject sj;
+	subject_init(&sj, value);
+	size_t vlen = sj.rawlen, so, eo;
 	int rc = matcher_init(s, &m, pat, strlen(pat), true, false);
-	size_t so, eo;
 	if (rc < 0)
 		goto done;
 	if (!all) {
-		rc = matcher_find(s, &m, subj, slen, 0, &so, &eo);
+		rc = matcher_find(s, &m, sj.text, sj.len, 0, &so, &eo);
 		if (rc < 0)
 			goto done;
-		if (rc == 0)
+		if (rc == 0) {
 			rc = out_add(s, out, value, vlen);
-		else if ((rc = out_add(s, out, value, ORIG(so))) == 0 &&
-			 (rc = out_add(s, out, repl, strlen(repl))) == 0)
-			rc = out_add(s, out, value + ORIG(eo), vlen - ORIG(eo));
+			goto done;
+		}
+		so = subject_orig(&sj, so);
+		eo = subject_orig(&sj, eo);
+		if ((rc = out_add(s, out, value, so)) == 0 &&
+		    (rc = out_add(s, out, repl, strlen(repl))) == 0)
+			rc = out_add(s, out, value + eo, vlen - eo);
 		goto done;
 	}
-	size_t last = 0, pos = 0;
-	while (pos <= slen) {
-		rc = matcher_find(s, &m, subj, slen, pos, &so, &eo);
+	size_t last = 0, pos = 0; /* offsets in sj.text */
+	while (pos <= sj.len) {
+		rc = matcher_find(s, &m, sj.text, sj.len, pos, &so, &eo);
 		if (rc < 0)
 			goto done;
 		if (rc == 0)
 			break;
-		if (out_add(s, out, value + ORIG(last), ORIG(so) - ORIG(last)) < 0) {
-			rc = -1;
+		size_t rlast = subject_orig(&sj, last), rso = subject_orig(&sj, so),
+		       reo = subject_orig(&sj, eo);
+		rc = out_add(s, out, value + rlast, rso - rlast);
+		/* no replacement for an empty match right after a match */
+		if (rc == 0 && (eo > last || so == 0))
+			rc = expand_template(s, out, repl, value, rso, reo);
+		if (rc < 0)
 			goto done;
-		}
-		if ((eo > last || so == 0) &&
-		    expand_template(s, out, repl, value, ORIG(so), ORIG(eo)) < 0) {
-			rc = -1;
-			goto done;
-		}
 		last = eo;
 		/* always advance at least one rune */
 		size_t w = 0;
-		if (pos < slen) {
+		if (pos < sj.len) {
 			uint32_t cp;
-			w = utf8_decode((const unsigned char *)subj + pos, slen - pos, &cp);
+			w = utf8_decode((const unsigned char *)sj.text + pos, sj.len - pos, &cp);
 		}
 		if (pos + w > eo)
 			pos += w;
@@ -999,14 +1055,11 @@ static int replace(struct sh *s, const char *pat, const char *value, const char 
 		else
 			pos = eo;
 	}
-	rc = out_add(s, out, value + ORIG(last), vlen - ORIG(last));
-#undef ORIG
+	size_t rlast = subject_orig(&sj, last);
+	rc = out_add(s, out, value + rlast, vlen - rlast);
 done:
 	matcher_release(&m);
-	if (!valid) {
-		free(subj);
-		free(map);
-	}
+	subject_release(&sj);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -1236,7 +1289,7 @@ static int run(const struct df_lexer *lex, const char *input, const struct df_en
 		.vars = vars,
 	};
 	size_t len;
-	_cleanup_free_ char *src = utf8_sanitize(input, ilen, true, &len, NULL);
+	_cleanup_free_ char *src = utf8_sanitize(input, ilen, true, &len);
 	s.src = src;
 	s.len = len;
 	_cleanup_bbuf_ struct bbuf result = BBUF_INIT;

@@ -438,7 +438,7 @@ static void test_unicode_and_invalid_utf8(void **state)
 {
 	(void)state;
 	static const char *const kv[] = { "\xeb\xb3\x80\xec\x88\x98=v", "\xd9\xa3=three",
-					  "BAD=\xff" "x", "a\xd9\xa3" "b=mixed", NULL };
+					  "BAD=\xff" "x", "BAD2=\xff" "a\xfe\xff" "b", "a\xd9\xa3" "b=mixed", NULL };
 	_cleanup_df_env_ struct df_env *env = env_of(false, kv);
 	check(env, "$\xeb\xb3\x80\xec\x88\x98!", "v!");       /* Hangul letters */
 	check(env, "$\xd9\xa3x", "threex");                     /* Arabic-Indic digit */
@@ -454,6 +454,10 @@ static void test_unicode_and_invalid_utf8(void **state)
 	check(env, "${BAD/x/y}", "\xffy");
 	check(env, "${BAD//?/-}", "--");
 	check(env, "${BAD%x}", "\xef\xbf\xbd");
+	check(env, "${BAD2//a/-}", "\xff-\xfe\xff" "b");
+	check(env, "${BAD2/b/X}", "\xff" "a\xfe\xffX");
+	check(env, "${BAD2#?a??}", "b");
+	check(env, "${BAD2//\xef\xbf\xbd/.}", ".a..b"); /* U+FFFD matches an invalid byte */
 	/* %q escapes invalid bytes in messages */
 	check(env, "\xff${", "ERR:failed to process \"\\xff${\": syntax error: missing '}'");
 }
