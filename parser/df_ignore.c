@@ -3,6 +3,7 @@
  * prefix ("dir" + "**"), suffix ("**" + literal) or a regexp built with the same
  * translation (run by PCRE2 with JIT, options chosen to behave like Go's
  * RE2 for these regexps). */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,6 +325,106 @@ static void add_rune(struct bbuf *re, const char *p, size_t n, size_t *i)
 	*i += w;
 }
 
+static bool is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The translated regexp is written for Go's RE2 syntax. Only escapes
+ * copied from the pattern ("\x" -> "\x") can make RE2 and PCRE2 read it
+ * differently, so walk it like Go's parser would: reject what RE2 rejects
+ * (a backreference "\1", "\e", "\b" inside a class, "\Q" inside a class...)
+ * and spell the few escapes whose meaning differs ("\v", "\s", "\S") in a
+ * form both agree on. Returns false when Go's regexp.Compile would fail. */
+static bool go_regexp_to_pcre(const char *re, size_t n, struct bbuf *out)
+{
+	bool in_class = false;
+	size_t i = 0;
+	while (i < n) {
+		char c = re[i];
+		if (c != '\\') {
+			if (c == '[' && !in_class) {
+				in_class = true;
+				bbuf_addch(out, c, NULL);
+				i++;
+				if (i < n && re[i] == '^')
+					bbuf_addch(out, re[i++], NULL);
+				continue;
+			}
+			if (c == '[' && in_class && i + 1 < n && re[i + 1] == ':') {
+				/* [:name:] inside a class: both engines check the name */
+				const char *e = memmem(re + i + 2, n - i - 2, ":]", 2);
+				if (e) {
+					size_t l = (size_t)(e - re) + 2 - i;
+					bbuf_add(out, re + i, l, NULL);
+					i += l;
+					continue;
+				}
+			}
+			if (c == ']' && in_class)
+				in_class = false;
+			bbuf_addch(out, c, NULL);
+			i++;
+			continue;
+		}
+		if (i + 1 >= n)
+			return false; /* trailing backslash */
+		char d = re[i + 1];
+		if (!in_class && d == 'Q') {
+			/* \Q...\E (or to the end): literal in both engines */
+			const char *e = memmem(re + i + 2, n - i - 2, "\\E", 2);
+			size_t l = e ? (size_t)(e - re) + 2 - i : n - i;
+			bbuf_add(out, re + i, l, NULL);
+			i += l;
+			continue;
+		}
+		if (!in_class && strchr("AbBz", d)) {
+			bbuf_add(out, re + i, 2, NULL);
+			i += 2;
+			continue;
+		}
+		if (d == 's' || d == 'S') {
+			/* RE2's \s is [\t\n\f\r ]; PCRE2's also has \v */
+			if (in_class && d == 'S')
+				return false; /* cannot be spelled; never seen in practice */
+			bbuf_addstr(out, in_class ? "\\t\\n\\f\\r " : d == 's' ? "[\\t\\n\\f\\r ]"
+								      : "[^\\t\\n\\f\\r ]", NULL);
+			i += 2;
+			continue;
+		}
+		if (d == 'v') {
+			bbuf_addstr(out, "\\x0B", NULL); /* PCRE2's \v is a class */
+			i += 2;
+			continue;
+		}
+		size_t l = 2;
+		if ((unsigned char)d < 0x80 && !isalnum((unsigned char)d)) {
+			/* escaped punctuation is itself */
+		} else if (strchr("dDwWpPafnrt0", d)) {
+			/* same meaning in both (\p names are checked by PCRE2) */
+		} else if (d >= '1' && d <= '7') {
+			/* octal needs two digits; a lone digit is a backreference */
+			if (i + 2 >= n || !is_octal(re[i + 2]))
+				return false;
+		} else if (d == 'x') {
+			/* braces are always escaped by the translation, so only \xHH */
+			if (i + 3 >= n || !is_hex(re[i + 2]) || !is_hex(re[i + 3]))
+				return false;
+			l = 4;
+		} else {
+			return false;
+		}
+		bbuf_add(out, re + i, l, NULL);
+		i += l;
+	}
+	return true;
+}
+
 /* patternmatcher's Pattern.compile with separator '/'. */
 static void compile_pattern(struct ign_pattern *p, pcre2_compile_context *cctx)
 {
@@ -389,9 +490,12 @@ static void compile_pattern(struct ign_pattern *p, pcre2_compile_context *cctx)
 	if (t != MATCH_REGEXP)
 		return;
 	bbuf_addch(&re, '$', NULL);
+	_cleanup_bbuf_ struct bbuf pre = BBUF_INIT;
+	if (!go_regexp_to_pcre(re.data, re.len, &pre))
+		return; /* Go's regexp.Compile fails: bad when evaluated */
 	int ec;
 	PCRE2_SIZE eo;
-	p->re = pcre2_compile((PCRE2_SPTR)re.data, re.len,
+	p->re = pcre2_compile((PCRE2_SPTR)pre.data, pre.len,
 			      PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C,
 			      &ec, &eo, cctx);
 	if (p->re)

@@ -156,6 +156,18 @@ static void test_match_go_regexp_semantics(void **state)
 	/* an invalid UTF-8 byte is one character, as in Go */
 	assert_int_equal(mopm(P("a?b"), "a\xFF" "b"), 1);
 	assert_int_equal(mopm(P("a??b"), "a\xFF" "b"), 0);
+	/* escapes are copied into the regexp and read the way RE2 reads them */
+	assert_int_equal(mopm(P("\\d"), "5"), 1);
+	assert_int_equal(mopm(P("\\x41"), "A"), 1);
+	assert_int_equal(mopm(P("x\\sy"), "x\vy"), 0);
+	assert_int_equal(mopm(P("x\\sy"), "x\ty"), 1);
+	assert_int_equal(mopm(P("x\\vy"), "x\vy"), 1);
+	assert_int_equal(mopm(P("**/a\\1"), "a1"), -1);  /* no backreferences */
+	assert_int_equal(mopm(P("a\\e"), "ae"), -1);
+	assert_int_equal(mopm(P("[\\b]"), "b"), -1);
+	/* \Q quotes the rest of the *translated* regexp, as it does in Go */
+	assert_int_equal(mopm(P("a\\Q*b"), "a[^/]*b$"), 1);
+	assert_int_equal(mopm(P("a\\Q*b"), "a*b"), 0);
 	/* multi-byte characters are one character */
 	assert_int_equal(mopm(P("?"), "\xE2\x98\xBA"), 1);
 }
