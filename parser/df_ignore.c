@@ -579,6 +579,40 @@ bool df_ignore_has_exclusions(const struct df_ignore *m)
 	return m->exclusions;
 }
 
+/* Can exclusion pattern p match a path with more components than dir and
+ * starting with dir's components? Without "**", '[' or '\\', '*' and '?'
+ * never cross a '/', so a match has exactly as many components as p. */
+static bool exclusion_may_match_below(const struct ign_pattern *p, const char *dir)
+{
+	const char *s = p->cleaned;
+	if (strstr(s, "**") || strpbrk(s, "[\\"))
+		return true;
+	size_t dcomp = 1;
+	for (const char *q = dir; *q; q++)
+		dcomp += *q == '/';
+	if (p->ndirs <= dcomp)
+		return false;
+	/* compare the leading components that are plain literals */
+	const char *d = dir;
+	for (size_t i = 0; i < dcomp; i++) {
+		size_t pl = strcspn(s, "/"), dl = strcspn(d, "/");
+		bool glob = memchr(s, '*', pl) || memchr(s, '?', pl);
+		if (!glob && (pl != dl || memcmp(s, d, pl) != 0))
+			return false;
+		s += pl + (s[pl] == '/');
+		d += dl + (d[dl] == '/');
+	}
+	return true;
+}
+
+bool df_ignore_may_reinclude_below(const struct df_ignore *m, const char *dir)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->pats[i].exclusion && exclusion_may_match_below(&m->pats[i], dir))
+			return true;
+	return false;
+}
+
 size_t df_ignore_count(const struct df_ignore *m)
 {
 	return m->n;

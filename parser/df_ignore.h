@@ -61,6 +61,15 @@ int df_ignore_matches(const char *path, char *const *patterns, size_t n,
  * D, so the walker must descend (or prove no exclusion can match below D). */
 bool df_ignore_has_exclusions(const struct df_ignore *m);
 
+/* Finer pruning rule: false when no exclusion pattern can match any path
+ * strictly below `dir` (a clean relative path such as "node_modules" or
+ * "a/b"). A directory that matches and for which this returns false can be
+ * skipped whole even when the set has exclusions: the paths below it are
+ * tried against the same parent prefixes, and only an exclusion matching
+ * something below it could change their verdict. Conservative: patterns with
+ * "**", classes or escapes always count as "may match". */
+bool df_ignore_may_reinclude_below(const struct df_ignore *m, const char *dir);
+
 /* Number of compiled patterns and the i-th cleaned pattern (without '!'). */
 size_t df_ignore_count(const struct df_ignore *m);
 const char *df_ignore_pattern(const struct df_ignore *m, size_t i, bool *exclusion);

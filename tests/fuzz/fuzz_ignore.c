@@ -1,7 +1,8 @@
 /* Fuzz .dockerignore reading and matching. Input: the .dockerignore bytes,
- * a NUL byte, then '\n'-separated paths. Checks the directory-pruning rule
- * of df_ignore_has_exclusions(): without exclusions, a matching clean
- * relative directory implies every path below it matches. */
+ * a NUL byte, then '\n'-separated paths. Checks the directory-pruning rules
+ * of df_ignore_has_exclusions() and df_ignore_may_reinclude_below(): when
+ * they allow pruning a matching clean relative directory, a path below it
+ * must match too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		df_ignore_matches(path, pats, n, &r2, &err);
 		berr_clear(&err);
 		char *clean = bpath_clean(path);
-		if (rc == 0 && r1 && !df_ignore_has_exclusions(m) && strcmp(clean, path) == 0 &&
-		    path[0] != '/' && strcmp(path, ".") != 0) {
+		if (rc == 0 && r1 && strcmp(clean, path) == 0 && path[0] != '/' &&
+		    strcmp(path, ".") != 0 &&
+		    (!df_ignore_has_exclusions(m) || !df_ignore_may_reinclude_below(m, path))) {
 			char *child = xasprintf("%s/x", path);
 			bool rc2 = false;
 			if (df_ignore_matches_or_parent_matches(m, child, &rc2, &err) == 0 && !rc2)

@@ -217,12 +217,25 @@ static void test_exclusions_and_accessors(void **state)
 	assert_true(df_ignore_has_exclusions(m));
 	assert_string_equal(df_ignore_pattern(m, 1, &ex), "b/c");
 	assert_true(ex);
+	/* pruning: "!b/c" can only re-include something below "b" */
+	assert_true(df_ignore_may_reinclude_below(m, "b"));
+	assert_false(df_ignore_may_reinclude_below(m, "a"));
+	assert_false(df_ignore_may_reinclude_below(m, "b/c"));
+	assert_false(df_ignore_may_reinclude_below(m, "bb"));
 	/* the matcher is reusable across many paths */
 	bool r;
 	for (int i = 0; i < 1000; i++) {
 		assert_int_equal(df_ignore_matches_or_parent_matches(m, "a/x", &r, &err), 0);
 		assert_true(r);
 	}
+	df_ignore_free(m);
+	const char *const p2[] = {"node_modules", "!*/keep", "!x/**/y", "!d/[ab]"};
+	assert_int_equal(df_ignore_new((char *const *)p2, 2, &m, &err), 0);
+	assert_true(df_ignore_may_reinclude_below(m, "node_modules"));
+	assert_false(df_ignore_may_reinclude_below(m, "node_modules/a"));
+	df_ignore_free(m);
+	assert_int_equal(df_ignore_new((char *const *)p2 + 2, 2, &m, &err), 0);
+	assert_true(df_ignore_may_reinclude_below(m, "q"));  /* conservative */
 	df_ignore_free(m);
 	df_ignore_free(NULL);
 }
