@@ -119,11 +119,33 @@ const char *df_suggest(const char *val, const char *const *opts, size_t nopts,
 	return match;
 }
 
-static void strv_push(struct df_strv *v, const char *s)
+static void strv_push_len(struct df_strv *v, const char *s, size_t len)
 {
 	v->items = xreallocarray(v->items, v->n + 2, sizeof(*v->items));
-	v->items[v->n++] = xstrdup(s);
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	if (len != strlen(copy) && !v->lens) {
+		v->lens = xcalloc(v->n + 1, sizeof(*v->lens));
+		for (size_t i = 0; i < v->n; i++)
+			v->lens[i] = strlen(v->items[i]);
+	}
+	if (v->lens) {
+		v->lens = xreallocarray(v->lens, v->n + 1, sizeof(*v->lens));
+		v->lens[v->n] = len;
+	}
+	v->items[v->n++] = copy;
 	v->items[v->n] = NULL;
+}
+
+static void strv_push(struct df_strv *v, const char *s)
+{
+	strv_push_len(v, s, strlen(s));
+}
+
+static size_t node_arglen(const struct df_node *n, size_t i)
+{
+	return n->arglens ? n->arglens[i] : strlen(n->args[i]);
 }
 
 /* An empty but non-null list (JSON []). */
@@ -138,7 +160,9 @@ void df_strv_clear(struct df_strv *v)
 	for (size_t i = 0; i < v->n; i++)
 		free(v->items[i]);
 	free(v->items);
+	free(v->lens);
 	v->items = NULL;
+	v->lens = NULL;
 	v->n = 0;
 }
 
@@ -326,7 +350,7 @@ static void json_args(const struct df_node *n, size_t from, struct df_strv *out)
 		return;
 	if (n->json) {
 		for (size_t i = from; i < n->nargs; i++)
-			strv_push(out, n->args[i]);
+			strv_push_len(out, n->args[i], node_arglen(n, i));
 		return;
 	}
 	struct bbuf b = BBUF_INIT;
@@ -604,7 +628,7 @@ static int parse_from(struct conv *c, struct df_instr *in, struct berr **err)
 	if (n->nargs == 3 && strcasecmp(n->args[1], "as") == 0) {
 		stage = str_lower(n->args[2]);
 		if (!valid_stage_name(stage)) {
-			_cleanup_free_ char *q = df_go_quote(n->args[2]);
+			_cleanup_free_ char *q = df_quote_str(n->args[2]);
 			return cerr(c, err, "invalid name for build stage: %s, name can't start "
 				    "with a number or contain symbols", q);
 		}
@@ -728,7 +752,7 @@ static int parse_run(struct conv *c, struct df_instr *in, struct berr **err)
 	const char *net = bflags_str(&b, "network");
 	if (strcmp(net, "default") && strcmp(net, "none") && strcmp(net, "host")) {
 		c->flag_hint = "--network";
-		_cleanup_free_ char *q = df_go_quote(net);
+		_cleanup_free_ char *q = df_quote_str(net);
 		r = cerr(c, err, "invalid network mode %s", q);
 		goto out;
 	}
@@ -736,7 +760,7 @@ static int parse_run(struct conv *c, struct df_instr *in, struct berr **err)
 	const char *sec = bflags_str(&b, "security");
 	if (strcmp(sec, "sandbox") && strcmp(sec, "insecure")) {
 		c->flag_hint = "--security";
-		_cleanup_free_ char *q = df_go_quote(sec);
+		_cleanup_free_ char *q = df_quote_str(sec);
 		r = cerr(c, err, "security %s is not valid", q);
 		goto out;
 	}
@@ -894,7 +918,7 @@ static int parse_healthcheck(struct conv *c, struct df_instr *in, struct berr **
 	if (r < 0)
 		goto out;
 	if (strcmp(typ, "CMD") != 0) {
-		_cleanup_free_ char *q = df_go_quote(typ);
+		_cleanup_free_ char *q = df_quote_str(typ);
 		r = cerr(c, err, "Unknown type %s in HEALTHCHECK (try CMD)", q);
 		goto out;
 	}
@@ -907,7 +931,7 @@ static int parse_healthcheck(struct conv *c, struct df_instr *in, struct berr **
 	}
 	strv_push(&h->test, n->json ? "CMD" : "CMD-SHELL");
 	for (size_t i = 0; i < cmd.n; i++)
-		strv_push(&h->test, cmd.items[i]);
+		strv_push_len(&h->test, cmd.items[i], cmd.lens ? cmd.lens[i] : strlen(cmd.items[i]));
 	df_strv_clear(&cmd);
 	if ((r = opt_interval(c, &b, "interval", &h->interval, err)) < 0 ||
 	    (r = opt_interval(c, &b, "timeout", &h->timeout, err)) < 0 ||
@@ -917,7 +941,7 @@ static int parse_healthcheck(struct conv *c, struct df_instr *in, struct berr **
 	const char *rs = bflags_str(&b, "retries");
 	if (*rs) {
 		c->flag_hint = "--retries";
-		_cleanup_free_ char *q = df_go_quote(rs);
+		_cleanup_free_ char *q = df_quote_str(rs);
 		/* strconv.ParseInt(s, 10, 32): optional sign, decimal digits only */
 		const char *p = rs;
 		bool neg = false;

@@ -48,6 +48,8 @@ const char *df_instr_kind_name(enum df_instr_kind kind);
 struct df_strv {           /* a string list; items == NULL means "null" */
 	char **items;
 	size_t n;
+	size_t *lens;      /* byte lengths, only when an item holds a NUL (an
+			    * exec-form JSON \u0000); NULL otherwise */
 };
 
 struct df_kv {             /* ENV / LABEL pair */
@@ -216,8 +218,6 @@ int df_device_parse(const char *spec, struct df_device *out, struct berr **err);
 
 /* Go time.ParseDuration (nanoseconds); error texts as Go's. */
 int df_parse_duration(const char *s, int64_t *out, struct berr **err);
-/* Go strconv.Quote of s into a new string. */
-char *df_go_quote(const char *s);
 
 /* Printer for the reference format of BuildKit's Dockerfile.instructions:
  * "START-END\tNAME\tok\t{json}" or "...\terror\t<message>" per node, then

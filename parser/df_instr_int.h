@@ -10,6 +10,8 @@
  * case-insensitive match is returned in val's case (*owned then holds it). */
 const char *df_suggest(const char *val, const char *const *opts, size_t nopts,
 		       bool case_sensitive, char **owned);
+/* Go strconv.Quote of s, malloc'ed (wraps df_print.h's df_go_quote). */
+char *df_quote_str(const char *s);
 void df_strv_clear(struct df_strv *v);
 /* parser.MustParseHeredoc: is src a heredoc word like <<EOF, <<-'EOF'? */
 bool df_heredoc_parse_word(const char *src, char **name, bool *chomp, bool *expand);

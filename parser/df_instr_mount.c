@@ -208,7 +208,7 @@ static int mount_field(struct df_mount *m, const char *key, const char *field,
 	bool b;
 	if (strcmp(key, "type") == 0) {
 		if (mount_type_parse(value, &m->type) < 0) {
-			_cleanup_free_ char *q = df_go_quote(value);
+			_cleanup_free_ char *q = df_quote_str(value);
 			static const char *const opts[] = { "bind", "cache", "secret", "ssh", "tmpfs" };
 			_cleanup_free_ char *owned = NULL;
 			const char *s = df_suggest(value, opts, ARRAY_SIZE(opts), true, &owned);
@@ -251,7 +251,7 @@ static int mount_field(struct df_mount *m, const char *key, const char *field,
 	} else if (strcmp(key, "sharing") == 0) {
 		if (strcasecmp(value, "shared") && strcasecmp(value, "private") &&
 		    strcasecmp(value, "locked")) {
-			_cleanup_free_ char *q = df_go_quote(value);
+			_cleanup_free_ char *q = df_quote_str(value);
 			static const char *const opts[] = { "locked", "private", "shared" };
 			_cleanup_free_ char *owned = NULL;
 			const char *s = df_suggest(value, opts, ARRAY_SIZE(opts), true, &owned);

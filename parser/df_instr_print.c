@@ -9,11 +9,12 @@
 #include "parser/df_instr.h"
 #include "common/common.h"
 
-static void jstr(struct bbuf *b, const char *s)
+static void jstrn(struct bbuf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *end = p + (s ? n : 0);
 	bbuf_addch(b, '"', NULL);
-	while (*p) {
+	while (p < end) {
 		unsigned char c = *p;
 		if (c == '"' || c == '\\') {
 			bbuf_addch(b, '\\', NULL);
@@ -39,7 +40,7 @@ static void jstr(struct bbuf *b, const char *s)
 			size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
 				     (c & 0xf8) == 0xf0 ? 4 : 0;
 			uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-			bool ok = len != 0;
+			bool ok = len != 0 && (size_t)(end - p) >= len;
 			for (size_t i = 1; ok && i < len; i++) {
 				if ((p[i] & 0xc0) != 0x80)
 					ok = false;
@@ -66,6 +67,11 @@ static void jstr(struct bbuf *b, const char *s)
 	bbuf_addch(b, '"', NULL);
 }
 
+static void jstr(struct bbuf *b, const char *s)
+{
+	jstrn(b, s, s ? strlen(s) : 0);
+}
+
 static void jstrv(struct bbuf *b, const struct df_strv *v)
 {
 	if (!v->items) {
@@ -76,7 +82,7 @@ static void jstrv(struct bbuf *b, const struct df_strv *v)
 	for (size_t i = 0; i < v->n; i++) {
 		if (i)
 			bbuf_addch(b, ',', NULL);
-		jstr(b, v->items[i]);
+		jstrn(b, v->items[i], v->lens ? v->lens[i] : strlen(v->items[i]));
 	}
 	bbuf_addch(b, ']', NULL);
 }

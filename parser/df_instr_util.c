@@ -5,95 +5,15 @@
 #include <string.h>
 
 #include "parser/df_instr.h"
+#include "parser/df_instr_int.h"
+#include "parser/df_print.h"
 #include "common/common.h"
 
-/* Decode one UTF-8 sequence; returns its length, or 0 when invalid. */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	size_t len;
-	uint32_t c, min;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* Approximation of Go's unicode.IsPrint for non-ASCII code points: the
- * control, format, separator and private-use ranges are not printable. */
-static bool go_isprint(uint32_t c)
-{
-	if (c < 0x20 || c == 0x7f)
-		return false;
-	if (c < 0x7f)
-		return true;
-	if (c <= 0xa0 || c == 0xad)
-		return false;
-	if ((c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
-	    (c >= 0x205f && c <= 0x206f) || c == 0x1680 || c == 0x3000 || c == 0x180e)
-		return false;
-	if (c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb) || (c >= 0xe000 && c <= 0xf8ff))
-		return false;
-	if ((c & 0xfffe) == 0xfffe || (c >= 0xfdd0 && c <= 0xfdef))
-		return false;
-	if (c >= 0xf0000)
-		return false;
-	return true;
-}
-
-char *df_go_quote(const char *s)
+/* Go strconv.Quote into a new string (the parser's implementation). */
+char *df_quote_str(const char *s)
 {
 	struct bbuf b = BBUF_INIT;
-	const unsigned char *p = (const unsigned char *)s;
-	bbuf_addch(&b, '"', NULL);
-	while (*p) {
-		uint32_t c;
-		size_t n = utf8_decode(p, &c);
-		if (n == 0) {
-			bbuf_addf(&b, NULL, "\\x%02x", *p);
-			p++;
-			continue;
-		}
-		switch (c) {
-		case '"': bbuf_addstr(&b, "\\\"", NULL); break;
-		case '\\': bbuf_addstr(&b, "\\\\", NULL); break;
-		case '\a': bbuf_addstr(&b, "\\a", NULL); break;
-		case '\b': bbuf_addstr(&b, "\\b", NULL); break;
-		case '\f': bbuf_addstr(&b, "\\f", NULL); break;
-		case '\n': bbuf_addstr(&b, "\\n", NULL); break;
-		case '\r': bbuf_addstr(&b, "\\r", NULL); break;
-		case '\t': bbuf_addstr(&b, "\\t", NULL); break;
-		case '\v': bbuf_addstr(&b, "\\v", NULL); break;
-		default:
-			if (go_isprint(c))
-				bbuf_add(&b, p, n, NULL);
-			else if (c < 0x80)
-				bbuf_addf(&b, NULL, "\\x%02x", c);
-			else if (c <= 0xffff)
-				bbuf_addf(&b, NULL, "\\u%04x", c);
-			else
-				bbuf_addf(&b, NULL, "\\U%08x", c);
-		}
-		p += n;
-	}
-	bbuf_addch(&b, '"', NULL);
+	df_go_quote(&b, s, strlen(s));
 	return bbuf_detach(&b, NULL);
 }
 

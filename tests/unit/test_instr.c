@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "parser/df_instr.h"
+#include "parser/df_instr_int.h"
 #include "common/common.h"
 
 #define L(...) ((const char *[]){ __VA_ARGS__, NULL })
@@ -564,7 +565,7 @@ static void test_go_quote(void **state)
 		{ "\xff", "\"\\xff\"" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		char *q = df_go_quote(cases[i][0]);
+		char *q = df_quote_str(cases[i][0]);
 		assert_string_equal(q, cases[i][1]);
 		free(q);
 	}
