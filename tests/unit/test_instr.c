@@ -693,6 +693,11 @@ static void test_error_position(void **state)
 	assert_non_null(conv(&n, NULL));
 	assert_int_equal(last_col, 1);
 	node_clear(&n);
+	/* the second of two --mount flags */
+	fill(&n, "RUN", L("--mount=from=a", "--mount=from=$b"), L("a"), false, 4);
+	assert_non_null(conv(&n, NULL));
+	assert_int_equal(last_col, 20);
+	node_clear(&n);
 	/* value errors of a flag point at the flag */
 	fill(&n, "RUN", L("--network=x"), L("a"), false, 4);
 	assert_non_null(conv(&n, NULL));
