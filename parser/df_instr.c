@@ -2,9 +2,9 @@
  * checks and error texts (frontend/dockerfile/instructions parse.go and
  * bflag.go). See df_instr.h and docs/instructions.md. */
 #include <ctype.h>
-#include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
