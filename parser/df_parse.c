@@ -689,10 +689,16 @@ static uint32_t lx_next(struct lexer *lx)
 	return r;
 }
 
-static bool ends_with(const struct bbuf *b, const char *suf)
+/* The word ends with "<<" or "<<-", possibly followed by blanks already
+ * glued to it. */
+static bool ends_with_heredoc_op(const struct bbuf *b)
 {
-	size_t l = strlen(suf);
-	return b->len >= l && memcmp(b->data + b->len - l, suf, l) == 0;
+	size_t n = b->len;
+	while (n > 0 && (b->data[n - 1] == ' ' || b->data[n - 1] == '\t'))
+		n--;
+	if (n > 0 && b->data[n - 1] == '-')
+		n--;
+	return n >= 2 && b->data[n - 1] == '<' && b->data[n - 2] == '<';
 }
 
 static void w_raw_char(struct lexw *w, uint32_t r)
@@ -704,8 +710,7 @@ static void w_raw_char(struct lexw *w, uint32_t r)
 static void w_char(struct lexw *w, uint32_t r)
 {
 	if (df_uni_isspace(r) && w->inword) {
-		if (w->glue && (r == ' ' || r == '\t') &&
-		    (ends_with(&w->word, "<<") || ends_with(&w->word, "<<-"))) {
+		if (w->glue && (r == ' ' || r == '\t') && ends_with_heredoc_op(&w->word)) {
 			add_rune(&w->word, r);
 			return;
 		}
