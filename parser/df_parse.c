@@ -222,14 +222,18 @@ static int check_directive(struct pstate *st, const char *t, size_t n, int linen
 	key[klen] = '\0';
 	bool *seen;
 	char **slot = NULL;
+	int *where;
 	if (strcmp(key, "syntax") == 0) {
 		seen = &st->seen_syntax;
 		slot = &st->f->syntax;
+		where = &st->f->syntax_line;
 	} else if (strcmp(key, "check") == 0) {
 		seen = &st->seen_check;
 		slot = &st->f->check;
+		where = &st->f->check_line;
 	} else if (strcmp(key, "escape") == 0) {
 		seen = &st->seen_escape;
+		where = &st->f->escape_line;
 	} else {
 		goto done;
 	}
@@ -247,6 +251,7 @@ static int check_directive(struct pstate *st, const char *t, size_t n, int linen
 		}
 		st->escape = val[0];
 	}
+	*where = lineno;
 	*is_directive = true;
 	return 0;
 done:

@@ -113,6 +113,9 @@ static void test_directives(void **state)
 	assert_int_equal(f->escape, '`');
 	assert_int_equal(f->start_line, 4);
 	assert_int_equal(f->nodes[0].ncomments, 0); /* directives are not comments */
+	assert_int_equal(f->syntax_line, 1);
+	assert_int_equal(f->check_line, 2);
+	assert_int_equal(f->escape_line, 3);
 	df_file_free(f);
 
 	expect_err("# escape=x\nFROM a\n", 1, "invalid escape token 'x' does not match ` or \\");
@@ -594,8 +597,10 @@ static void test_json_printer(void **state)
 	cJSON *j = cJSON_Parse(bbuf_str(&b));
 	assert_non_null(j);
 	assert_string_equal(cJSON_GetObjectItem(j, "escapeToken")->valuestring, "\\");
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "directives"), "syntax")->valuestring,
-			    "x/y");
+	cJSON *dir = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "directives"), 0);
+	assert_string_equal(cJSON_GetObjectItem(dir, "name")->valuestring, "syntax");
+	assert_string_equal(cJSON_GetObjectItem(dir, "value")->valuestring, "x/y");
+	assert_int_equal(cJSON_GetObjectItem(dir, "line")->valueint, 1);
 	cJSON *ch = cJSON_GetObjectItem(j, "children");
 	assert_int_equal(cJSON_GetArraySize(ch), 4);
 	cJSON *copy = cJSON_GetArrayItem(ch, 1);
