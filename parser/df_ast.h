@@ -64,6 +64,8 @@ struct df_file {
 	char escape;         /* '\\' or '`' */
 	char *syntax;        /* `# syntax=` value or NULL */
 	char *check;         /* `# check=` value or NULL */
+	/* 1-based line of each directive, 0 when absent */
+	int syntax_line, escape_line, check_line;
 	struct df_node *nodes;
 	size_t nnodes;
 	struct df_warning *warnings;

@@ -222,14 +222,18 @@ static int check_directive(struct pstate *st, const char *t, size_t n, int linen
 	key[klen] = '\0';
 	bool *seen;
 	char **slot = NULL;
+	int *where;
 	if (strcmp(key, "syntax") == 0) {
 		seen = &st->seen_syntax;
 		slot = &st->f->syntax;
+		where = &st->f->syntax_line;
 	} else if (strcmp(key, "check") == 0) {
 		seen = &st->seen_check;
 		slot = &st->f->check;
+		where = &st->f->check_line;
 	} else if (strcmp(key, "escape") == 0) {
 		seen = &st->seen_escape;
+		where = &st->f->escape_line;
 	} else {
 		goto done;
 	}
@@ -247,6 +251,7 @@ static int check_directive(struct pstate *st, const char *t, size_t n, int linen
 		}
 		st->escape = val[0];
 	}
+	*where = lineno;
 	*is_directive = true;
 	return 0;
 done:
@@ -689,10 +694,16 @@ static uint32_t lx_next(struct lexer *lx)
 	return r;
 }
 
-static bool ends_with(const struct bbuf *b, const char *suf)
+/* The word ends with "<<" or "<<-", possibly followed by blanks already
+ * glued to it. */
+static bool ends_with_heredoc_op(const struct bbuf *b)
 {
-	size_t l = strlen(suf);
-	return b->len >= l && memcmp(b->data + b->len - l, suf, l) == 0;
+	size_t n = b->len;
+	while (n > 0 && (b->data[n - 1] == ' ' || b->data[n - 1] == '\t'))
+		n--;
+	if (n > 0 && b->data[n - 1] == '-')
+		n--;
+	return n >= 2 && b->data[n - 1] == '<' && b->data[n - 2] == '<';
 }
 
 static void w_raw_char(struct lexw *w, uint32_t r)
@@ -704,8 +715,7 @@ static void w_raw_char(struct lexw *w, uint32_t r)
 static void w_char(struct lexw *w, uint32_t r)
 {
 	if (df_uni_isspace(r) && w->inword) {
-		if (w->glue && (r == ' ' || r == '\t') &&
-		    (ends_with(&w->word, "<<") || ends_with(&w->word, "<<-"))) {
+		if (w->glue && (r == ' ' || r == '\t') && ends_with_heredoc_op(&w->word)) {
 			add_rune(&w->word, r);
 			return;
 		}

@@ -229,18 +229,27 @@ void df_print_json(const struct df_file *f, struct bbuf *out)
 	jstr(out, f->name ? f->name : "");
 	bbuf_addstr(out, ",\n  \"escapeToken\": ", NULL);
 	jstr(out, esc);
-	bbuf_addstr(out, ",\n  \"directives\": {", NULL);
+	bbuf_addstr(out, ",\n  \"directives\": [", NULL);
+	const char *dname[3] = { "syntax", "escape", "check" };
+	const char *dval[3] = { f->syntax, f->escape_line ? esc : NULL, f->check };
+	int dline[3] = { f->syntax_line, f->escape_line, f->check_line };
 	bool first = true;
-	if (f->syntax) {
-		bbuf_addstr(out, "\"syntax\": ", NULL);
-		jstr(out, f->syntax);
-		first = false;
+	for (int pass = 1; pass <= 3; pass++) {
+		/* in file order: directives sit on lines 1..3 at most */
+		for (int k = 0; k < 3; k++) {
+			if (!dval[k] || dline[k] != pass)
+				continue;
+			bbuf_addstr(out, first ? "\n    " : ",\n    ", NULL);
+			bbuf_addstr(out, "{\"name\": ", NULL);
+			jstr(out, dname[k]);
+			bbuf_addstr(out, ", \"value\": ", NULL);
+			jstr(out, dval[k]);
+			bbuf_addf(out, NULL, ", \"line\": %d}", dline[k]);
+			first = false;
+		}
 	}
-	if (f->check) {
-		bbuf_addstr(out, first ? "\"check\": " : ", \"check\": ", NULL);
-		jstr(out, f->check);
-	}
-	bbuf_addf(out, NULL, "},\n  \"startLine\": %d,\n  \"endLine\": %d,\n  \"children\": [",
+	bbuf_addstr(out, first ? "]" : "\n  ]", NULL);
+	bbuf_addf(out, NULL, ",\n  \"startLine\": %d,\n  \"endLine\": %d,\n  \"children\": [",
 		  f->start_line, f->end_line);
 	for (size_t i = 0; i < f->nnodes; i++) {
 		bbuf_addstr(out, i ? ",\n    " : "\n    ", NULL);
