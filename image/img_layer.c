@@ -366,8 +366,9 @@ static int walk(struct img_layer *l, const char *src, const char *dst, int depth
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		_cleanup_free_ char *s = xasprintf("%s/%s", src, de->d_name);
-		_cleanup_free_ char *t = xasprintf("%s%s%s", dst,
-						   is_windows(l) ? "\\" : "/", de->d_name);
+		size_t dl = strlen(dst);
+		bool sep = dl > 0 && (dst[dl - 1] == '/' || dst[dl - 1] == '\\');
+		_cleanup_free_ char *t = xasprintf("%s%s%s", dst, sep ? "" : "/", de->d_name);
 		struct stat st;
 		if (lstat(s, &st) < 0) {
 			rc = berr_set_errno(err, BERR_IO, errno, "lstat '%s'", s);
