@@ -630,9 +630,13 @@ static int check_parents(struct img_layer *l, struct berr **err)
 	struct img_strmap added = IMG_STRMAP_INIT;
 	size_t n0 = l->n;
 	int rc = 0;
-	if (is_windows(l) && !find(l, "Hives")) {
-		img_strmap_put(&added, "Hives", NULL);
-		push(l, synth_dir(l, "Hives"));
+	/* both roots exist in every Windows layer, even an empty one */
+	static const char *const roots[] = { "Hives", "Files" };
+	for (size_t i = 0; is_windows(l) && i < ARRAY_SIZE(roots); i++) {
+		if (!find(l, roots[i])) {
+			img_strmap_put(&added, roots[i], NULL);
+			push(l, synth_dir(l, roots[i]));
+		}
 	}
 	for (size_t i = 0; i < n0 && rc == 0; i++) {
 		_cleanup_free_ char *p = xstrdup(l->v[i]->dst);
