@@ -573,15 +573,28 @@ static int finish_dirs(struct img_applier *ap, struct berr **err)
 {
 	for (size_t i = ap->ndirs; i-- > 0;) {
 		struct dir_meta *m = &ap->dirs[i];
-		int dfd = open_dir(ap, m->path, false, m->path, err);
-		if (dfd == -2)
-			continue; /* removed by a later entry */
-		if (dfd < 0)
+		_cleanup_free_ char *work = xstrdup(m->path);
+		char *dir, *base;
+		split(work, &dir, &base);
+		struct berr *e = NULL;
+		int dfd = open_dir(ap, dir, false, m->path, &e);
+		if (dfd == -1 && e->code != BERR_SECURITY && e->code != BERR_INPUT) {
+			if (err && !*err)
+				*err = e;
+			else
+				berr_free(e);
 			return -1;
-		int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		}
+		berr_free(e);
+		if (dfd < 0)
+			continue; /* a later entry replaced the directory or a parent */
+		int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int oerr = errno;
 		close(dfd);
+		if (fd < 0 && (oerr == ENOENT || oerr == ENOTDIR || oerr == ELOOP))
+			continue;
 		if (fd < 0)
-			return berr_set_errno(err, BERR_IO, errno, "open '%s'", m->path);
+			return berr_set_errno(err, BERR_IO, oerr, "open '%s'", m->path);
 		struct timespec ts[2] = { m->mtime, m->mtime };
 		int rc = 0;
 		if (ap->chown && fchown(fd, m->uid, m->gid) < 0)
