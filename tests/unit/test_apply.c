@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -647,6 +649,74 @@ static void test_windows_layer_paths(void **state)
 	tb_free(t2);
 }
 
+/* As an unprivileged user: owners are not applied, device nodes are skipped
+ * and directories keep u+rwx so a later layer can still write into them. */
+static int unprivileged_child(struct fx *f, const struct bbuf *l1, const struct bbuf *l2)
+{
+	struct fx local = *f;
+	if (geteuid() == 0) {
+		/* chroot first: the test host may not let other users reach TMPDIR */
+		if (chroot(f->base) < 0 || chdir("/") < 0)
+			return 9;
+		local.root = "/root";
+		f = &local;
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			return 10;
+	}
+	struct berr *err = NULL;
+	struct img_applier *ap = img_applier_new(f->root, NULL, &err);
+	if (!ap || img_apply_mem(ap, l1->data, l1->len, "l1", &err) < 0 ||
+	    img_apply_mem(ap, l2->data, l2->len, "l2", &err) < 0) {
+		fprintf(stderr, "child: %s\n", err ? err->msg : "?");
+		return 11;
+	}
+	img_applier_free(ap);
+	struct stat st;
+	char *p = xasprintf("%s/ro", f->root);
+	int rc = lstat(p, &st) < 0 || (st.st_mode & 07777) != 0755 ? 12 : 0;
+	free(p);
+	if (!rc && (!path_exists(f->root, "ro/g") || path_exists(f->root, "ro/f")))
+		rc = 13;
+	p = xasprintf("%s/owned", f->root);
+	if (!rc && (lstat(p, &st) < 0 || st.st_uid != geteuid()))
+		rc = 14;
+	free(p);
+	if (!rc && path_exists(f->root, "null"))
+		rc = 15;
+	return rc;
+}
+
+static void test_unprivileged(void **state)
+{
+	struct fx *f = *state;
+	struct tb *l1 = tb_new(), *l2 = tb_new();
+	tb_add(l1, '5', "ro/", NULL, NULL, 0555);
+	tb_add(l1, '0', "ro/f", NULL, "f", 0444);
+	struct img_tar_hdr own = { .name = "owned", .typeflag = '0', .mode = 0644, .uid = 1234 };
+	assert_int_equal(img_tarw_header(l1->w, &own, NULL, 0, NULL), 0);
+	struct img_tar_hdr dev = { .name = "null", .typeflag = '3', .mode = 0666, .devmajor = 1,
+				   .devminor = 3 };
+	assert_int_equal(img_tarw_header(l1->w, &dev, NULL, 0, NULL), 0);
+	tb_file(l2, "ro/g", "g");
+	tb_file(l2, "ro/.wh.f", NULL);
+	tb_end(l1);
+	tb_end(l2);
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(f->base, 0711), 0); /* mkdtemp made it 0700 */
+		assert_int_equal(chown(f->root, 65534, 65534), 0);
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(unprivileged_child(f, &l1->buf, &l2->buf));
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tb_free(l1);
+	tb_free(l2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_and_broken_layers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_whiteouts, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_windows_layer_paths, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_unprivileged, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("apply", tests, NULL, NULL);
 }
