@@ -550,9 +550,10 @@ static void dedupe(struct img_layer *l)
 	l->n = w;
 }
 
-static struct ent *find(struct img_layer *l, const char *path)
+/* binary search in the sorted prefix v[0..n) */
+static struct ent *find(struct img_layer *l, const char *path, size_t n)
 {
-	size_t lo = 0, hi = l->n;
+	size_t lo = 0, hi = n;
 	bool win = is_windows(l);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -633,7 +634,7 @@ static int check_parents(struct img_layer *l, struct berr **err)
 	/* both roots exist in every Windows layer, even an empty one */
 	static const char *const roots[] = { "Hives", "Files" };
 	for (size_t i = 0; is_windows(l) && i < ARRAY_SIZE(roots); i++) {
-		if (!find(l, roots[i])) {
+		if (!find(l, roots[i], n0)) {
 			img_strmap_put(&added, roots[i], NULL);
 			push(l, synth_dir(l, roots[i]));
 		}
@@ -643,7 +644,7 @@ static int check_parents(struct img_layer *l, struct berr **err)
 		char *slash;
 		while ((slash = strrchr(p, '/'))) {
 			*slash = '\0';
-			struct ent *pe = find(l, p);
+			struct ent *pe = find(l, p, n0); /* v[n0..] are unsorted additions */
 			if (pe) {
 				if (pe->type != IMG_ENTRY_DIR)
 					rc = berr_set(err, BERR_INPUT, "'%s' is inside '%s', which "
