@@ -192,9 +192,8 @@ static void extra2(struct img_layer *l)
 	assert_int_equal(img_layer_add(l, &own, NULL), 0);
 }
 
-static void test_chain(void **state)
+static void chain(struct fx *f, unsigned flags)
 {
-	struct fx *f = *state;
 	char *t1 = tmpdir_new(), *t2 = tmpdir_new();
 	put_dir(t1, "bin", 0755);
 	put_file(t1, "bin/tool", "tool v1\n", 0755, 1500000000);
@@ -223,10 +222,11 @@ static void test_chain(void **state)
 	char *p1 = xasprintf("%s/l1.tar.gz", f->base), *p2 = xasprintf("%s/l2.tar.zst", f->base);
 	assert_int_equal(bfile_write_atomic(p1, g1.data, g1.len, 0644, NULL), 0);
 	assert_int_equal(bfile_write_atomic(p2, z2.data, z2.len, 0644, NULL), 0);
-	const char *chain[] = { p1, p2 };
+	const char *files[] = { p1, p2 };
 	struct img_apply_stats st;
 	struct berr *err = NULL;
-	if (img_apply_chain(f->root, chain, 2, NULL, &st, &err) < 0)
+	struct img_apply_opts o = { .flags = flags };
+	if (img_apply_chain(f->root, files, 2, &o, &st, &err) < 0)
 		fail_msg("%s", err->msg);
 	unlink(p1);
 	unlink(p2);
@@ -284,6 +284,16 @@ static void test_chain(void **state)
 	rm_rf(t2);
 	free(t1);
 	free(t2);
+}
+
+static void test_chain(void **state)
+{
+	chain(*state, 0);
+}
+
+static void test_chain_walk(void **state)
+{
+	chain(*state, IMG_APPLY_NO_OPENAT2);
 }
 
 static void test_no_chown(void **state)
@@ -721,6 +731,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_chain, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_chain_walk, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_no_chown, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_whiteout_same_layer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_later_wins, fx_setup, fx_teardown),
