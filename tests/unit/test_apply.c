@@ -588,6 +588,23 @@ static void test_empty_and_broken_layers(void **state)
 	assert_false(path_exists(f->root, "after"));
 	berr_clear(&err);
 	img_applier_free(ap);
+	/* corrupted gzip (a flipped byte in the deflate stream) and truncated zstd */
+	gz.len *= 2;
+	gz.data[gz.len / 2] ^= 0x55;
+	ap = img_applier_new(f->root, NULL, &err);
+	assert_int_equal(img_apply_mem(ap, gz.data, gz.len, "corrupt", &err), -1);
+	assert_int_equal(err->code, BERR_INPUT);
+	berr_clear(&err);
+	img_applier_free(ap);
+	struct bbuf zs = zstd_of(&t->buf);
+	zs.len -= 10;
+	ap = img_applier_new(f->root, NULL, &err);
+	assert_int_equal(img_apply_mem(ap, zs.data, zs.len, "zcut", &err), -1);
+	assert_int_equal(err->code, BERR_INPUT);
+	print_message("truncated zstd: %s\n", err->msg);
+	berr_clear(&err);
+	img_applier_free(ap);
+	bbuf_release(&zs);
 	/* truncated plain tar in the middle of a header */
 	ap = img_applier_new(f->root, NULL, &err);
 	assert_int_equal(img_apply_mem(ap, t->buf.data, 512 + 200000 + 100, "cut", &err), -1);
