@@ -557,7 +557,7 @@ static void test_empty_and_broken_layers(void **state)
 	struct berr *err = NULL;
 	struct img_applier *ap = img_applier_new(f->root, NULL, &err);
 	assert_int_equal(img_apply_mem(ap, "", 0, "zero", &err), -1);
-	assert_string_equal(err->msg, "layer 'zero' is empty (0 bytes, not a tar archive)");
+	assert_string_equal(err->msg, "layer 'zero': empty (0 bytes, not a tar archive)");
 	assert_int_equal(err->code, BERR_INPUT);
 	berr_clear(&err);
 	img_applier_free(ap);
@@ -565,7 +565,17 @@ static void test_empty_and_broken_layers(void **state)
 	assert_int_equal(bfile_write_atomic(p, "", 0, 0644, NULL), 0);
 	ap = img_applier_new(f->root, NULL, &err);
 	assert_int_equal(img_apply_file(ap, p, &err), -1);
-	assert_non_null(strstr(err->msg, "is empty"));
+	assert_non_null(strstr(err->msg, "empty (0 bytes"));
+	berr_clear(&err);
+	img_applier_free(ap);
+	/* the same through a pipe */
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	close(pfd[1]);
+	ap = img_applier_new(f->root, NULL, &err);
+	assert_int_equal(img_apply_fd(ap, pfd[0], "pipe", &err), -1);
+	close(pfd[0]);
+	assert_string_equal(err->msg, "layer 'pipe': empty (0 bytes, not a tar archive)");
 	berr_clear(&err);
 	img_applier_free(ap);
 	unlink(p);
