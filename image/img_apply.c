@@ -568,44 +568,55 @@ out:
 	return rc;
 }
 
-/* Directory metadata, deepest first, after the layer's entries. */
+static int finish_dir(struct img_applier *ap, const struct dir_meta *m, struct berr **err)
+{
+	_cleanup_free_ char *work = xstrdup(m->path);
+	char *dir, *base;
+	split(work, &dir, &base);
+	struct berr *e = NULL;
+	int dfd = open_dir(ap, dir, false, m->path, &e);
+	if (dfd == -1 && e->code != BERR_SECURITY && e->code != BERR_INPUT) {
+		if (err && !*err)
+			*err = e;
+		else
+			berr_free(e);
+		return -1;
+	}
+	berr_free(e);
+	if (dfd < 0)
+		return 0; /* a later entry replaced the directory or a parent */
+	int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int oerr = errno;
+	close(dfd);
+	if (fd < 0 && (oerr == ENOENT || oerr == ENOTDIR || oerr == ELOOP))
+		return 0;
+	if (fd < 0)
+		return berr_set_errno(err, BERR_IO, oerr, "open '%s'", m->path);
+	struct timespec ts[2] = { m->mtime, m->mtime };
+	int rc = 0;
+	if (ap->chown && fchown(fd, m->uid, m->gid) < 0)
+		rc = berr_set_errno(err, BERR_IO, errno, "chown '%s'", m->path);
+	else if (fchmod(fd, ap->chown ? m->mode : (m->mode | 0700)) < 0 || futimens(fd, ts) < 0)
+		rc = berr_set_errno(err, BERR_IO, errno, "set attributes of '%s'", m->path);
+	close(fd);
+	return rc;
+}
+
+/* Directory metadata, deepest first, after the layer's entries. A directory
+ * listed twice gets its last entry's metadata (later wins). */
 static int finish_dirs(struct img_applier *ap, struct berr **err)
 {
-	for (size_t i = ap->ndirs; i-- > 0;) {
+	struct img_strmap done = IMG_STRMAP_INIT;
+	int rc = 0;
+	for (size_t i = ap->ndirs; i-- > 0 && rc == 0;) {
 		struct dir_meta *m = &ap->dirs[i];
-		_cleanup_free_ char *work = xstrdup(m->path);
-		char *dir, *base;
-		split(work, &dir, &base);
-		struct berr *e = NULL;
-		int dfd = open_dir(ap, dir, false, m->path, &e);
-		if (dfd == -1 && e->code != BERR_SECURITY && e->code != BERR_INPUT) {
-			if (err && !*err)
-				*err = e;
-			else
-				berr_free(e);
-			return -1;
-		}
-		berr_free(e);
-		if (dfd < 0)
-			continue; /* a later entry replaced the directory or a parent */
-		int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int oerr = errno;
-		close(dfd);
-		if (fd < 0 && (oerr == ENOENT || oerr == ENOTDIR || oerr == ELOOP))
+		if (img_strmap_get(&done, m->path, NULL))
 			continue;
-		if (fd < 0)
-			return berr_set_errno(err, BERR_IO, oerr, "open '%s'", m->path);
-		struct timespec ts[2] = { m->mtime, m->mtime };
-		int rc = 0;
-		if (ap->chown && fchown(fd, m->uid, m->gid) < 0)
-			rc = berr_set_errno(err, BERR_IO, errno, "chown '%s'", m->path);
-		else if (fchmod(fd, ap->chown ? m->mode : (m->mode | 0700)) < 0 || futimens(fd, ts) < 0)
-			rc = berr_set_errno(err, BERR_IO, errno, "set attributes of '%s'", m->path);
-		close(fd);
-		if (rc < 0)
-			return -1;
+		img_strmap_put(&done, m->path, NULL);
+		rc = finish_dir(ap, m, err);
 	}
-	return 0;
+	img_strmap_release(&done);
+	return rc;
 }
 
 static int apply_archive(struct img_applier *ap, struct archive *a, struct berr **err)

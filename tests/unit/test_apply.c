@@ -359,6 +359,8 @@ static void test_duplicates_later_wins(void **state)
 	tb_file(t, "e", "file first");
 	tb_dir(t, "e/");
 	tb_file(t, "e/in", "in");
+	tb_add(t, '5', "m/", NULL, NULL, 0700);
+	tb_add(t, '5', "m/", NULL, NULL, 0751);
 	tb_end(t);
 	const struct bbuf *ls[] = { &t->buf };
 	struct berr *err = NULL;
@@ -376,6 +378,11 @@ static void test_duplicates_later_wins(void **state)
 	x = read_text(f->root, "e/in");
 	assert_string_equal(x, "in");
 	free(x);
+	char *m = xasprintf("%s/m", f->root);
+	struct stat st;
+	assert_int_equal(lstat(m, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0751); /* the later directory entry */
+	free(m);
 	free(abs);
 	tb_free(t);
 }
