@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -347,8 +346,7 @@ int img_layer_add(struct img_layer *l, const struct img_layer_entry *e, struct b
 	return add_norm(l, e, dst, NULL, err);
 }
 
-static int walk(struct img_layer *l, const char *src, const char *dst, int depth,
-		struct berr **err)
+static int walk(struct img_layer *l, const char *src, const char *dst, struct berr **err)
 {
 	/* the walk never follows symlinks: directories are opened O_NOFOLLOW */
 	int fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -395,7 +393,7 @@ static int walk(struct img_layer *l, const char *src, const char *dst, int depth
 			break;
 		}
 		if (S_ISDIR(st.st_mode))
-			rc = walk(l, s, t, depth + 1, err);
+			rc = walk(l, s, t, err);
 		errno = 0;
 	}
 	if (rc == 0 && errno)
@@ -422,7 +420,7 @@ int img_layer_add_tree(struct img_layer *l, const char *srcdir, const char *dstd
 		if (add_norm(l, &e, nd, &st, err) < 0)
 			return -1;
 	}
-	return walk(l, srcdir, dstdir, 0, err);
+	return walk(l, srcdir, dstdir, err);
 }
 
 static int add_marker(struct img_layer *l, const char *parent, const char *name,
