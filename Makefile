@@ -61,11 +61,12 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 
-# Modules may add generated sources and rules (e.g. embedded data files).
--include $(wildcard */rules.mk)
-
-.PHONY: all deps check-libs test test-run demo install fuzz bench clean
 all: $(BIN)
+.PHONY: all deps check-libs test test-run demo install fuzz bench clean
+
+# Modules may add generated sources and rules (e.g. embedded data files);
+# included after `all` so that it stays the default goal.
+-include $(wildcard */rules.mk)
 
 deps:
 	@scripts/install-deps
