@@ -289,6 +289,9 @@ static void test_json_form(void **state)
 		{ "CMD [\"a\", 01]\n", "(cmd \"[\\\"a\\\", 01]\")\n" },
 		{ "CMD [\"a\"\x0b]\n", "(cmd \"[\\\"a\\\"\\v]\")\n" },
 		{ "COPY [\"a b\", \"c\"]\n", "(copy \"a b\" \"c\")\n" },
+		/* a number overflowing float64 makes Go's Unmarshal fail: shell form */
+		{ "CMD [\"a\", 1e999]\n", "(cmd \"[\\\"a\\\", 1e999]\")\n" },
+		{ "CMD [[-1e400]]\n", "(cmd \"[[-1e400]]\")\n" },
 	};
 	run_cases(c, ARRAY_SIZE(c));
 
