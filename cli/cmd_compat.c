@@ -245,10 +245,13 @@ static int compat_check(int argc, char **argv, const char *kbfile)
 		}
 	}
 	/* pull-time selection per runtime */
+	bool ctrd_rejects = false;
 	if (img.has_version && h.build >= 14393 && img.build <= h.build) {
 		cJSON *jr = root ? cJSON_AddArrayToObject(root, "pull") : NULL;
 		for (int r = 0; r < WC_RT_COUNT; r++) {
 			bool ok = wc_runtime_accepts(r, h.build, img.build);
+			if (!ok && r != WC_RT_DOCKER_CLASSIC && r != WC_RT_CTRD_PREFIX)
+				ctrd_rejects = true;
 			if (text)
 				printf("%-9s %s: %s [%s]\n", r == 0 ? "pull" : "", wc_runtime_versions(r),
 				       ok ? "accepts this build" : "rejects this build (pull fails)",
@@ -263,6 +266,10 @@ static int compat_check(int argc, char **argv, const char *kbfile)
 			}
 		}
 	}
+	if (ctrd_rejects && wc_level_runs(v[1].level) && !wc_level_runs(v[0].level))
+		add_note(notes, text, "containerd's matcher only pulls this image for Hyper-V isolation with "
+			 "an explicit platform without a version (--platform windows/%s matches every "
+			 "Windows version) [PLAT]", img.arch[0] ? img.arch : "amd64");
 	image_notes(kb, &img, &tag, today, notes, text);
 	host_notes(kb, &h, today, notes, text);
 	if (text)

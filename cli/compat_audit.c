@@ -21,31 +21,57 @@ static const char *usage_audit =
 	"Usage: berth compat audit --image SRC --fleet FILE [--format text|json]\n"
 	"                          [--releases FILE] [--date YYYY-MM-DD]\n";
 
-/* Builds where every node with a known build runs the image in process
- * isolation: a windows-build selector over them never lands on a node that
- * cannot run it. */
+/* Per windows-build label value (client and server rows of one build merged:
+ * the label cannot tell them apart). */
+struct label_sum {
+	uint32_t build;
+	size_t nodes, process_ok, hyperv_ok;
+};
+
+static size_t label_sums(const struct wc_audit *a, struct label_sum *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->nb; i++) {
+		if (n && out[n - 1].build == a->b[i].build) {
+			out[n - 1].nodes += a->b[i].nodes;
+			out[n - 1].process_ok += a->b[i].process_ok;
+			out[n - 1].hyperv_ok += a->b[i].hyperv_ok;
+			continue;
+		}
+		out[n].build = a->b[i].build;
+		out[n].nodes = a->b[i].nodes;
+		out[n].process_ok = a->b[i].process_ok;
+		out[n++].hyperv_ok = a->b[i].hyperv_ok;
+	}
+	return n;
+}
+
+/* Builds where every node runs the image in process isolation: a
+ * windows-build selector over them never lands on a node that cannot run it. */
 static void scheduling_snippet(const struct wc_audit *a, const char *arch, struct bbuf *y)
 {
-	size_t np = 0, nh = 0;
-	for (size_t i = 0; i < a->nb; i++) {
-		if (a->b[i].process_ok == a->b[i].nodes)
+	struct label_sum *ls = xcalloc(a->nb ? a->nb : 1, sizeof(*ls));
+	size_t nl = label_sums(a, ls), np = 0, nh = 0;
+	for (size_t i = 0; i < nl; i++) {
+		if (ls[i].process_ok == ls[i].nodes)
 			np++;
-		else if (a->b[i].hyperv_ok == a->b[i].nodes)
+		else if (ls[i].hyperv_ok == ls[i].nodes)
 			nh++;
 	}
 	const char *tol = "tolerations:\n"
 			  "- key: os\n  operator: Equal\n  value: windows\n  effect: NoSchedule\n";
 	if (np == 0 && nh == 0) {
 		bbuf_addstr(y, "# no build in this fleet runs the image on all of its nodes\n", NULL);
+		free(ls);
 		return;
 	}
 	if (np == 1) {
-		for (size_t i = 0; i < a->nb; i++)
-			if (a->b[i].process_ok == a->b[i].nodes)
+		for (size_t i = 0; i < nl; i++)
+			if (ls[i].process_ok == ls[i].nodes)
 				bbuf_addf(y, NULL, "# pod spec: process isolation\nnodeSelector:\n"
 					  "  kubernetes.io/os: windows\n"
 					  "  node.kubernetes.io/windows-build: \"10.0.%u\"\n%s",
-					  a->b[i].build, tol);
+					  ls[i].build, tol);
 	} else if (np > 1) {
 		bbuf_addstr(y, "# pod spec: process isolation\naffinity:\n  nodeAffinity:\n"
 			    "    requiredDuringSchedulingIgnoredDuringExecution:\n"
@@ -55,14 +81,14 @@ static void scheduling_snippet(const struct wc_audit *a, const char *arch, struc
 			    "        - key: node.kubernetes.io/windows-build\n          operator: In\n"
 			    "          values: [", NULL);
 		size_t k = 0;
-		for (size_t i = 0; i < a->nb; i++)
-			if (a->b[i].process_ok == a->b[i].nodes)
-				bbuf_addf(y, NULL, "%s\"10.0.%u\"", k++ ? ", " : "", a->b[i].build);
+		for (size_t i = 0; i < nl; i++)
+			if (ls[i].process_ok == ls[i].nodes)
+				bbuf_addf(y, NULL, "%s\"10.0.%u\"", k++ ? ", " : "", ls[i].build);
 		bbuf_addf(y, NULL, "]\n%s", tol);
 	}
 	for (int hv = 0; hv < 2; hv++)
-		for (size_t i = 0; i < a->nb; i++) {
-			const struct wc_build_summary *s = &a->b[i];
+		for (size_t i = 0; i < nl; i++) {
+			const struct label_sum *s = &ls[i];
 			bool pick = hv ? s->process_ok != s->nodes && s->hyperv_ok == s->nodes
 				       : s->process_ok == s->nodes;
 			if (!pick)
@@ -78,6 +104,7 @@ static void scheduling_snippet(const struct wc_audit *a, const char *arch, struc
 				  s->build, hv ? "-hyperv" : "",
 				  hv ? "runhcs-wcow-hypervisor" : "runhcs-wcow-process", arch, s->build);
 		}
+	free(ls);
 }
 
 static const char *node_verdict(const struct wc_node_result *r)
@@ -86,7 +113,9 @@ static const char *node_verdict(const struct wc_node_result *r)
 		return "skipped";
 	if (!r->host_ok)
 		return "bad-node";
-	if (wc_level_runs(r->v[0].level) && !r->pull_blocked)
+	if (r->pull_blocked)
+		return "pull-blocked";
+	if (wc_level_runs(r->v[0].level))
 		return "process";
 	if (wc_level_runs(r->v[1].level))
 		return "hyperv-only";
@@ -187,6 +216,7 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		cJSON_AddNumberToObject(js, "hyperv", (double)a.hyperv_ok);
 		cJSON_AddNumberToObject(js, "none", (double)a.none);
 		cJSON_AddNumberToObject(js, "unknown", (double)a.unknown);
+		cJSON_AddNumberToObject(js, "pull_blocked", (double)a.pull_blocked);
 		cJSON *jb = cJSON_AddArrayToObject(root, "builds");
 		for (size_t i = 0; i < a.nb; i++) {
 			const struct wc_build_summary *s = &a.b[i];
@@ -266,7 +296,7 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		printf("%-28s %-18s %-24s %-22s %-22s %s%s\n", r->node->name, bt,
 		       r->host.rel ? r->host.rel->name : "unknown", wc_level_name(r->v[0].level),
 		       wc_level_name(r->v[1].level), node_verdict(r),
-		       r->pull_blocked ? " (this node's containerd rejects the image build at pull)" : "");
+		       r->pull_blocked ? " (the node's runtime matcher rejects the image build)" : "");
 	}
 	printf("\n%-12s %-8s %-32s %6s %8s %7s\n", "BUILD", "KIND", "RELEASE", "NODES", "PROCESS", "HYPERV");
 	for (size_t i = 0; i < a.nb; i++) {
@@ -281,8 +311,9 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		}
 	}
 	printf("\nsummary: %zu of %zu Windows nodes run it in process isolation, %zu in Hyper-V "
-	       "isolation, %zu in neither, %zu unknown\n", a.process_ok, a.windows, a.hyperv_ok, a.none,
-	       a.unknown);
+	       "isolation, %zu in neither, %zu unknown, %zu blocked at pull by the node's runtime "
+	       "(default-platform pull)\n", a.process_ok, a.windows, a.hyperv_ok, a.none, a.unknown,
+	       a.pull_blocked);
 	printf("\nscheduling:\n%s", bbuf_str(&snip));
 	wc_audit_release(&a);
 	return rc;

@@ -451,14 +451,18 @@ int wc_audit_run(const struct wc_kb *kb, const struct wc_fleet *f, const struct 
 		wc_check(kb, &r->host, img, WC_ISO_PROCESS, &r->v[0]);
 		wc_check(kb, &r->host, img, WC_ISO_HYPERV, &r->v[1]);
 		r->runtime = wc_runtime_from_containerd(n->runtime);
-		if (r->runtime >= 0 && img->has_version && wc_level_runs(r->v[0].level) &&
+		/* a default-platform pull by the node's runtime must accept the build
+		 * before either isolation mode matters */
+		if (r->runtime >= 0 && img->has_version &&
+		    (wc_level_runs(r->v[0].level) || wc_level_runs(r->v[1].level)) &&
 		    !wc_runtime_accepts(r->runtime, r->host.build, img->build))
 			r->pull_blocked = true;
 		bool p = wc_level_runs(r->v[0].level) && !r->pull_blocked;
-		bool h = wc_level_runs(r->v[1].level);
+		bool h = wc_level_runs(r->v[1].level) && !r->pull_blocked;
+		a->pull_blocked += r->pull_blocked;
 		a->process_ok += p;
 		a->hyperv_ok += h;
-		if (!p && !h) {
+		if (!p && !h && !r->pull_blocked) {
 			if (r->v[0].level == WC_UNKNOWN || r->v[1].level == WC_UNKNOWN)
 				a->unknown++;
 			else

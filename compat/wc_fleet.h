@@ -58,7 +58,7 @@ struct wc_audit {
 	size_t n;
 	struct wc_build_summary *b;
 	size_t nb;
-	size_t windows, skipped, bad, process_ok, hyperv_ok, none, unknown;
+	size_t windows, skipped, bad, process_ok, hyperv_ok, none, unknown, pull_blocked;
 };
 
 int wc_audit_run(const struct wc_kb *kb, const struct wc_fleet *f, const struct wc_image *img,

@@ -322,15 +322,15 @@ int wc_image_src_read(const char *path, struct wc_image *img, char *desc, size_t
 	memset(img, 0, sizeof(*img));
 	struct stat st;
 	if (stat(path, &st) < 0)
-		return berr_set_errno(err, BERR_NOTFOUND, errno, "image '%s'", path);
+		return berr_set_errno(err, BERR_INPUT, errno, "image '%s'", path);
 	struct src s = { .path = path };
+	_cleanup_bbuf_ struct bbuf b = BBUF_INIT;
 	int rc = -1;
 	if (S_ISDIR(st.st_mode)) {
 		s.dir = path;
 	} else if (tar_load(&s, err) < 0) {
 		goto out;
 	}
-	_cleanup_bbuf_ struct bbuf b = BBUF_INIT;
 	const char *data;
 	size_t len;
 	int found = src_get(&s, "index.json", &b, &data, &len, err);

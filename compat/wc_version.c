@@ -467,7 +467,9 @@ int wc_image_resolve(const struct wc_kb *kb, const char *src, struct wc_image *i
 		return 0;
 	}
 	snprintf(img->os, sizeof(img->os), "windows");
-	if (looks_like_version(src)) {
+	/* "10.0.x", "10.0.17763.a": meant as a version, so report it as one */
+	bool versionish = isdigit((unsigned char)src[0]) && strchr(src, '.') && !strpbrk(src, "/:@");
+	if (looks_like_version(src) || versionish) {
 		struct wc_version v;
 		if (wc_version_parse(src, &v, err) < 0)
 			return berr_wrap(err, "image");
