@@ -51,6 +51,9 @@ struct wc_release {
 	size_t nimages;
 	bool has_images;        /* the KB lists images for this release (maybe none) */
 	char *images_source;
+	/* per-family image support end (Nano Server 2016 ended before the OS) */
+	char **img_end_family, **img_end_date;
+	size_t nimg_end;
 	/* February 2020 "2B" revision baseline, 0 when not applicable */
 	uint32_t bl_1b, bl_2b, bl_2b_oob;
 	char *note;
@@ -111,6 +114,8 @@ const char *wc_kb_source_text(const struct wc_kb *kb, const char *key);
 bool wc_kb_is_image_build(const struct wc_kb *kb, uint32_t build);
 /* Tags of `family` for release r, NULL when none. */
 const struct wc_family_tags *wc_release_tags(const struct wc_release *r, const char *family);
+/* End of support of one family's image for r when it differs from r's, or NULL. */
+const char *wc_release_image_end(const struct wc_release *r, const char *family);
 
 enum wc_support { WC_SUP_MAINSTREAM, WC_SUP_EXTENDED, WC_SUP_ENDED, WC_SUP_UNKNOWN, WC_SUP_NOT_YET };
 /* Support status on ISO date `today` ("2026-11-30"). */

@@ -304,6 +304,19 @@ int wc_matrix_build(const struct wc_kb *kb, const struct wc_df *df, const char *
 				ok = false;
 				break;
 			}
+			const char *iend = wc_release_image_end(T, wf[k].family);
+			if (iend && strcmp(o->today, iend) > 0) {
+				if (!o->include_eol) {
+					snprintf(why, sizeof(why), "the %s image for %s reached end of support "
+						 "(%s); use --include-eol to build it anyway", wf[k].family,
+						 T->name, iend);
+					free(base);
+					ok = false;
+					break;
+				}
+				row_note(&row, "the %s image for %s is out of support since %s", wf[k].family,
+					 T->name, iend);
+			}
 			struct wc_tag_info t;
 			if (wc_tag_parse(kb, base, &t, NULL) < 0 || t.how == WC_TAG_UNKNOWN ||
 			    t.ver.build != T->build) {
