@@ -486,7 +486,8 @@ int wc_audit_run(const struct wc_kb *kb, const struct wc_fleet *f, const struct 
 		s->hyperv_ok += h;
 		s->pull_blocked += r->pull_blocked;
 	}
-	qsort(a->b, a->nb, sizeof(*a->b), summary_cmp);
+	if (a->nb > 1)
+		qsort(a->b, a->nb, sizeof(*a->b), summary_cmp);
 	/* examples are set after sorting so the pointers stay valid */
 	for (size_t i = 0; i < f->n; i++)
 		for (size_t j = 0; a->r[i].host_ok && j < a->nb; j++)
