@@ -278,6 +278,9 @@ static int parse_csv(struct wc_fleet *f, char *data, struct berr **err)
 				map[i] = -1;
 				for (int c = 0; c < C_COUNT; c++)
 					if (strcasecmp(cols[i], csv_names[c]) == 0) {
+						if (have[c])
+							return berr_set_at(err, BERR_INPUT, f->name, line, 0,
+									   "duplicate column '%s'", cols[i]);
 						map[i] = c;
 						have[c] = true;
 					}
