@@ -188,6 +188,15 @@ struct wc_host {
 	const struct wc_release *rel;
 };
 
+/* One manifest-list entry's platform, as runtimes see it. */
+struct wc_entry {
+	uint32_t build, rev;    /* build 0 = os.version empty */
+	char arch[16];
+	bool windows;
+};
+
+#define WC_MAX_ENTRIES 32
+
 struct wc_image {
 	uint32_t major, minor, build, rev;
 	bool has_version;       /* false: os.version missing/unknown */
@@ -195,6 +204,10 @@ struct wc_image {
 	char os[16];            /* "windows", "linux", "" unknown */
 	char arch[16];
 	const struct wc_release *rel;
+	/* platforms of the index the image was read from (OCI layouts with
+	 * several entries); the fields above describe the entry followed */
+	struct wc_entry entries[WC_MAX_ENTRIES];
+	size_t nentries;
 };
 
 /* Host spec: version, build or release name (client releases by name). */
@@ -232,11 +245,6 @@ const char *wc_runtime_versions(enum wc_runtime r);
 const char *wc_runtime_source(enum wc_runtime r);
 /* Does this runtime's matcher accept an entry of image build ib on host hb? */
 bool wc_runtime_accepts(enum wc_runtime r, uint32_t hb, uint32_t ib);
-struct wc_entry {
-	uint32_t build, rev;    /* build 0 = os.version empty */
-	char arch[16];
-	bool windows;
-};
 /* Index of the entry the runtime picks from a manifest list, -1 for none. */
 int wc_runtime_pick(enum wc_runtime r, uint32_t host_build, const char *host_arch,
 		    const struct wc_entry *e, size_t n);
