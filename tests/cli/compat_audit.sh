@@ -51,6 +51,12 @@ d = next(yaml.safe_load_all(open(sys.argv[1])))
 assert d["nodeSelector"] == {"kubernetes.io/os": "windows", "node.kubernetes.io/windows-build": "10.0.17763"}, d
 ' "$TMP/s2.yaml"; then ok "single-build nodeSelector"; else fail "single-build nodeSelector" "$(cat "$TMP/s2.yaml")"; fi
 
+# lifecycle per build on a date
+run "$BERTH" compat audit --image ltsc2019 --fleet "$D/kubectl-mixed.json" --format json --date 2030-01-01
+if echo "$OUT" | jq -e '(.builds[] | select(.build == 17763) | .host_support == "ended") and
+	(.builds[] | select(.build == 20348) | .host_support == "extended")' >/dev/null; then
+	ok "lifecycle per build"; else fail "lifecycle per build" "$(echo "$OUT" | jq -c .builds)"; fi
+
 # text output: per node and per build
 run "$BERTH" compat audit --image mcr.microsoft.com/windows/servercore:ltsc2019 --fleet "$D/kubectl-mixed.json"
 expect_match "text per-node row" "akswin19000000 +10.0.17763.7314 +Windows Server 2019 +supported +supported +process" "$OUT"
