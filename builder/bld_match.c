@@ -2,30 +2,14 @@
 
 #include "builder/bld_match.h"
 #include "common/common.h"
+#include "parser/df_unicode.h"
 
-/* Decode one UTF-8 code point (invalid bytes count as one byte each, as Go's
- * utf8.DecodeRuneInString returns RuneError with width 1). */
+/* One code point as Go's utf8.DecodeRuneInString reads it (an invalid byte
+ * is U+FFFD of width 1). */
 static unsigned decode(const char *s, size_t *w)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	if (u[0] < 0x80) {
-		*w = 1;
-		return u[0];
-	}
-	int n = (u[0] & 0xE0) == 0xC0 ? 2 : (u[0] & 0xF0) == 0xE0 ? 3 : (u[0] & 0xF8) == 0xF0 ? 4 : 0;
-	if (n == 0) {
-		*w = 1;
-		return 0xFFFD;
-	}
-	unsigned cp = u[0] & (0x7F >> n);
-	for (int i = 1; i < n; i++) {
-		if ((u[i] & 0xC0) != 0x80) {
-			*w = 1;
-			return 0xFFFD;
-		}
-		cp = (cp << 6) | (u[i] & 0x3F);
-	}
-	*w = (size_t)n;
+	uint32_t cp;
+	*w = df_utf8_decode(s, strnlen(s, 4), &cp); /* a rune is at most 4 bytes */
 	return cp;
 }
 

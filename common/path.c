@@ -2,13 +2,14 @@
 
 #include "common/common.h"
 
-char *bpath_clean(const char *p)
+size_t bpath_clean_into(const char *p, size_t n, char *out)
 {
-	size_t n = strlen(p);
-	if (n == 0)
-		return xstrdup(".");
+	if (n == 0) {
+		out[0] = '.';
+		out[1] = '\0';
+		return 1;
+	}
 	bool rooted = p[0] == '/';
-	char *out = xmalloc(n + 2);
 	size_t w = 0, r = 0, dotdot = 0;
 	if (rooted) {
 		out[w++] = '/';
@@ -20,7 +21,8 @@ char *bpath_clean(const char *p)
 			r++;
 		} else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
 			r++;
-		} else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
+		} else if (p[r] == '.' && r + 1 < n && p[r + 1] == '.' &&
+			   (r + 2 == n || p[r + 2] == '/')) {
 			r += 2;
 			if (w > dotdot) {
 				w--;
@@ -43,6 +45,14 @@ char *bpath_clean(const char *p)
 	if (w == 0)
 		out[w++] = '.';
 	out[w] = '\0';
+	return w;
+}
+
+char *bpath_clean(const char *p)
+{
+	size_t n = strlen(p);
+	char *out = xmalloc(n + 2);
+	bpath_clean_into(p, n, out);
 	return out;
 }
 

@@ -10,6 +10,10 @@
 
 /* Go's path.Clean: collapse "//", ".", "..". "" -> ".". Caller frees. */
 char *bpath_clean(const char *p);
+/* The same for p[0, n) into out, which must hold n + 2 bytes; no
+ * allocation (hot paths such as .dockerignore matching). Returns the
+ * length written; out is NUL-terminated. */
+size_t bpath_clean_into(const char *p, size_t n, char *out);
 
 /* root + "/" + rel, where rel must be relative and must not leave root after
  * cleaning ("a/../../x" fails with BERR_SECURITY). *out is owned by caller. */

@@ -102,58 +102,11 @@ static void trim_space(const char *s, size_t *b, size_t *e)
 	}
 }
 
-/* filepath.Clean (Unix) of p[0, n) into out, which must hold n + 2 bytes.
- * Returns the length written (out is NUL-terminated). */
-static size_t go_clean(const char *p, size_t n, char *out)
-{
-	if (n == 0) {
-		out[0] = '.';
-		out[1] = '\0';
-		return 1;
-	}
-	bool rooted = p[0] == '/';
-	size_t w = 0, r = 0, dotdot = 0;
-	if (rooted) {
-		out[w++] = '/';
-		r = 1;
-		dotdot = 1;
-	}
-	while (r < n) {
-		if (p[r] == '/') {
-			r++;
-		} else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-			r++;
-		} else if (p[r] == '.' && r + 1 < n && p[r + 1] == '.' &&
-			   (r + 2 == n || p[r + 2] == '/')) {
-			r += 2;
-			if (w > dotdot) {
-				w--;
-				while (w > dotdot && out[w] != '/')
-					w--;
-			} else if (!rooted) {
-				if (w > 0)
-					out[w++] = '/';
-				out[w++] = '.';
-				out[w++] = '.';
-				dotdot = w;
-			}
-		} else {
-			if ((rooted && w != 1) || (!rooted && w != 0))
-				out[w++] = '/';
-			while (r < n && p[r] != '/')
-				out[w++] = p[r++];
-		}
-	}
-	if (w == 0)
-		out[w++] = '.';
-	out[w] = '\0';
-	return w;
-}
-
+/* filepath.Clean (Unix) of p[0, n); common/path.c implements Go's Clean. */
 static char *go_clean_dup(const char *p, size_t n)
 {
 	char *out = xmalloc(n + 2);
-	go_clean(p, n, out);
+	bpath_clean_into(p, n, out);
 	return out;
 }
 
@@ -689,7 +642,7 @@ static size_t parent_dir(struct df_ignore *m, const char *path, size_t n)
 	const char *slash = memrchr(path, '/', n);
 	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
 	XGROW(m->scratch, dl + 2, m->scratch_cap);
-	return go_clean(path, dl, m->scratch);
+	return bpath_clean_into(path, dl, m->scratch);
 }
 
 static int matches_impl(struct df_ignore *m, const char *path, bool all_parents,

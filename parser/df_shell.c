@@ -17,61 +17,16 @@
 #include <wctype.h>
 
 #include "parser/df_shell.h"
+#include "parser/df_unicode.h"
 #include "common/common.h"
 
 #define SH_EOF (-1)
-#define RUNE_ERROR 0xFFFDu
+#define RUNE_ERROR DF_RUNE_ERROR
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
 /* Decodes one rune like Go's utf8.DecodeRune: an invalid or truncated
  * sequence, an overlong form or a surrogate yields U+FFFD of width 1. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	size_t n;
-	uint32_t v;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		v = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		v = c & 0x0F;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		v = c & 0x07;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		*cp = RUNE_ERROR;
-		return 1;
-	}
-	if (len < n || s[1] < lo || s[1] > hi) {
-		*cp = RUNE_ERROR;
-		return 1;
-	}
-	v = (v << 6) | (s[1] & 0x3F);
-	for (size_t i = 2; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			*cp = RUNE_ERROR;
-			return 1;
-		}
-		v = (v << 6) | (s[i] & 0x3F);
-	}
-	*cp = v;
-	return n;
-}
 
 static size_t utf8_encode(char out[4], uint32_t cp)
 {
@@ -102,7 +57,7 @@ static bool utf8_valid(const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t w = utf8_decode(p + i, len - i, &cp);
+		size_t w = df_utf8_decode((const char *)p + i, len - i, &cp);
 		if (cp == RUNE_ERROR && w == 1)
 			return false;
 		i += w;
@@ -117,7 +72,7 @@ static char *utf8_sanitize(const char *s, size_t len, bool skip_bom, size_t *out
 	size_t need = 0;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t w = utf8_decode(p + i, len - i, &cp);
+		size_t w = df_utf8_decode((const char *)p + i, len - i, &cp);
 		need += (cp == RUNE_ERROR && w == 1) ? 3 : w;
 		i += w;
 	}
@@ -125,7 +80,7 @@ static char *utf8_sanitize(const char *s, size_t len, bool skip_bom, size_t *out
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t w = utf8_decode(p + i, len - i, &cp);
+		size_t w = df_utf8_decode((const char *)p + i, len - i, &cp);
 		if (skip_bom && i == 0 && cp == 0xFEFF) {
 			i += w;
 			continue;
@@ -172,7 +127,7 @@ static void subject_init(struct subject *sj, const char *value)
 	size_t o = 0;
 	for (size_t i = 0; i < sj->rawlen;) {
 		uint32_t cp;
-		size_t w = utf8_decode(p + i, sj->rawlen - i, &cp);
+		size_t w = df_utf8_decode((const char *)p + i, sj->rawlen - i, &cp);
 		if (cp == RUNE_ERROR && w == 1) {
 			XGROW(sj->rep, sj->nrep + 1, cap);
 			sj->rep[sj->nrep++] = o;
@@ -277,7 +232,7 @@ static void go_quote(struct bbuf *b, struct uclass *uc, const char *s, size_t le
 	bbuf_addch(b, '"', NULL);
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t w = utf8_decode(p + i, len - i, &cp);
+		size_t w = df_utf8_decode((const char *)p + i, len - i, &cp);
 		if (cp == RUNE_ERROR && w == 1) {
 			bbuf_addf(b, NULL, "\\x%02x", p[i]);
 		} else if (cp == '"' || cp == '\\') {
@@ -344,7 +299,7 @@ static char *env_norm(const struct df_env *env, const char *name)
 	const unsigned char *p = (const unsigned char *)name;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t w = utf8_decode(p + i, len - i, &cp);
+		size_t w = df_utf8_decode((const char *)p + i, len - i, &cp);
 		if (cp < 0x80)
 			cp = (cp >= 'a' && cp <= 'z') ? cp - 32 : cp;
 		else if (env->loc != (locale_t)0 && cp != RUNE_ERROR)
@@ -563,7 +518,7 @@ static int sh_peek(const struct sh *s)
 	if (s->pos >= s->len)
 		return SH_EOF;
 	uint32_t cp;
-	utf8_decode((const unsigned char *)s->src + s->pos, s->len - s->pos, &cp);
+	df_utf8_decode((const char *)s->src + s->pos, s->len - s->pos, &cp);
 	return (int)cp;
 }
 
@@ -572,7 +527,7 @@ static int sh_next(struct sh *s)
 	if (s->pos >= s->len)
 		return SH_EOF;
 	uint32_t cp;
-	s->pos += utf8_decode((const unsigned char *)s->src + s->pos, s->len - s->pos, &cp);
+	s->pos += df_utf8_decode((const char *)s->src + s->pos, s->len - s->pos, &cp);
 	return (int)cp;
 }
 
@@ -634,7 +589,7 @@ static int words_string(struct sh *s, struct words *w, const char *str, size_t l
 	const unsigned char *p = (const unsigned char *)str;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		i += utf8_decode(p + i, len - i, &cp);
+		i += df_utf8_decode((const char *)p + i, len - i, &cp);
 		if (words_rune(s, w, (int)cp) < 0)
 			return -1;
 	}
@@ -876,7 +831,7 @@ static char *reverse_runes(const char *str, size_t len)
 	size_t o = len;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t w = utf8_decode(p + i, len - i, &cp);
+		size_t w = df_utf8_decode((const char *)p + i, len - i, &cp);
 		o -= w;
 		memcpy(out + o, str + i, w);
 		i += w;
@@ -895,10 +850,10 @@ static char *reverse_pattern(const char *pat, size_t len)
 	size_t o = slen;
 	for (size_t i = 0; i < slen;) {
 		uint32_t cp;
-		size_t w = utf8_decode(u + i, slen - i, &cp);
+		size_t w = df_utf8_decode((const char *)u + i, slen - i, &cp);
 		if (cp == '\\' && i + w < slen) {
 			uint32_t cp2;
-			w += utf8_decode(u + i + 1, slen - i - 1, &cp2);
+			w += df_utf8_decode((const char *)u + i + 1, slen - i - 1, &cp2);
 		}
 		o -= w;
 		memcpy(out + o, p + i, w);
@@ -975,7 +930,7 @@ static int expand_template(struct sh *s, struct bbuf *out, const char *tpl, cons
 		size_t ns = j;
 		while (j < len) {
 			uint32_t cp;
-			size_t w = utf8_decode(u + j, len - j, &cp);
+			size_t w = df_utf8_decode((const char *)u + j, len - j, &cp);
 			if (cp != '_' && !uclass_test(&s->uc, UC_LETTER, cp) &&
 			    !uclass_test(&s->uc, UC_DIGIT, cp))
 				break;
@@ -1046,7 +1001,7 @@ static int replace(struct sh *s, const char *pat, const char *value, const char 
 		size_t w = 0;
 		if (pos < sj.len) {
 			uint32_t cp;
-			w = utf8_decode((const unsigned char *)sj.text + pos, sj.len - pos, &cp);
+			w = df_utf8_decode((const char *)sj.text + pos, sj.len - pos, &cp);
 		}
 		if (pos + w > eo)
 			pos += w;
