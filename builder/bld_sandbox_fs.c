@@ -598,6 +598,21 @@ static int emit_whiteout(struct fdiff *f, const char *rel, struct berr **err)
 	return 0;
 }
 
+/* A directory removed and made again (overlay marks it opaque). Inode
+ * numbers are reused at once by some filesystems, so the birth time decides
+ * where the filesystem records one. */
+static bool dir_recreated(const struct sb_snapshot *s, const char *path, const struct stat *st,
+			  const struct snap_ent *e)
+{
+	struct statx sx;
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
+	    (sx.stx_mask & STATX_BTIME)) {
+		struct timespec bt = { sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec };
+		return !ts_before(&bt, &s->t0);
+	}
+	return st->st_ino != e->ino;
+}
+
 /* Puts the root entry rel (and, for a directory, all of it) into upper. */
 static int emit_entry(struct fdiff *f, const char *rel, const struct stat *st, bool opaque,
 		      bool whole, int depth, struct berr **err);
@@ -634,7 +649,7 @@ static int emit_children(struct fdiff *f, const char *rel, bool whole, int depth
 		if (now_dir != e->is_dir || (!now_dir && (st.st_mode & S_IFMT) != (e->mode & S_IFMT))) {
 			e->replaced = true;
 			rc = emit_entry(f, cr, &st, now_dir, true, depth + 1, err);
-		} else if (now_dir && st.st_ino != e->ino) {
+		} else if (now_dir && dir_recreated(f->s, p, &st, e)) {
 			e->replaced = true; /* removed and made again: opaque */
 			rc = emit_entry(f, cr, &st, true, true, depth + 1, err);
 		} else if (now_dir) {
