@@ -918,6 +918,18 @@ static void test_limits(void **state)
 		/* limits applied: the command sits in our groups */
 		assert_int_equal(r->res.exit_code, 0);
 		assert_int_not_equal(strcmp(bbuf_str(&r->out), "0\n"), 0);
+		run_free(r);
+		/* the pids limit bites: PID 1 + 2 more processes at most */
+		const char *argv2[] = { "/bin/sh", "-c",
+			"for i in 1 2 3 4 5 6; do sleep 3071 & done; echo done", NULL };
+		struct bld_sandbox_spec s2 = { .argv = argv2, .pids_limit = 3, .cancel_fd = -1 };
+		r = run_spec(&s2);
+		if (r->rc != 0)
+			fail_msg("sandbox failed: %s", r->err->msg);
+		if (!strstr(bbuf_str(&r->errout), "fork"))
+			fail_msg("no fork failure; stdout: %s; stderr: %s", bbuf_str(&r->out),
+				 bbuf_str(&r->errout));
+		assert_false(process_with_arg("sleep 3071"));
 	} else {
 		/* not possible here: a notice, and the command still ran */
 		print_message("limits skipped: %s\n", r->res.notices[0]);
