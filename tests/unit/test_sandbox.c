@@ -791,6 +791,43 @@ static void test_fallback_same_diff(void **state)
 	run_free(b);
 }
 
+/* The unprivileged path (user namespace, userxattr, bound /dev nodes). Real
+ * unprivileged runs need a root directory that others may traverse; here
+ * root takes the same path with its own uid mapped to 0. */
+static void test_userns(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	struct run *r = run_sh("echo hi > /dev/null && rm -rf /olddir && mkdir /olddir && "
+			       "echo new > /newfile && rm /todelete && id -u && echo $$", BLD_SANDBOX_USERNS);
+	if (r->rc != 0 && r->err->code == BERR_UNSUPPORTED) {
+		print_message("skip: %s\n", r->err->msg);
+		run_free(r);
+		skip();
+	}
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "0\n1\n");
+	ASSERT_CHANGE(r, "A newfile");
+	ASSERT_CHANGE(r, "W todelete");
+	ASSERT_CHANGE(r, "A olddir/");
+	ASSERT_CHANGE(r, "O olddir");
+	assert_no_sandbox_leftovers(r);
+	char *od = xasprintf("%s/olddir", r->res.upper);
+	char v[4];
+	assert_int_equal(lgetxattr(od, "user.overlay.opaque", v, sizeof(v)), 1);
+	free(od);
+	run_free(r);
+
+	/* only root is mapped: another USER is refused with a clear error */
+	const char *argv[] = { "/bin/true", NULL };
+	struct bld_sandbox_spec s = { .argv = argv, .user = "alice", .cancel_fd = -1,
+				      .flags = BLD_SANDBOX_USERNS };
+	r = run_spec(&s);
+	assert_int_equal(r->rc, -1);
+	assert_int_equal(r->err->code, BERR_UNSUPPORTED);
+	run_free(r);
+}
+
 static void test_line_mode(void **state)
 {
 	(void)state;
@@ -963,6 +1000,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_symlink_mount_target),
 		cmocka_unit_test(test_fallback_same_diff),
+		cmocka_unit_test(test_userns),
 		cmocka_unit_test(test_line_mode),
 		cmocka_unit_test(test_long_lower_list),
 		cmocka_unit_test(test_empty_root_and_errors),
