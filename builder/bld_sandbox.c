@@ -358,10 +358,11 @@ static void deliver(struct bld_sandbox *sb, int stream, const char *p, size_t n,
 			do_cancel(sb);
 		start = b->len;
 	}
-	memmove(b->data ? b->data : (char *)"", b->data + start, b->len - start);
+	if (start == 0)
+		return;
+	memmove(b->data, b->data + start, b->len - start);
 	b->len -= start;
-	if (b->data)
-		b->data[b->len] = '\0';
+	b->data[b->len] = '\0';
 }
 
 static void handle_record(struct bld_sandbox *sb, int type, const char *p, size_t n)
@@ -419,6 +420,8 @@ static void parse_status(struct bld_sandbox *sb)
 {
 	struct bbuf *b = &sb->status_in;
 	size_t off = 0;
+	if (!b->len)
+		return;
 	while (b->len - off >= 5) {
 		uint32_t len;
 		memcpy(&len, b->data + off + 1, 4);

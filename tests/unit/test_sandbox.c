@@ -508,8 +508,8 @@ static void test_exit_and_signals(void **state)
 	run_free(r);
 
 	/* PID 1 itself killed by a signal (a fault in a bind-mounted host binary) */
-	const char *argv[] = { "/t/testbin", "--segv", NULL };
-	const char *env[] = { "ASAN_OPTIONS=handle_segv=0", "UBSAN_OPTIONS=handle_segv=0", NULL };
+	const char *argv[] = { "/t/testbin", "--trap", NULL };
+	const char *env[] = { "ASAN_OPTIONS=handle_sigill=0", NULL };
 	struct bld_mount m[] = {
 		{ .type = BLD_MOUNT_BIND, .src = self_exe, .target = "/t/testbin" },
 		{ .type = BLD_MOUNT_BIND, .src = "/usr", .target = "/usr" },
@@ -521,9 +521,10 @@ static void test_exit_and_signals(void **state)
 	r = run_spec(&s);
 	if (r->rc != 0)
 		fail_msg("sandbox failed: %s", r->err->msg);
-	assert_true(r->res.signaled);
-	assert_int_equal(r->res.signal, SIGSEGV);
-	assert_int_equal(r->res.exit_code, 128 + SIGSEGV);
+	if (!r->res.signaled)
+		fail_msg("not signaled: exit %d; stderr: %s", r->res.exit_code, bbuf_str(&r->errout));
+	assert_int_equal(r->res.signal, SIGILL);
+	assert_int_equal(r->res.exit_code, 128 + SIGILL);
 	if (r->changes[0])
 		fail_msg("bind mountpoints leaked into the upper dir:\n%s", r->changes);
 	run_free(r);
@@ -681,6 +682,47 @@ static void test_kill_handle(void **state)
 	assert_int_equal(bld_sandbox_start(&s2, &sb, &err), 0);
 	bld_sandbox_free(sb);
 	assert_false(process_with_arg("987655"));
+	assert_false(host_has_mount_under(scratch));
+	bld_sandbox_remove_tree(scratch, NULL);
+}
+
+/* berth's SIGINT/SIGTERM handler calls bld_sandbox_kill */
+static struct bld_sandbox *signal_target;
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	bld_sandbox_kill(signal_target);
+}
+
+static int raise_on_output(void *ud, int stream, const char *data, size_t len)
+{
+	(void)ud, (void)stream, (void)data, (void)len;
+	raise(SIGUSR1);
+	return 0;
+}
+
+static void test_kill_from_signal_handler(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	char scratch[160];
+	snprintf(scratch, sizeof(scratch), "%s/run%d", base, ++run_no);
+	const char *lowers[] = { lower0 };
+	const char *argv[] = { "/bin/sh", "-c", "echo go; sleep 987656 & exec sleep 987657", NULL };
+	struct bld_sandbox_spec s = { .argv = argv, .lowers = lowers, .n_lowers = 1,
+				      .scratch = scratch, .output = raise_on_output, .cancel_fd = -1 };
+	struct sigaction sa = { .sa_handler = on_sigusr1 }, old;
+	sigaction(SIGUSR1, &sa, &old);
+	struct berr *err = NULL;
+	assert_int_equal(bld_sandbox_start(&s, &signal_target, &err), 0);
+	struct bld_sandbox_result res;
+	assert_int_equal(bld_sandbox_wait(signal_target, &res, &err), 0);
+	sigaction(SIGUSR1, &old, NULL);
+	assert_true(res.cancelled);
+	assert_int_equal(res.signal, SIGKILL);
+	bld_sandbox_free(signal_target);
+	bld_sandbox_result_release(&res);
+	assert_false(process_with_arg("98765"));
 	assert_false(host_has_mount_under(scratch));
 	bld_sandbox_remove_tree(scratch, NULL);
 }
@@ -977,10 +1019,8 @@ static void test_limits(void **state)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--segv") == 0) {
-		volatile int *p = NULL;
-		*p = 1;
-		return 0;
+	if (argc > 1 && strcmp(argv[1], "--trap") == 0) {
+		__builtin_trap(); /* a fault the kernel turns into SIGILL */
 	}
 	if (argc > 1 && strcmp(argv[1], "--hello") == 0) {
 		printf("hello from the sandbox\n");
@@ -997,6 +1037,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_kill_handle),
+		cmocka_unit_test(test_kill_from_signal_handler),
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_symlink_mount_target),
 		cmocka_unit_test(test_fallback_same_diff),
