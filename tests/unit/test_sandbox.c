@@ -575,6 +575,28 @@ static void test_isolation(void **state)
 	ASSERT_NO_CHANGE_PREFIX(r, "A etc");
 	run_free(r);
 
+	/* Docker's default capability set for root, none for other users */
+	r = run_sh("grep -E '^Cap(Bnd|Eff|Prm|Amb)' /proc/self/status", 0);
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "CapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\n"
+			    "CapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n");
+	run_free(r);
+	r = run_user("alice", "grep -E '^Cap(Eff|Bnd)' /proc/self/status");
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "CapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\n");
+	run_free(r);
+
+	/* berth's own descriptors (even without O_CLOEXEC) do not leak in */
+	int leak = open("/dev/null", O_RDONLY);
+	assert_true(leak >= 0);
+	const char *argv3[] = { "ls", "/proc/self/fd", NULL };
+	struct bld_sandbox_spec s3 = { .argv = argv3, .cancel_fd = -1 };
+	r = run_spec(&s3);
+	close(leak);
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "0\n1\n2\n3\n");
+	run_free(r);
+
 	/* host network: same interfaces as the host */
 	const char *argv2[] = { "/bin/sh", "-c", "grep -c : /proc/net/dev", NULL };
 	struct bld_sandbox_spec s2 = { .argv = argv2, .net = BLD_NET_HOST, .cancel_fd = -1 };
