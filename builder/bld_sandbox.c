@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -450,7 +451,7 @@ static void pump(struct bld_sandbox *sb)
 			}
 		if (n == 0)
 			break;
-		if (sb->spec.cancel_fd >= 0 && !sb->cancel_requested) {
+		if (sb->spec.cancel_fd > 0 && !sb->cancel_requested) {
 			pf[n] = (struct pollfd){ .fd = sb->spec.cancel_fd, .events = POLLIN };
 			map[n++] = 3;
 		}
@@ -512,11 +513,11 @@ static void pump(struct bld_sandbox *sb)
 	sb->helper = 0;
 }
 
-static bool is_opaque(const char *path)
+static bool fd_is_opaque(int fd)
 {
 	char v[4];
 	for (int i = 0; i < 2; i++) {
-		ssize_t n = lgetxattr(path, i ? "user.overlay.opaque" : "trusted.overlay.opaque", v,
+		ssize_t n = fgetxattr(fd, i ? "user.overlay.opaque" : "trusted.overlay.opaque", v,
 				      sizeof(v));
 		if (n == 1 && v[0] == 'y')
 			return true;
@@ -535,20 +536,39 @@ static bool lower_dir_stat(struct bld_sandbox *sb, const char *rel, struct stat 
 	return false;
 }
 
+/* Parent directory of rel under basefd, never through a symlink: the
+ * command may have replaced a directory on the way by a link to a host
+ * path. *name points into rel. */
+static int open_parent(int basefd, const char *rel, const char **name)
+{
+	const char *slash = strrchr(rel, '/');
+	*name = slash ? slash + 1 : rel;
+	_cleanup_free_ char *dir = slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup(".");
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, basefd, dir, &how, sizeof(how));
+}
+
 /* Drops the mountpoints PID 1 created (still empty: mounts hid them) and
  * the parent directories overlay copied up only because of them. */
 static void drop_mountpoints(struct bld_sandbox *sb, const char *base)
 {
+	_cleanup_close_ int basefd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (basefd < 0)
+		return;
 	for (size_t i = sb->n_recs; i-- > 0;) {
 		const struct mountpoint_rec *r = &sb->recs[i];
-		_cleanup_free_ char *p = xasprintf("%s/%s", base, r->path);
+		const char *name;
+		_cleanup_close_ int pfd = open_parent(basefd, r->path, &name);
 		struct stat st;
-		if (lstat(p, &st) < 0)
+		if (pfd < 0 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (r->kind == 'f' && S_ISREG(st.st_mode) && st.st_size == 0)
-			unlink(p);
+			unlinkat(pfd, name, 0);
 		else if (r->kind == 'd' && S_ISDIR(st.st_mode))
-			rmdir(p); /* fails when the command put something there: kept */
+			unlinkat(pfd, name, AT_REMOVEDIR); /* fails when the command put something there */
 	}
 	if (sb->fallback)
 		return; /* the copy keeps its directories; the tree diff decides */
@@ -557,14 +577,18 @@ static void drop_mountpoints(struct bld_sandbox *sb, const char *base)
 		char *slash;
 		while ((slash = strrchr(rel, '/'))) {
 			*slash = '\0';
-			_cleanup_free_ char *p = xasprintf("%s/%s", base, rel);
+			const char *name;
+			_cleanup_close_ int pfd = open_parent(basefd, rel, &name);
+			if (pfd < 0)
+				break;
+			_cleanup_close_ int dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			struct stat st, lst;
-			if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || is_opaque(p))
+			if (dfd < 0 || fstat(dfd, &st) < 0 || fd_is_opaque(dfd))
 				break;
 			if (!lower_dir_stat(sb, rel, &lst) || lst.st_mode != st.st_mode ||
 			    lst.st_uid != st.st_uid || lst.st_gid != st.st_gid)
 				break;
-			if (rmdir(p) < 0)
+			if (unlinkat(pfd, name, AT_REMOVEDIR) < 0)
 				break;
 		}
 	}

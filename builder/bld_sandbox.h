@@ -94,8 +94,8 @@ struct bld_sandbox_spec {
 	size_t n_mounts;
 	bld_output_fn output;       /* NULL: output is discarded */
 	void *output_ud;
-	int cancel_fd;              /* readable (or EOF) = cancel; -1 = none. NOTE:
-				       0 is a valid fd, so set -1 explicitly */
+	int cancel_fd;              /* readable (or EOF) = cancel; <= 0 = none (so a
+				       zeroed spec does not watch stdin) */
 	uint64_t memory_limit;      /* bytes, 0 = none */
 	uint64_t pids_limit;        /* 0 = none */
 	unsigned flags;             /* enum bld_sandbox_flags */

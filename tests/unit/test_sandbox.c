@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -853,6 +854,64 @@ static void test_symlink_mount_target(void **state)
 	free(l), free(lnk), free(victim);
 }
 
+/* The command swaps a directory holding mountpoint stubs for a link to a
+ * host path; the stub cleanup after the run must not follow it. */
+static void test_cleanup_does_not_follow_links(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	char *victim = xasprintf("%s/victim", base);
+	mk(base, "victim");
+	put(victim, "hosts", "", 0644);
+	mk(victim, "sub");
+	/* (directories from the layers cannot be renamed: overlay runs
+	 * without redirect_dir; a stub directory made for a mount can) */
+	char *script = xasprintf("mv /cache /cache.moved && ln -s %s /cache && echo swapped", victim);
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct bld_mount m[] = { { .type = BLD_MOUNT_TMPFS, .target = "/cache/sub" } };
+	struct bld_sandbox_spec s = { .argv = argv, .mounts = m, .n_mounts = 1, .cancel_fd = -1 };
+	struct run *r = run_spec(&s);
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "swapped\n");
+	char *h = xasprintf("%s/hosts", victim), *sub = xasprintf("%s/sub", victim);
+	assert_int_equal(access(h, F_OK), 0);
+	assert_int_equal(access(sub, F_OK), 0);
+	ASSERT_CHANGE(r, "A cache@");
+	free(h), free(sub), free(script), free(victim);
+	run_free(r);
+}
+
+/* upper on another filesystem than the work dir: overlay refuses, the
+ * fallback takes over by itself and says so */
+static void test_automatic_fallback(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	char *mnt = xasprintf("%s/tmpfs-upper", base);
+	mk(base, "tmpfs-upper");
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64m") < 0) {
+		free(mnt);
+		skip();
+	}
+	char *upper = xasprintf("%s/upper", mnt);
+	const char *argv[] = { "/bin/sh", "-c", "echo new > /newfile && rm /todelete && echo ran", NULL };
+	struct bld_sandbox_spec s = { .argv = argv, .upper = upper, .cancel_fd = -1 };
+	struct run *r = run_spec(&s);
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "ran\n");
+	assert_true(r->res.used_fallback);
+	assert_true(r->res.n_notices >= 1);
+	assert_non_null(strstr(r->res.notices[0], "overlayfs mount failed"));
+	assert_non_null(strstr(r->res.notices[0], "copy of the layers"));
+	ASSERT_CHANGE(r, "A newfile");
+	ASSERT_CHANGE(r, "W todelete");
+	assert_no_sandbox_leftovers(r);
+	run_free(r);
+	umount(mnt);
+	free(upper);
+	free(mnt);
+}
+
 static void test_fallback_same_diff(void **state)
 {
 	(void)state;
@@ -945,21 +1004,26 @@ static void test_long_lower_list(void **state)
 	lowers[0] = lower0;
 	names[0] = NULL;
 	for (int i = 1; i < N; i++) {
-		names[i] = xasprintf("%s/long-layer-directory-name-%03d-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", base, i);
+		names[i] = xasprintf("%s/long-layer-directory-name-%03d-aaaaaaaaaaaaaaaaaaaaa%s", base, i,
+				     i == 7 ? "with:colon,comma" : "aaaaaaaaaaaaa");
 		assert_int_equal(mkdir(names[i], 0755), 0);
 		char *f = xasprintf("layer%03d", i);
 		put(names[i], f, "x", 0644);
 		free(f);
 		lowers[i] = names[i];
 	}
-	for (int legacy = 0; legacy < 2; legacy++) {
+	for (int variant = 0; variant < 4; variant++) {
+		bool legacy = variant & 1;
+		size_t nl = variant & 2 ? 9 : N; /* short list: the real paths fit */
 		const char *argv[] = { "/bin/sh", "-c", "ls / | grep -c layer", NULL };
-		struct bld_sandbox_spec s = { .argv = argv, .lowers = lowers, .n_lowers = N,
+		struct bld_sandbox_spec s = { .argv = argv, .lowers = lowers, .n_lowers = nl,
 					      .cancel_fd = -1,
 					      .flags = legacy ? BLD_SANDBOX_LEGACY_MOUNT : 0 };
 		struct run *r = run_spec(&s);
 		expect_ok(r, 0);
-		assert_string_equal(bbuf_str(&r->out), "119\n");
+		char want[16];
+		snprintf(want, sizeof(want), "%zu\n", nl - 1);
+		assert_string_equal(bbuf_str(&r->out), want);
 		assert_false(r->res.used_fallback);
 		run_free(r);
 	}
@@ -1082,6 +1146,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_kill_from_signal_handler),
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_symlink_mount_target),
+		cmocka_unit_test(test_cleanup_does_not_follow_links),
+		cmocka_unit_test(test_automatic_fallback),
 		cmocka_unit_test(test_fallback_same_diff),
 		cmocka_unit_test(test_userns),
 		cmocka_unit_test(test_line_mode),
