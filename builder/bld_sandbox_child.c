@@ -34,7 +34,7 @@
 
 /* overlay options that keep the upper dir a plain diff: no redirects or
  * metadata-only copy-ups (which would need the lowers to be read back) */
-#define OVL_PLAIN_OPTS "index=off,redirect_dir=off,metacopy=off"
+#define OVL_PLAIN_OPTS "index=off,redirect_dir=off,metacopy=off,volatile"
 
 /* ---- status pipe ---- */
 
@@ -224,7 +224,15 @@ static void mount_in(struct sb_cfg *cfg, int rootfd, const char *root_path, cons
 	if (mount(src, where, fstype, flags, data) < 0)
 		die_errno(cfg, BERR_IO, "mount %s on '%s'", fstype ? fstype : src, target);
 	if ((flags & MS_BIND) && (flags & MS_RDONLY)) {
-		/* read-only binds need a remount; keep the flags the kernel locked */
+		/* read-only for the whole bound tree where the kernel can (5.12+) */
+		_cleanup_close_ int tfd = open_in_root(rootfd, target, O_PATH);
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (tfd >= 0 && mount_setattr(tfd, "", AT_EMPTY_PATH | ((flags & MS_REC) ? AT_RECURSIVE : 0),
+					      &attr, sizeof(attr)) == 0) {
+			close(fd);
+			return;
+		}
+		/* else a remount of the top mount; keep the flags the kernel locked */
 		struct statvfs sv;
 		unsigned long keep = 0;
 		_cleanup_close_ int nfd = open_in_root(rootfd, target, O_PATH);
@@ -257,6 +265,9 @@ static int overlay_new_api(struct sb_cfg *cfg, char **lowers, size_t n)
 	fsconfig(fs, FSCONFIG_SET_STRING, "index", "off", 0);
 	fsconfig(fs, FSCONFIG_SET_STRING, "redirect_dir", "off", 0);
 	fsconfig(fs, FSCONFIG_SET_STRING, "metacopy", "off", 0);
+	/* the upper dir of a failed or interrupted run is thrown away, so
+	 * the unmount need not sync it (that sync dominates the teardown) */
+	fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0);
 	if (cfg->userns && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
 		goto out;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)

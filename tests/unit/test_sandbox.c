@@ -781,6 +781,10 @@ static void test_mounts(void **state)
 	put(base, "secret.txt", "s3cr3t-value\n", 0600);
 	char *rwdir = xasprintf("%s/rwdir", base);
 	mk(base, "rwdir");
+	/* a mount below a read-only bind source is read-only too */
+	char *inner = xasprintf("%s/inner", host);
+	mk(host, "inner");
+	assert_int_equal(mount("tmpfs", inner, "tmpfs", 0, "size=1m"), 0);
 	struct bld_mount m[] = {
 		{ .type = BLD_MOUNT_BIND, .src = host, .target = "/src" },
 		{ .type = BLD_MOUNT_BIND, .src = rwdir, .target = "/out", .rw = true },
@@ -790,6 +794,7 @@ static void test_mounts(void **state)
 	};
 	const char *argv[] = { "/bin/sh", "-c",
 		"cat /src/in.txt; touch /src/x 2>/dev/null && echo src-writable; "
+		"touch /src/inner/x 2>/dev/null && echo inner-writable; "
 		"echo w > /out/made; echo t > /cache/tmp/t; cat /cache/tmp/t; "
 		"cat /run/secrets/token; stat -c '%a %u %g' /run/secrets/token; "
 		"echo more > /run/secrets/token 2>/dev/null && echo secret-writable; "
@@ -803,6 +808,8 @@ static void test_mounts(void **state)
 			    "from host\nt\ns3cr3t-value\n440 1000 1000\n1\n");
 	char *made = xasprintf("%s/made", rwdir);
 	assert_int_equal(access(made, F_OK), 0);
+	umount(inner);
+	free(inner);
 	/* mountpoints created for the run (src, out, cache/tmp, run/secrets/token
 	 * with their parents) are not in the layer; neither is the secret */
 	if (r->changes[0])
