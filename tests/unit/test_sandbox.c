@@ -837,6 +837,29 @@ static void test_mounts(void **state)
 	free(rwdir);
 }
 
+/* /etc is a link in the image: the run files land where it points, inside
+ * the root, and their stubs (and copied-up parents) are gone afterwards */
+static void test_etc_is_a_link(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	char *l = xasprintf("%s/l-etc", base);
+	mk(base, "l-etc/usr/etc");
+	char *lnk = xasprintf("%s/etc", l);
+	assert_int_equal(symlink("/usr/etc", lnk), 0);
+	const char *lowers[] = { lower0, l };
+	const char *argv[] = { "/bin/sh", "-c", "cat /etc/hostname; ls /usr/etc | tr '\\n' ' '", NULL };
+	struct bld_sandbox_spec s = { .argv = argv, .lowers = lowers, .n_lowers = 2, .cancel_fd = -1,
+				      .hostname = "h" };
+	struct run *r = run_spec(&s);
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "h\nhostname hosts resolv.conf ");
+	if (r->changes[0])
+		fail_msg("stubs leaked:\n%s", r->changes);
+	run_free(r);
+	free(l), free(lnk);
+}
+
 static void test_symlink_mount_target(void **state)
 {
 	(void)state;
@@ -1152,6 +1175,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_kill_handle),
 		cmocka_unit_test(test_kill_from_signal_handler),
 		cmocka_unit_test(test_mounts),
+		cmocka_unit_test(test_etc_is_a_link),
 		cmocka_unit_test(test_symlink_mount_target),
 		cmocka_unit_test(test_cleanup_does_not_follow_links),
 		cmocka_unit_test(test_automatic_fallback),
