@@ -125,10 +125,18 @@ static int validate(const struct bld_sandbox_spec *s, struct berr **err)
 				s->n_lowers, BLD_SANDBOX_MAX_LOWERS);
 	if (s->n_mounts > BLD_SANDBOX_MAX_MOUNTS)
 		return berr_set(err, BERR_LIMIT, "sandbox: more than %d mounts", BLD_SANDBOX_MAX_MOUNTS);
-	for (size_t i = 0; i < s->n_lowers; i++)
+	for (size_t i = 0; i < s->n_lowers; i++) {
 		if (!s->lowers[i] || s->lowers[i][0] != '/')
 			return berr_set(err, BERR_USAGE, "sandbox: layer directory '%s' is not absolute",
 					s->lowers[i] ? s->lowers[i] : "(null)");
+		struct stat st;
+		if (stat(s->lowers[i], &st) < 0)
+			return berr_set_errno(err, errno == ENOENT ? BERR_NOTFOUND : BERR_IO, errno,
+					      "sandbox: layer directory '%s'", s->lowers[i]);
+		if (!S_ISDIR(st.st_mode))
+			return berr_set(err, BERR_USAGE, "sandbox: layer '%s' is not a directory",
+					s->lowers[i]);
+	}
 	if (s->cwd && s->cwd[0] != '/')
 		return berr_set(err, BERR_INPUT, "working directory '%s' is not absolute", s->cwd);
 	if (s->net < BLD_NET_NONE || s->net > BLD_NET_DEFAULT)

@@ -1001,6 +1001,32 @@ static void test_userns(void **state)
 	run_free(r);
 }
 
+static int stop_on_output(void *ud, int stream, const char *data, size_t len)
+{
+	(void)stream;
+	struct run *r = ud;
+	bbuf_add(&r->out, data, len, NULL);
+	return 1; /* the first output stops the run */
+}
+
+static void test_callback_stops_run(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	struct run *r = xcalloc(1, sizeof(*r));
+	r->cancel_w = -1;
+	snprintf(r->scratch, sizeof(r->scratch), "%s/run%d", base, ++run_no);
+	const char *lowers[] = { lower0 };
+	const char *argv[] = { "/bin/sh", "-c", "echo first; exec sleep 987658", NULL };
+	struct bld_sandbox_spec s = { .argv = argv, .lowers = lowers, .n_lowers = 1,
+				      .scratch = r->scratch, .output = stop_on_output, .output_ud = r };
+	r->rc = bld_sandbox_run(&s, &r->res, &r->err);
+	expect_ok(r, 128 + SIGKILL);
+	assert_true(r->res.cancelled);
+	assert_false(process_with_arg("987658"));
+	run_free(r);
+}
+
 static void test_line_mode(void **state)
 {
 	(void)state;
@@ -1109,6 +1135,14 @@ static void test_empty_root_and_errors(void **state)
 	assert_int_equal(bld_sandbox_run(&bad2, &res, &err), -1);
 	assert_int_equal(err->code, BERR_INPUT);
 	berr_clear(&err);
+	/* a missing layer directory is named */
+	const char *missing[] = { "/nonexistent/layer" };
+	struct bld_sandbox_spec bad4 = { .argv = argv2, .scratch = "/tmp/x", .lowers = missing,
+					 .n_lowers = 1, .cancel_fd = -1 };
+	assert_int_equal(bld_sandbox_run(&bad4, &res, &err), -1);
+	assert_int_equal(err->code, BERR_NOTFOUND);
+	assert_non_null(strstr(err->msg, "'/nonexistent/layer'"));
+	berr_clear(&err);
 	/* a non-empty scratch directory is refused */
 	char *sc = xasprintf("%s/nonempty", base);
 	mk(sc, "x");
@@ -1181,6 +1215,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_automatic_fallback),
 		cmocka_unit_test(test_fallback_same_diff),
 		cmocka_unit_test(test_userns),
+		cmocka_unit_test(test_callback_stops_run),
 		cmocka_unit_test(test_line_mode),
 		cmocka_unit_test(test_long_lower_list),
 		cmocka_unit_test(test_empty_root_and_errors),
