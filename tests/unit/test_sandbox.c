@@ -34,7 +34,7 @@ static int run_no;
 static const char *const applets[] = {
 	"sh", "echo", "cat", "ls", "sleep", "id", "hostname", "touch", "rm", "mkdir", "ln",
 	"true", "false", "kill", "ip", "env", "pwd", "readlink", "stat", "test", "ps", "grep",
-	"mount", "wc", "head", "printf", "mknod", "chmod", "mv", "cp", "uname", "sed", "tr",
+	"mount", "wc", "head", "dd", "printf", "mknod", "chmod", "mv", "cp", "uname", "sed", "tr",
 	"cut",
 };
 
@@ -1179,6 +1179,16 @@ static void test_limits(void **state)
 			fail_msg("no fork failure; stdout: %s; stderr: %s", bbuf_str(&r->out),
 				 bbuf_str(&r->errout));
 		assert_false(process_with_arg("sleep 3071"));
+		run_free(r);
+		/* the memory limit bites: a 256 MiB buffer under a 32 MiB limit */
+		const char *argv3[] = { "/bin/sh", "-c",
+			"dd if=/dev/zero of=/dev/null bs=256M count=1 2>/dev/null; echo rc=$?", NULL };
+		struct bld_sandbox_spec s3 = { .argv = argv3, .memory_limit = 32 << 20, .cancel_fd = -1 };
+		r = run_spec(&s3);
+		if (r->rc != 0)
+			fail_msg("sandbox failed: %s", r->err->msg);
+		assert_int_equal(r->res.n_notices, 0);
+		assert_string_equal(bbuf_str(&r->out), "rc=137\n");
 	} else {
 		/* not possible here: a notice, and the command still ran */
 		print_message("limits skipped: %s\n", r->res.notices[0]);
