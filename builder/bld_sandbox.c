@@ -104,6 +104,15 @@ static int make_dir(const char *path, mode_t mode, bool must_be_empty, struct be
 	return 0;
 }
 
+/* The upper (or copied) root is the container's "/": 0755 whatever berth's
+ * umask is, or a non-root USER could not even look up paths. */
+static int root_mode(const char *path, struct berr **err)
+{
+	if (chmod(path, 0755) < 0)
+		return berr_set_errno(err, BERR_IO, errno, "chmod '%s'", path);
+	return 0;
+}
+
 static int write_small(const char *path, const char *text, struct berr **err)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -178,7 +187,7 @@ static int prepare(struct bld_sandbox *sb, const struct bld_sandbox_spec *s, str
 	if (make_dir(sb->scratch, 0700, true, err) < 0)
 		return -1;
 	c->upper = s->upper ? xstrdup(s->upper) : xasprintf("%s/upper", sb->scratch);
-	if (make_dir(c->upper, 0755, true, err) < 0)
+	if (make_dir(c->upper, 0755, true, err) < 0 || root_mode(c->upper, err) < 0)
 		return -1;
 	c->work = xasprintf("%s/work", sb->scratch);
 	c->merged = xasprintf("%s/root", sb->scratch);
@@ -190,7 +199,7 @@ static int prepare(struct bld_sandbox *sb, const struct bld_sandbox_spec *s, str
 		c->lowers = xcalloc(2, sizeof(char *));
 		c->lowers[0] = xasprintf("%s/empty", sb->scratch);
 		c->n_lowers = 1;
-		if (make_dir(c->lowers[0], 0755, false, err) < 0)
+		if (make_dir(c->lowers[0], 0755, false, err) < 0 || root_mode(c->lowers[0], err) < 0)
 			return -1;
 	} else {
 		c->lowers = xcalloc(s->n_lowers + 1, sizeof(char *));
@@ -250,7 +259,7 @@ static int start_fallback(struct bld_sandbox *sb, struct berr **err)
 	struct sb_cfg *c = &sb->cfg;
 	free(c->copy_root);
 	c->copy_root = xasprintf("%s/copy", sb->scratch);
-	if (make_dir(c->copy_root, 0755, true, err) < 0)
+	if (make_dir(c->copy_root, 0755, true, err) < 0 || root_mode(c->copy_root, err) < 0)
 		return -1;
 	if (sb_snapshot_create(c->lowers, c->n_lowers, c->copy_root, &sb->snap, err) < 0)
 		return berr_wrap(err, "copy the layers for the fallback sandbox");

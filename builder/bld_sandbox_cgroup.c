@@ -159,12 +159,10 @@ void sb_cgroup_setup(struct sb_cgroup *cg, uint64_t memory, uint64_t pids, const
 			free(dir);
 			return;
 		}
-		bool ok = true;
 		if (memory) {
 			_cleanup_free_ char *f = xasprintf("%s/memory.max", dir);
 			_cleanup_free_ char *v = xasprintf("%llu", (unsigned long long)memory);
 			if (write_text(f, v) < 0) {
-				ok = false;
 				note(notices, n_notices, xasprintf("memory limit not applied: %s", strerror(errno)));
 			}
 			_cleanup_free_ char *sw = xasprintf("%s/memory.swap.max", dir);
@@ -174,11 +172,9 @@ void sb_cgroup_setup(struct sb_cgroup *cg, uint64_t memory, uint64_t pids, const
 			_cleanup_free_ char *f = xasprintf("%s/pids.max", dir);
 			_cleanup_free_ char *v = xasprintf("%llu", (unsigned long long)pids);
 			if (write_text(f, v) < 0) {
-				ok = false;
 				note(notices, n_notices, xasprintf("pids limit not applied: %s", strerror(errno)));
 			}
 		}
-		(void)ok;
 		add_group(cg, dir);
 		return;
 	}

@@ -621,6 +621,9 @@ static void mark_fds_cloexec(void)
 static void init_main(struct sb_cfg *cfg) __attribute__((noreturn));
 static void init_main(struct sb_cfg *cfg)
 {
+	/* the umask of the container (Docker's), not berth's: modes of what
+	 * the step creates must not depend on who runs the build */
+	umask(022);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die_errno(cfg, BERR_IO, "make '/' private");
 	const char *root = mount_root(cfg);

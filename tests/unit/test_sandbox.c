@@ -397,6 +397,20 @@ static void test_user(void **state)
 	assert_string_equal(bbuf_str(&r->out), "1000\n1000\n1000 10 29\n/home/alice\n");
 	run_free(r);
 
+	/* berth's umask does not make "/" unreadable for other users */
+	mode_t old_umask = umask(077);
+	r = run_user("alice", "ls / > /dev/null && echo listed");
+	umask(old_umask);
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "listed\n");
+	run_free(r);
+	old_umask = umask(077);
+	r = run_sh("ls -ld / | cut -c1-10", BLD_SANDBOX_NO_OVERLAY);
+	umask(old_umask);
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "drwxr-xr-x\n");
+	run_free(r);
+
 	r = run_user("1001", "id -u; id -g; id -G");
 	expect_ok(r, 0);
 	assert_string_equal(bbuf_str(&r->out), "1001\n1001\n1001 29 50\n");
@@ -476,12 +490,15 @@ static void test_workdir_env_forms(void **state)
 	(void)state;
 	SKIP_IF_NEEDED();
 	const char *env[] = { "FOO=bar baz", "HOME=/custom", NULL };
-	const char *argv[] = { "/bin/sh", "-c", "pwd; echo \"$FOO\"; echo $HOME; echo $PATH", NULL };
+	const char *argv[] = { "/bin/sh", "-c", "pwd; echo \"$FOO\"; echo $HOME; echo $PATH; umask; "
+			       "touch f; stat -c %a /w /w/x/y f", NULL };
 	struct bld_sandbox_spec s = { .argv = argv, .env = env, .cwd = "/w/x/y", .cancel_fd = -1 };
+	mode_t old_umask = umask(077); /* berth's umask does not reach the container */
 	struct run *r = run_spec(&s);
+	umask(old_umask);
 	expect_ok(r, 0);
 	assert_string_equal(bbuf_str(&r->out),
-			    "/w/x/y\nbar baz\n/custom\n" BLD_SANDBOX_DEFAULT_PATH "\n");
+			    "/w/x/y\nbar baz\n/custom\n" BLD_SANDBOX_DEFAULT_PATH "\n0022\n755\n755\n644\n");
 	ASSERT_CHANGE(r, "A w/");
 	ASSERT_CHANGE(r, "A w/x/y/");
 	run_free(r);
