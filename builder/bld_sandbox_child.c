@@ -461,11 +461,62 @@ static void setup_secret(struct sb_cfg *cfg, int rootfd, const char *root_path,
 		 MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
+/* Docker's read-only and masked paths: uid 0 keeps DAC rights on /proc
+ * files even without capabilities (/proc/sysrq-trigger could reboot the
+ * host, /proc/sys tunes the host kernel). Paths missing here are skipped. */
+static const char *const readonly_paths[] = {
+	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger", "proc/asound",
+};
+static const char *const masked_paths[] = {
+	"proc/acpi", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
+	"proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware",
+	"sys/devices/virtual/powercap",
+};
+
+static void harden_paths(struct sb_cfg *cfg, int rootfd)
+{
+	char w[64];
+	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
+		_cleanup_close_ int fd = open_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		fdname(w, sizeof(w), fd);
+		if (mount(w, w, NULL, MS_BIND | MS_REC, NULL) < 0)
+			die_errno(cfg, BERR_IO, "bind '/%s'", readonly_paths[i]);
+		_cleanup_close_ int nfd = open_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW);
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+		if (nfd < 0 || mount_setattr(nfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+			fdname(w, sizeof(w), nfd);
+			if (nfd < 0 || mount(NULL, w, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+					     MS_NODEV | MS_NOEXEC, NULL) < 0)
+				die_errno(cfg, BERR_IO, "make '/%s' read-only", readonly_paths[i]);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
+		_cleanup_close_ int fd = open_in_root(rootfd, masked_paths[i], O_PATH | O_NOFOLLOW);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue;
+		fdname(w, sizeof(w), fd);
+		int rc = S_ISDIR(st.st_mode)
+			? mount("tmpfs", w, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
+			: mount("/dev/null", w, NULL, MS_BIND, NULL);
+		if (rc < 0)
+			die_errno(cfg, BERR_IO, "mask '/%s'", masked_paths[i]);
+	}
+}
+
 static void setup_mounts(struct sb_cfg *cfg, int rootfd, const char *root_path)
 {
 	bool secrets_mounted = false;
 	mount_in(cfg, rootfd, root_path, "/proc", true, "proc", "proc",
 		 MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	/* sysfs needs a network namespace of our own when unprivileged */
+	if (!cfg->userns || cfg->net == BLD_NET_NONE)
+		mount_in(cfg, rootfd, root_path, "/sys", true, "sysfs", "sysfs",
+			 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	harden_paths(cfg, rootfd);
 	setup_dev(cfg, rootfd, root_path);
 	mount_in(cfg, rootfd, root_path, "/etc/hosts", false, cfg->hosts, NULL, MS_BIND, NULL);
 	mount_in(cfg, rootfd, root_path, "/etc/resolv.conf", false, cfg->resolv, NULL, MS_BIND, NULL);

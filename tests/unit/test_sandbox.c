@@ -305,6 +305,7 @@ static void assert_no_sandbox_leftovers(struct run *r)
 {
 	ASSERT_NO_CHANGE_PREFIX(r, "A proc");
 	ASSERT_NO_CHANGE_PREFIX(r, "A dev");
+	ASSERT_NO_CHANGE_PREFIX(r, "A sys");
 	ASSERT_NO_CHANGE_PREFIX(r, "etc/hosts");
 	ASSERT_NO_CHANGE_PREFIX(r, "etc/resolv.conf");
 	ASSERT_NO_CHANGE_PREFIX(r, "etc/hostname");
@@ -591,6 +592,21 @@ static void test_isolation(void **state)
 	/* /etc/hosts was written to, but only the run's private copy */
 	assert_no_sandbox_leftovers(r);
 	ASSERT_NO_CHANGE_PREFIX(r, "A etc");
+	run_free(r);
+
+	/* the host kernel cannot be poked through /proc or /sys */
+	/* (harmless values in case this ever regresses: sysrq 'h' only logs
+	 * help, swappiness is written back unchanged) */
+	r = run_sh("echo h > /proc/sysrq-trigger 2>/dev/null && echo sysrq-writable; "
+		   "v=$(cat /proc/sys/vm/swappiness); "
+		   "echo $v > /proc/sys/vm/swappiness 2>/dev/null && echo sysctl-writable; "
+		   "(test -e /proc/timer_list && wc -c < /proc/timer_list) || echo 0; "
+		   "ls /sys/firmware | wc -l; ls /sys/class/net; "
+		   "touch /sys/x 2>/dev/null && echo sys-writable; echo end", 0);
+	expect_ok(r, 0);
+	assert_string_equal(bbuf_str(&r->out), "0\n0\nlo\nend\n");
+	assert_no_sandbox_leftovers(r);
+	ASSERT_NO_CHANGE_PREFIX(r, "A sys");
 	run_free(r);
 
 	/* Docker's default capability set for root, none for other users */
