@@ -126,30 +126,30 @@ static int write_small(const char *path, const char *text, struct berr **err)
 static int validate(const struct bld_sandbox_spec *s, struct berr **err)
 {
 	if (!s->scratch || !*s->scratch)
-		return berr_set(err, BERR_USAGE, "sandbox: no scratch directory");
+		return berr_set(err, BERR_USAGE, "no scratch directory");
 	if (!s->argv || !s->argv[0] || !*s->argv[0])
-		return berr_set(err, BERR_USAGE, "sandbox: empty command");
+		return berr_set(err, BERR_USAGE, "empty command");
 	if (s->n_lowers > BLD_SANDBOX_MAX_LOWERS)
-		return berr_set(err, BERR_LIMIT, "sandbox: %zu layers, at most %d can be stacked",
+		return berr_set(err, BERR_LIMIT, "%zu layers, at most %d can be stacked",
 				s->n_lowers, BLD_SANDBOX_MAX_LOWERS);
 	if (s->n_mounts > BLD_SANDBOX_MAX_MOUNTS)
-		return berr_set(err, BERR_LIMIT, "sandbox: more than %d mounts", BLD_SANDBOX_MAX_MOUNTS);
+		return berr_set(err, BERR_LIMIT, "more than %d mounts", BLD_SANDBOX_MAX_MOUNTS);
 	for (size_t i = 0; i < s->n_lowers; i++) {
 		if (!s->lowers[i] || s->lowers[i][0] != '/')
-			return berr_set(err, BERR_USAGE, "sandbox: layer directory '%s' is not absolute",
+			return berr_set(err, BERR_USAGE, "layer directory '%s' is not absolute",
 					s->lowers[i] ? s->lowers[i] : "(null)");
 		struct stat st;
 		if (stat(s->lowers[i], &st) < 0)
 			return berr_set_errno(err, errno == ENOENT ? BERR_NOTFOUND : BERR_IO, errno,
-					      "sandbox: layer directory '%s'", s->lowers[i]);
+					      "layer directory '%s'", s->lowers[i]);
 		if (!S_ISDIR(st.st_mode))
-			return berr_set(err, BERR_USAGE, "sandbox: layer '%s' is not a directory",
+			return berr_set(err, BERR_USAGE, "layer '%s' is not a directory",
 					s->lowers[i]);
 	}
 	if (s->cwd && s->cwd[0] != '/')
 		return berr_set(err, BERR_INPUT, "working directory '%s' is not absolute", s->cwd);
 	if (s->net < BLD_NET_NONE || s->net > BLD_NET_DEFAULT)
-		return berr_set(err, BERR_USAGE, "sandbox: unknown network mode %d", s->net);
+		return berr_set(err, BERR_USAGE, "unknown network mode %d", s->net);
 	if (s->hostname && (strlen(s->hostname) > 64 || !*s->hostname))
 		return berr_set(err, BERR_INPUT, "hostname '%s' is not 1 to 64 bytes", s->hostname);
 	for (size_t i = 0; i < s->n_mounts; i++) {
@@ -324,7 +324,7 @@ int bld_sandbox_start(const struct bld_sandbox_spec *spec, struct bld_sandbox **
 	    spawn(sb, err) < 0) {
 		sb->finished = true;
 		bld_sandbox_free(sb);
-		return berr_wrap(err, "start the sandbox");
+		return berr_wrap(err, "sandbox");
 	}
 	if (sb->fallback)
 		add_notice(sb, xstrdup("overlayfs disabled: running on a copy of the layers (slower)"));
@@ -632,7 +632,7 @@ int bld_sandbox_wait(struct bld_sandbox *sb, struct bld_sandbox_result *res, str
 		if (start_fallback(sb, err) < 0 || spawn(sb, err) < 0) {
 			sb->finished = true;
 			sb_cgroup_remove(&sb->cg);
-			return -1;
+			return berr_wrap(err, "sandbox");
 		}
 		pump(sb);
 	}
