@@ -1024,6 +1024,9 @@ static void test_userns(void **state)
 	free(od);
 	run_free(r);
 
+	/* user namespace on the copy fallback */
+	check_file_changes(BLD_SANDBOX_USERNS | BLD_SANDBOX_NO_OVERLAY);
+
 	/* only root is mapped: another USER is refused with a clear error */
 	const char *argv[] = { "/bin/true", NULL };
 	struct bld_sandbox_spec s = { .argv = argv, .user = "alice", .cancel_fd = -1,
