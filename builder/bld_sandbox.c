@@ -192,8 +192,11 @@ static int prepare(struct bld_sandbox *sb, const struct bld_sandbox_spec *s, str
 	c->work = xasprintf("%s/work", sb->scratch);
 	c->merged = xasprintf("%s/root", sb->scratch);
 	c->secrets_dir = xasprintf("%s/secrets", sb->scratch);
+	bool secrets = false;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		secrets |= s->mounts[i].type == BLD_MOUNT_SECRET;
 	if (make_dir(c->work, 0700, false, err) < 0 || make_dir(c->merged, 0755, false, err) < 0 ||
-	    make_dir(c->secrets_dir, 0700, false, err) < 0)
+	    (secrets && make_dir(c->secrets_dir, 0700, false, err) < 0))
 		return -1;
 	if (s->n_lowers == 0) {
 		c->lowers = xcalloc(2, sizeof(char *));
