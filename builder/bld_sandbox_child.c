@@ -669,12 +669,39 @@ static void mark_fds_cloexec(void)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Only the command's processes are limited, never the helper (an
+ * out-of-memory kill must hit the command, and the helper reports it). */
+static void join_cgroups(struct sb_cfg *cfg, pid_t pid)
+{
+	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "%d\n", (int)pid);
+		if (write_file(cfg->cgroup_procs[i], text) < 0)
+			send_text(cfg->status_fd, SB_MSG_NOTICE, "could not join cgroup '%s': %s",
+				  cfg->cgroup_procs[i], strerror(errno));
+	}
+}
+
 static void init_main(struct sb_cfg *cfg) __attribute__((noreturn));
 static void init_main(struct sb_cfg *cfg)
 {
 	/* the umask of the container (Docker's), not berth's: modes of what
 	 * the step creates must not depend on who runs the build */
 	umask(022);
+	if (!cfg->userns)
+		join_cgroups(cfg, 0);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die_errno(cfg, BERR_IO, "make '/' private");
 	const char *root = mount_root(cfg);
@@ -734,18 +761,6 @@ static void init_main(struct sb_cfg *cfg)
 	die_errno(cfg, en == ENOENT ? BERR_NOTFOUND : BERR_FAILED, "exec '%s'", cfg->argv[0]);
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = write(fd, text, strlen(text));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 void sb_child_main(struct sb_cfg *cfg)
 {
 	/* own session: the terminal's ^C goes to berth only, which then
@@ -756,13 +771,9 @@ void sb_child_main(struct sb_cfg *cfg)
 		_exit(126);
 	reset_signals();
 
-	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
-		char pid[32];
-		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (write_file(cfg->cgroup_procs[i], pid) < 0)
-			send_text(cfg->status_fd, SB_MSG_NOTICE, "could not join cgroup '%s': %s",
-				  cfg->cgroup_procs[i], strerror(errno));
-	}
+	/* a user namespace cannot join host cgroups: join before creating it */
+	if (cfg->userns)
+		join_cgroups(cfg, getpid());
 	if (cfg->userns) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			die_errno(cfg, BERR_UNSUPPORTED, "create a user namespace");
