@@ -631,22 +631,25 @@ static void test_isolation(void **state)
 	assert_string_equal(bbuf_str(&r->out), "0\n1\n2\n3\n");
 	run_free(r);
 
-	/* host network: same interfaces as the host */
-	const char *argv2[] = { "/bin/sh", "-c", "grep -c : /proc/net/dev", NULL };
-	struct bld_sandbox_spec s2 = { .argv = argv2, .net = BLD_NET_HOST, .cancel_fd = -1 };
-	r = run_spec(&s2);
-	expect_ok(r, 0);
-	FILE *f = fopen("/proc/net/dev", "r");
-	int host_ifaces = 0;
-	char line[512];
-	while (f && fgets(line, sizeof(line), f))
-		host_ifaces += strchr(line, ':') != NULL;
-	if (f)
-		fclose(f);
-	char want[16];
-	snprintf(want, sizeof(want), "%d\n", host_ifaces);
-	assert_string_equal(bbuf_str(&r->out), want);
-	run_free(r);
+	/* network namespaces: its own for none, the host's for host and default
+	 * (compared by namespace identity: host interfaces come and go) */
+	char host_ns[64] = "";
+	ssize_t nl = readlink("/proc/self/ns/net", host_ns, sizeof(host_ns) - 1);
+	assert_true(nl > 0);
+	host_ns[nl] = '\0';
+	for (int net = BLD_NET_NONE; net <= BLD_NET_DEFAULT; net++) {
+		const char *argv2[] = { "readlink", "/proc/self/ns/net", NULL };
+		struct bld_sandbox_spec s2 = { .argv = argv2, .net = net, .cancel_fd = -1 };
+		r = run_spec(&s2);
+		expect_ok(r, 0);
+		char want[80];
+		snprintf(want, sizeof(want), "%s\n", host_ns);
+		if (net == BLD_NET_NONE)
+			assert_string_not_equal(bbuf_str(&r->out), want);
+		else
+			assert_string_equal(bbuf_str(&r->out), want);
+		run_free(r);
+	}
 }
 
 static bool host_has_mount_under(const char *path)
@@ -1224,7 +1227,13 @@ static void test_limits(void **state)
 		if (r->rc != 0)
 			fail_msg("sandbox failed: %s", r->err->msg);
 		assert_int_equal(r->res.n_notices, 0);
-		assert_string_equal(bbuf_str(&r->out), "rc=137\n");
+		struct bbuf swaps = BBUF_INIT;
+		bfile_read_all("/proc/swaps", 0, &swaps, NULL);
+		if (!strchr(bbuf_str(&swaps), '\n') || !strchr(bbuf_str(&swaps), '\n')[1])
+			assert_string_equal(bbuf_str(&r->out), "rc=137\n");
+		else /* swap without swap accounting can absorb the buffer */
+			print_message("swap present: memory limit enforcement not asserted\n");
+		bbuf_release(&swaps);
 	} else {
 		/* not possible here: a notice, and the command still ran */
 		print_message("limits skipped: %s\n", r->res.notices[0]);
