@@ -82,8 +82,9 @@ struct bld_sandbox_spec {
 	size_t n_lowers;            /* 0: an empty root */
 	const char *scratch;        /* directory owned by the sandbox run (created if
 				       missing; must be empty or absent) */
-	const char *upper;          /* NULL: <scratch>/upper. Created, must be empty,
-				       on the same filesystem as scratch */
+	const char *upper;          /* NULL: <scratch>/upper. Created, must be empty;
+				       on another filesystem than scratch, overlayfs
+				       refuses it and the copy fallback runs */
 	const char *const *argv;    /* NULL-terminated, argv[0] looked up in PATH */
 	const char *const *env;     /* NULL-terminated KEY=VALUE, or NULL */
 	const char *user;           /* "", "name", "uid", "name:group", "uid:gid" */
