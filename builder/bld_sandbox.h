@@ -14,7 +14,9 @@
  * the caller and freed with bld_sandbox_free (accepts NULL; kills a still
  * running sandbox and waits for it). Results own their strings; release with
  * bld_sandbox_result_release. No global state: several sandboxes may run at
- * once from one process (each needs its own scratch directory). */
+ * once from one process, each waited for by its own thread and with its own
+ * scratch directory. The container side is a forked process that reports
+ * errors on a pipe and ends with _exit; the library itself never prints. */
 #ifndef BERTH_BLD_SANDBOX_H
 #define BERTH_BLD_SANDBOX_H
 
