@@ -449,29 +449,43 @@ static int normalize(const char *ref, char **full, char **tag, struct berr **err
 	return 0;
 }
 
-int img_store_tag_set(struct img_store *s, const char *ref, const struct img_descriptor *desc,
-		      struct berr **err)
+int img_store_tag_set_raw(struct img_store *s, const char *ref_name, const char *full_name,
+			  const struct img_descriptor *desc, struct berr **err)
 {
-	_cleanup_free_ char *full = NULL, *tag = NULL;
-	if (normalize(ref, &full, &tag, err) < 0)
-		return -1;
 	_cleanup_img_index_ struct img_index *x = NULL;
 	if (img_store_load_index(s, &x, err) < 0)
 		return -1;
 	for (size_t i = 0; i < x->n_manifests;) {
-		const char *n = img_strmap_get(&x->manifests[i].annotations, IMG_ANN_CONTAINERD_NAME);
-		if (n && strcmp(n, full) == 0)
+		const struct img_strmap *a = &x->manifests[i].annotations;
+		const char *n = img_strmap_get(a, IMG_ANN_CONTAINERD_NAME);
+		const char *t = img_strmap_get(a, IMG_ANN_REF_NAME);
+		bool same = full_name ? (n && strcmp(n, full_name) == 0)
+				      : (ref_name && !n && t && strcmp(t, ref_name) == 0);
+		if (same)
 			img_index_remove_at(x, i);
 		else
 			i++;
 	}
 	struct img_descriptor d;
 	img_descriptor_copy(&d, desc);
-	img_strmap_set(&d.annotations, IMG_ANN_CONTAINERD_NAME, full);
-	img_strmap_set(&d.annotations, IMG_ANN_REF_NAME, tag);
+	img_strmap_del(&d.annotations, IMG_ANN_CONTAINERD_NAME);
+	img_strmap_del(&d.annotations, IMG_ANN_REF_NAME);
+	if (full_name)
+		img_strmap_set(&d.annotations, IMG_ANN_CONTAINERD_NAME, full_name);
+	if (ref_name)
+		img_strmap_set(&d.annotations, IMG_ANN_REF_NAME, ref_name);
 	img_index_add(x, &d);
 	img_descriptor_clear(&d);
 	return img_store_save_index(s, x, err);
+}
+
+int img_store_tag_set(struct img_store *s, const char *ref, const struct img_descriptor *desc,
+		      struct berr **err)
+{
+	_cleanup_free_ char *full = NULL, *tag = NULL;
+	if (normalize(ref, &full, &tag, err) < 0)
+		return -1;
+	return img_store_tag_set_raw(s, tag, full, desc, err);
 }
 
 static bool hex_prefix(const char *s)

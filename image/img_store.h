@@ -90,6 +90,12 @@ int img_store_save_index(struct img_store *s, const struct img_index *x, struct 
 /* Point ref at desc (replaces an existing tag of the same name). */
 int img_store_tag_set(struct img_store *s, const char *ref, const struct img_descriptor *desc,
 		      struct berr **err);
+/* Low-level: add desc with ref.name = ref_name (may be NULL: no
+ * annotation) and io.containerd.image.name = full_name (may be NULL),
+ * replacing entries with the same full name (or, without one, the same
+ * ref.name). Used for oci:DIR:TAG style layouts. */
+int img_store_tag_set_raw(struct img_store *s, const char *ref_name, const char *full_name,
+			  const struct img_descriptor *desc, struct berr **err);
 /* Find a descriptor in index.json by, in order: full normalized name
  * (io.containerd.image.name), exact ref.name, a "sha256:..." manifest digest
  * (or unique hex prefix >= 12). NULL ref: the only entry (error if several).
