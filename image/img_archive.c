@@ -1223,3 +1223,68 @@ int img_image_export(const struct img_image *img, enum img_source_kind kind, con
 		return berr_set(err, BERR_USAGE, "cannot export to '%s'", img_source_kind_name(kind));
 	}
 }
+
+/* ---------- writing an image ---------- */
+
+int img_image_write(struct img_store *s, const struct img_config *cfg,
+		    const struct img_descriptor *layers, size_t n_layers, bool docker,
+		    const struct img_strmap *annotations, struct img_descriptor *out,
+		    struct berr **err)
+{
+	if (cfg->n_diff_ids != n_layers)
+		return berr_set(err, BERR_INTERNAL, "image has %zu layers but %zu diff_ids", n_layers,
+				cfg->n_diff_ids);
+	_cleanup_img_manifest_ struct img_manifest *m = img_manifest_new();
+	for (size_t i = 0; i < n_layers; i++) {
+		const struct img_descriptor *l = &layers[i];
+		if (!img_descriptor_is_foreign(l) && !img_store_has_blob(s, &l->digest))
+			return berr_set(err, BERR_NOTFOUND, "layer %zu blob '%s' is not in the store", i,
+					l->digest.s);
+		if (docker && img_layer_compression(l->media_type) == IMG_COMP_ZSTD)
+			return berr_set(err, BERR_UNSUPPORTED,
+					"Docker schema2 has no zstd layer type: use an OCI manifest");
+		struct img_descriptor d;
+		img_descriptor_copy(&d, l);
+		if (docker || !img_descriptor_is_foreign(l)) {
+			/* convert the flavour consistently; foreign layers keep theirs in OCI */
+			int c = img_layer_compression(l->media_type);
+			if (c >= 0 && !img_descriptor_is_foreign(l)) {
+				free(d.media_type);
+				d.media_type = xstrdup(img_layer_media_type((enum img_compression)c, docker));
+			} else if (docker && img_descriptor_is_foreign(l)) {
+				free(d.media_type);
+				d.media_type = xstrdup(IMG_MT_DOCKER_FOREIGN);
+			}
+		}
+		if (d.platform) {
+			img_platform_clear(d.platform);
+			free(d.platform);
+			d.platform = NULL;
+		}
+		img_manifest_add_layer(m, &d);
+		img_descriptor_clear(&d);
+	}
+	_cleanup_bbuf_ struct bbuf cj = BBUF_INIT;
+	if (img_config_to_json(cfg, &cj, err) < 0)
+		return -1;
+	m->media_type = xstrdup(docker ? IMG_MT_DOCKER_MANIFEST : IMG_MT_OCI_MANIFEST);
+	m->config.media_type = xstrdup(docker ? IMG_MT_DOCKER_CONFIG : IMG_MT_OCI_CONFIG);
+	m->config.size = (int64_t)cj.len;
+	if (img_store_put_blob(s, cj.data, cj.len, &m->config.digest, err) < 0)
+		return -1;
+	if (annotations && !docker)
+		img_strmap_copy(&m->annotations, annotations);
+	_cleanup_bbuf_ struct bbuf mj = BBUF_INIT;
+	if (img_manifest_to_json(m, &mj, err) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->media_type = xstrdup(m->media_type);
+	out->size = (int64_t)mj.len;
+	if (img_store_put_blob(s, mj.data, mj.len, &out->digest, err) < 0) {
+		img_descriptor_clear(out);
+		return -1;
+	}
+	out->platform = xcalloc(1, sizeof(*out->platform));
+	img_platform_copy(out->platform, &cfg->platform);
+	return 0;
+}

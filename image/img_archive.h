@@ -91,11 +91,23 @@ int img_archive_load(const char *path, struct img_store *into, char ***names, si
  *                          gets one descriptor per tag (or one untagged)
  *  IMG_SRC_OCI_ARCHIVE:    the same layout as a tar file
  *  IMG_SRC_DOCKER_ARCHIVE: OCI layout + manifest.json (Config, RepoTags,
- *                          Layers as blobs/sha256/...) + repositories, which
+ *                          Layers as blobs/sha256/...), which
  *                          `docker load` and skopeo read
  * Tar output is deterministic: sorted members, mtime 0, uid/gid 0. */
 int img_image_export(const struct img_image *img, enum img_source_kind kind, const char *path,
 		     const char *const *tags, size_t n_tags, struct berr **err);
+
+/* Write an image's config and manifest into a store: serializes cfg once,
+ * stores those bytes, builds the manifest over `layers` (copied exactly,
+ * e.g. foreign base layers keep urls), stores it and fills *out with the
+ * manifest descriptor (platform from the config). docker=true writes
+ * Docker schema2 media types for manifest and config (refused when a
+ * layer is zstd). Blobs of the layers must already be in the store
+ * (foreign ones excepted). annotations (may be NULL) go on the manifest. */
+int img_image_write(struct img_store *s, const struct img_config *cfg,
+		    const struct img_descriptor *layers, size_t n_layers, bool docker,
+		    const struct img_strmap *annotations, struct img_descriptor *out,
+		    struct berr **err);
 
 /* Host platform as linux/<GOARCH>[/variant] from uname. */
 void img_host_platform(struct img_platform *out);
