@@ -334,8 +334,8 @@ static int jint_value(struct jctx *c, const cJSON *v, const char *field, int64_t
 	if (!cJSON_IsNumber(v))
 		return jerr(c, field, "must be an integer");
 	double d = v->valuedouble;
-	if (!(d >= 0) || d > (double)IMG_JSON_INT_MAX || floor(d) != d)
-		return jerr(c, field, "must be a non-negative integer not above 2^53");
+	if (!(d >= 0) || d >= (double)IMG_JSON_INT_MAX || floor(d) != d)
+		return jerr(c, field, "must be a non-negative integer below 2^53");
 	*out = (int64_t)d;
 	return 0;
 }
@@ -926,7 +926,7 @@ static int check_descriptor(const struct img_descriptor *d, const char *what, st
 		return berr_set(err, BERR_INTERNAL, "%s: descriptor without media type", what);
 	if (!img_digest_valid(d->digest.s))
 		return berr_set(err, BERR_INTERNAL, "%s: descriptor without a valid digest", what);
-	if (d->size < 0 || d->size > IMG_JSON_INT_MAX)
+	if (d->size < 0 || d->size >= IMG_JSON_INT_MAX)
 		return berr_set(err, BERR_INTERNAL, "%s: size out of range", what);
 	return 0;
 }
@@ -956,7 +956,7 @@ int img_config_to_json(const struct img_config *c, struct bbuf *out, struct berr
 		if (r->healthcheck) {
 			const struct img_healthcheck *h = r->healthcheck;
 			for (const int64_t *v = &h->interval; v <= &h->retries; v++)
-				if (*v < 0 || *v > IMG_JSON_INT_MAX) {
+				if (*v < 0 || *v >= IMG_JSON_INT_MAX) {
 					cJSON_Delete(o);
 					cJSON_Delete(k);
 					return berr_set(err, BERR_INPUT,

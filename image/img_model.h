@@ -37,7 +37,8 @@
 
 /* Largest JSON document (manifest, config, index) we load into memory. */
 #define IMG_JSON_MAX (16u << 20)
-/* Largest integer accepted from JSON: doubles are exact up to 2^53. */
+/* Integers from JSON must be below this: doubles stop being exact at 2^53,
+ * so 2^53 itself may be a rounded larger number. */
 #define IMG_JSON_INT_MAX ((int64_t)1 << 53)
 
 /* Ordered string list; `set` distinguishes absent from empty ([]). */
