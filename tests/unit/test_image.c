@@ -780,6 +780,71 @@ static void test_export_import_roundtrip(void **state)
 	rmtmp(dir);
 }
 
+/* A Windows-style image on a foreign base layer: the descriptor (media type,
+ * size, urls) is kept exactly; OCI exports skip the absent blob; a
+ * docker-archive export refuses it. */
+static void test_foreign_layer(void **state)
+{
+	(void)state;
+	char *dir = mktmp();
+	struct berr *err = NULL;
+	struct img_store *s = NULL;
+	assert_int_equal(img_store_open(dir, IMG_STORE_CREATE, &s, &err), 0);
+	struct img_descriptor base = { 0 };
+	base.media_type = xstrdup(IMG_MT_DOCKER_FOREIGN);
+	img_digest_bytes("windows base", 12, &base.digest);
+	base.size = 1234567890123LL;
+	img_strlist_add(&base.urls, "https://mcr.microsoft.com/v2/windows/servercore/blobs/x?a=1&b=2");
+	struct img_descriptor top = { 0 };
+	build_image(s, "windows", "10.0.17763.1", NULL, &top); /* puts a real layer in the store */
+	struct img_image *tmp = NULL;
+	assert_int_equal(img_image_load(s, &top, NULL, &tmp, &err), 0);
+	struct img_descriptor layers[2];
+	img_descriptor_copy(&layers[0], &base);
+	img_descriptor_copy(&layers[1], &tmp->manifest->layers[0]);
+	struct img_config *c = img_config_new();
+	c->platform.os = xstrdup("windows");
+	c->platform.architecture = xstrdup("amd64");
+	c->platform.os_version = xstrdup("10.0.17763.1");
+	img_config_add_diff_id(c, &base.digest);
+	img_config_add_diff_id(c, &tmp->config->diff_ids[0]);
+	img_image_free(tmp);
+	struct img_descriptor man;
+	assert_int_equal(img_image_write(s, c, layers, 2, true, NULL, &man, &err), 0);
+	struct img_image *img = NULL;
+	assert_int_equal(img_image_load(s, &man, NULL, &img, &err), 0);
+	const struct img_descriptor *l0 = &img->manifest->layers[0];
+	assert_string_equal(l0->media_type, IMG_MT_DOCKER_FOREIGN);
+	assert_int_equal(l0->size, 1234567890123LL);
+	assert_string_equal(l0->urls.v[0], "https://mcr.microsoft.com/v2/windows/servercore/blobs/x?a=1&b=2");
+	assert_non_null(strstr(img->manifest_json, "\"size\":1234567890123,\"urls\":[\"https://mcr"));
+	_cleanup_free_ char *oci = xasprintf("%s/out-oci", dir);
+	_cleanup_free_ char *da = xasprintf("%s/out.tar", dir);
+	assert_int_equal(img_image_export(img, IMG_SRC_OCI_DIR, oci, NULL, 0, &err), 0);
+	assert_int_equal(img_image_export(img, IMG_SRC_DOCKER_ARCHIVE, da, NULL, 0, &err), -1);
+	assert_non_null(strstr(err->msg, "foreign layer"));
+	berr_clear(&err);
+	assert_int_equal(access(da, F_OK), -1);
+	/* docker flavour refuses zstd layers */
+	img_descriptor_clear(&layers[1]);
+	img_descriptor_copy(&layers[1], &img->manifest->layers[1]);
+	free(layers[1].media_type);
+	layers[1].media_type = xstrdup(IMG_MT_OCI_LAYER_ZSTD);
+	struct img_descriptor m2;
+	assert_int_equal(img_image_write(s, c, layers, 2, true, NULL, &m2, &err), -1);
+	assert_int_equal(err->code, BERR_UNSUPPORTED);
+	berr_clear(&err);
+	img_image_free(img);
+	img_config_free(c);
+	img_descriptor_clear(&layers[0]);
+	img_descriptor_clear(&layers[1]);
+	img_descriptor_clear(&base);
+	img_descriptor_clear(&top);
+	img_descriptor_clear(&man);
+	img_store_free(s);
+	rmtmp(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -795,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_refs_platform),
 		cmocka_unit_test(test_platform_selection),
 		cmocka_unit_test(test_export_import_roundtrip),
+		cmocka_unit_test(test_foreign_layer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
