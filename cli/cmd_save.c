@@ -95,7 +95,7 @@ static const struct cli_command cmd = {
 		 "  -t, --tag REF              name to record (repeatable; default: IMAGE when\n"
 		 "                             it is a local tag). In oci layouts a bare word is\n"
 		 "                             an org.opencontainers.image.ref.name\n"
-		 "      --platform OS/ARCH[/VARIANT]\n"
+		 "      --platform OS[(OS.VERSION)]/ARCH[/VARIANT]\n"
 		 "                             platform to pick from a multi-platform index\n"
 		 "  -h, --help                 show this help\n",
 	.run = run,

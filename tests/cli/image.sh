@@ -64,6 +64,39 @@ else fail "diff_id" "$GZ_DIFF"; fi
 gzip -c "$TMP/layer.tar" >"$TMP/layer.tar.gz"
 expect_rc "import of a compressed file is refused" 2 "$BERTH" import -o "oci:$TMP/x" "$TMP/layer.tar.gz"
 
+# --- a multi-platform index: selection by --platform and Windows os.version ---
+for v in 10.0.17763.999 10.0.17763.1000 10.0.20348.5; do
+	"$BERTH" import --platform windows/amd64 --os-version "$v" -o "oci:$TMP/multi:$v" "$TMP/layer.tar" >/dev/null
+done
+"$BERTH" import --platform linux/arm64 -o "oci:$TMP/multi:arm" "$TMP/layer.tar" >/dev/null
+python3 - "$TMP/multi" <<'PY'
+import hashlib, json, sys
+d = sys.argv[1]
+idx = json.load(open(d + "/index.json"))
+ms = []
+for m in idx["manifests"]:
+    m = dict(m); m.pop("annotations", None); ms.append(m)
+blob = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": ms}).encode()
+h = hashlib.sha256(blob).hexdigest()
+open(d + "/blobs/sha256/" + h, "wb").write(blob)
+idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + h,
+                         "size": len(blob), "annotations": {"org.opencontainers.image.ref.name": "all"}})
+json.dump(idx, open(d + "/index.json", "w"))
+PY
+run "$BERTH" inspect --platform 'windows(10.0.17763)/amd64' "oci:$TMP/multi:all"
+expect_match "windows os.version: same build, highest revision" "OS version: +10.0.17763.1000" "$OUT"
+expect_match "selected from the index" "Index: +sha256:" "$OUT"
+run "$BERTH" inspect --platform 'windows(10.0.20348)/amd64' "oci:$TMP/multi:all"
+expect_match "windows os.version: other build" "OS version: +10.0.20348.5" "$OUT"
+run "$BERTH" inspect --platform windows/amd64 "oci:$TMP/multi:all"
+expect_match "windows without os.version: first match" "OS version: +10.0.17763.999" "$OUT"
+run "$BERTH" inspect --platform linux/arm64 "oci:$TMP/multi:all"
+expect_match "linux/arm64 entry" "Platform: +linux/arm64" "$OUT"
+run "$BERTH" inspect --platform 'windows(10.0.26100)/amd64' "oci:$TMP/multi:all"
+if [ "$RC" = 1 ] && [[ "$ERR" == *"no image for platform"*"available: windows/amd64 (10.0.17763.999)"* ]]; then
+	ok "unknown build refused, platforms listed"; else fail "unknown build" "rc $RC: $ERR"; fi
+expect_rc "bad --platform" 2 "$BERTH" inspect --platform linux "oci:$TMP/multi:all"
+
 # --- save / load round trip ---
 expect_rc "save docker-archive" 0 "$BERTH" save -o "$TMP/d.tar" demo:1
 expect_rc "save oci-archive" 0 "$BERTH" save -f oci-archive -o "$TMP/o.tar" demo:1

@@ -640,6 +640,13 @@ static void test_refs_platform(void **state)
 	assert_string_equal(f, "linux/arm/v7");
 	free(f);
 	img_platform_clear(&p);
+	assert_int_equal(img_platform_parse("windows(10.0.17763)/amd64", &p, &err), 0);
+	assert_string_equal(p.os, "windows");
+	assert_string_equal(p.architecture, "amd64");
+	assert_string_equal(p.os_version, "10.0.17763");
+	img_platform_clear(&p);
+	assert_int_equal(img_platform_parse("windows(x)/amd64", &p, &err), -1);
+	berr_clear(&err);
 	assert_int_equal(img_platform_parse("linux", &p, &err), -1);
 	berr_clear(&err);
 	assert_int_equal(img_platform_parse("a/b/c/d", &p, &err), -1);
@@ -702,8 +709,7 @@ static void test_platform_selection(void **state)
 	struct img_platform want = { 0 };
 	struct img_image *img = NULL;
 	/* numeric revision compare: .1000 beats .999 */
-	assert_int_equal(img_platform_parse("windows/amd64", &want, &err), 0);
-	want.os_version = xstrdup("10.0.17763");
+	assert_int_equal(img_platform_parse("windows(10.0.17763)/amd64", &want, &err), 0);
 	assert_int_equal(img_image_load(s, &idx, &want, &img, &err), 0);
 	assert_string_equal(img->desc.digest.s, m[1].digest.s);
 	assert_string_equal(img->index_desc.digest.s, idx.digest.s);
