@@ -459,8 +459,13 @@ int img_store_tag_set_raw(struct img_store *s, const char *ref_name, const char 
 		const struct img_kvmap *a = &x->manifests[i].annotations;
 		const char *n = img_kvmap_get(a, IMG_ANN_CONTAINERD_NAME);
 		const char *t = img_kvmap_get(a, IMG_ANN_REF_NAME);
-		bool same = full_name ? (n && strcmp(n, full_name) == 0)
-				      : (ref_name && !n && t && strcmp(t, ref_name) == 0);
+		bool same;
+		if (full_name)
+			same = n && strcmp(n, full_name) == 0;
+		else if (ref_name)
+			same = !n && t && strcmp(t, ref_name) == 0;
+		else /* untagged: keep one entry per digest */
+			same = !n && !t && img_digest_equal(&x->manifests[i].digest, &desc->digest);
 		if (same)
 			img_index_remove_at(x, i);
 		else

@@ -121,6 +121,9 @@ BERTH_ROOT=$TMP/root3 run "$BERTH" load -q -i "$TMP/untagged.tar"
 [ "$RC" = 0 ] && [ -z "$OUT" ] && ok "load -q prints nothing" || fail "load -q" "$RC $OUT"
 BERTH_ROOT=$TMP/root5 run "$BERTH" load -i "$TMP/untagged.tar"
 expect_match "load of an untagged image prints its ID" "^Loaded image ID: $DIG$" "$OUT"
+BERTH_ROOT=$TMP/root5 "$BERTH" load -q -i "$TMP/untagged.tar"
+BERTH_ROOT=$TMP/root5 run "$BERTH" images -q
+[ "$(printf '%s\n' "$OUT" | wc -l)" = 1 ] && ok "loading an untagged image twice keeps one entry" || fail "untagged dedupe" "$OUT"
 
 # --- hostile inputs ---
 # corrupt layer blob in a layout: export verifies and names the blob
