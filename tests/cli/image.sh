@@ -187,6 +187,7 @@ legacy(T + "/dotdot.tar", [("../evil", b"x"), ("manifest.json", man)])
 legacy(T + "/abs.tar", [("/tmp/evil-berth", b"x"), ("manifest.json", man)])
 legacy(T + "/badblob.tar", [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("blobs/sha256/" + "0" * 64, b"not zero"), ("index.json", b'{"schemaVersion":2,"manifests":[]}')])
 legacy(T + "/noblob.tar", [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "1" * 64, "size": 10}]}).encode())])
+legacy(T + "/jsonref.tar", [(ch + ".json", c), ("abc/json", b"{}"), ("manifest.json", json.dumps([{"Config": ch + ".json", "Layers": ["abc/json"]}]).encode())])
 cd = cfg([diff, diff]); cdh = hashlib.sha256(cd).hexdigest()
 legacy(T + "/count.tar", [(cdh + ".json", cd), ("abc/layer.tar", layer), ("manifest.json", json.dumps([{"Config": cdh + ".json", "Layers": ["abc/layer.tar"]}]).encode())])
 cx = cfg(["sha256:" + "2" * 64]); cxh = hashlib.sha256(cx).hexdigest()
@@ -209,6 +210,7 @@ hostile "absolute member" "docker-archive:$TMP/abs.tar" "absolute path" 1
 [ ! -e "$TMP/../evil" ] && [ ! -e /tmp/evil-berth ] && ok "nothing written outside" || fail "escape wrote a file"
 hostile "blob not matching its name" "oci-archive:$TMP/badblob.tar" "corrupt" 1
 hostile "index pointing at a missing blob" "oci-archive:$TMP/noblob.tar" "missing blob" 1
+hostile "layer pointing at a metadata member" "$TMP/jsonref.tar" "cannot be used as the layer" 2
 hostile "layer count differs from diff_ids" "$TMP/count.tar" "1 layers but the config has 2 diff_ids" 2
 hostile "uncompressed layer not matching diff_id" "$TMP/diffid.tar" "diff_id" 1
 printf 'not a tar' >"$TMP/garbage"
