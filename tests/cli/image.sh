@@ -48,6 +48,11 @@ expect_rc "inspect unknown image" 1 "$BERTH" inspect nosuch:tag
 expect_rc "inspect bad format" 2 "$BERTH" inspect --format yaml demo:1
 expect_rc "inspect --help" 0 "$BERTH" inspect --help
 
+# concurrent tag updates must not lose each other (index.json is locked)
+for i in 1 2 3 4 5 6 7 8; do "$BERTH" tag demo:1 "par$i:x" & done; wait
+run "$BERTH" images
+[ "$(printf '%s\n' "$OUT" | grep -c '^par')" = 8 ] && ok "parallel tag updates all kept" || fail "parallel tags" "$OUT"
+
 # --- zstd and none ---
 run "$BERTH" import --compression zstd -o "oci:$TMP/zl:z" "$TMP/layer.tar"
 run "$BERTH" inspect "oci:$TMP/zl:z"
