@@ -294,14 +294,14 @@ static void test_parallel_gzip_large(void **state)
 	inflateEnd(&z);
 	free(back);
 	/* zstd over several 2 MiB jobs: same bytes for 1 and 2 workers */
-	struct img_compress_result z1, z2;
+	struct img_compress_result zr1, zr2;
 	struct bbuf zo1 = BBUF_INIT, zo2 = BBUF_INIT;
 	struct bbuf big = BBUF_INIT;
 	for (int k = 0; k < 2; k++)
 		bbuf_add(&big, in.data, in.len, NULL);
-	compress_buf(IMG_COMP_ZSTD, 1, &big, &z1, &zo1, 1 << 20);
-	compress_buf(IMG_COMP_ZSTD, 2, &big, &z2, &zo2, 77777);
-	assert_string_equal(z1.digest.s, z2.digest.s);
+	compress_buf(IMG_COMP_ZSTD, 1, &big, &zr1, &zo1, 1 << 20);
+	compress_buf(IMG_COMP_ZSTD, 2, &big, &zr2, &zo2, 77777);
+	assert_string_equal(zr1.digest.s, zr2.digest.s);
 	unsigned char *zb = xmalloc(big.len);
 	size_t zn = ZSTD_decompress(zb, big.len, zo2.data, zo2.len);
 	assert_false(ZSTD_isError(zn));
