@@ -69,6 +69,14 @@ static int run_parse(int argc, char **argv)
 	struct df_file *f = NULL;
 	if (df_parse_file(argv[optind], &f, &err) < 0)
 		return cli_report(err);
+	/* warnings go to stderr in compiler form; the AST output stays clean */
+	for (size_t i = 0; i < f->nwarnings; i++) {
+		const struct df_warning *w = &f->warnings[i];
+		if (w->col > 0)
+			fprintf(stderr, "%s:%d:%d: warning: %s\n", f->name, w->start_line, w->col, w->msg);
+		else
+			fprintf(stderr, "%s:%d: warning: %s\n", f->name, w->start_line, w->msg);
+	}
 	_cleanup_bbuf_ struct bbuf out = BBUF_INIT;
 	printer(f, &out);
 	df_file_free(f);

@@ -62,6 +62,7 @@ struct df_node {
 struct df_warning {
 	char *msg;           /* e.g. "Empty continuation line found in: RUN a b" */
 	int start_line, end_line;
+	int col;             /* 1-based column when the warning has one, else 0 */
 };
 
 struct df_file {

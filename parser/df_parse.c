@@ -1155,6 +1155,36 @@ static void add_warning(struct pstate *st, char *msg, int line)
 	f->nwarnings++;
 }
 
+/* BuildKit reads invalid UTF-8 without complaint (words turn it into
+ * U+FFFD), so it is not an error here either; but it is almost always a
+ * file saved in a legacy code page, so each affected line gets a warning
+ * with the position of its first bad byte. */
+#define DF_MAX_UTF8_WARNINGS 20
+
+static void warn_invalid_utf8(struct pstate *st, const char *data, size_t len)
+{
+	int line = 1, warned_line = 0, nwarn = 0;
+	size_t line_start = 0;
+	for (size_t i = 0; i < len;) {
+		if (data[i] == '\n') {
+			line++;
+			line_start = ++i;
+			continue;
+		}
+		uint32_t cp;
+		size_t w = df_utf8_decode(data + i, len - i, &cp);
+		if (cp == DF_RUNE_ERROR && w == 1 && line != warned_line) {
+			if (nwarn++ == DF_MAX_UTF8_WARNINGS)
+				return;
+			add_warning(st, xasprintf("invalid UTF-8 byte 0x%02x (read as U+FFFD)",
+						  (unsigned char)data[i]), line);
+			st->f->warnings[st->f->nwarnings - 1].col = (int)(i - line_start) + 1;
+			warned_line = line;
+		}
+		i += w;
+	}
+}
+
 static int check_nul(const char *name, const char *data, size_t len, struct berr **err)
 {
 	const char *z = memchr(data, '\0', len);
@@ -1193,6 +1223,8 @@ int df_parse(const char *name, const char *data, size_t len, struct df_file **ou
 	const char *pl;
 	size_t pn;
 	int got;
+
+	warn_invalid_utf8(&st, data, len);
 
 	while ((got = next_line(&rd, &pl, &pn, err)) > 0) {
 		if (rd.lineno == 1 && pn >= 3 && memcmp(pl, "\xEF\xBB\xBF", 3) == 0) {

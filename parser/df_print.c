@@ -260,7 +260,10 @@ void df_print_json(const struct df_file *f, struct bbuf *out)
 		bbuf_addstr(out, i ? ",\n    " : "\n    ", NULL);
 		bbuf_addstr(out, "{\"short\": ", NULL);
 		jstr(out, f->warnings[i].msg);
-		bbuf_addf(out, NULL, ", \"line\": %d}", f->warnings[i].start_line);
+		bbuf_addf(out, NULL, ", \"line\": %d", f->warnings[i].start_line);
+		if (f->warnings[i].col > 0)
+			bbuf_addf(out, NULL, ", \"column\": %d", f->warnings[i].col);
+		bbuf_addch(out, '}', NULL);
 	}
 	bbuf_addstr(out, f->nwarnings ? "\n  ]\n}\n" : "]\n}\n", NULL);
 }

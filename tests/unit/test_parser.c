@@ -632,8 +632,18 @@ static void test_json_printer(void **state)
 	cJSON *onb = cJSON_GetArrayItem(ch, 2);
 	cJSON *trig = cJSON_GetObjectItem(onb, "trigger");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(trig, "json")));
-	cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "warnings"), 0);
+	/* the invalid byte is accepted (as BuildKit does) but warned about
+	 * with its position; then the empty continuation line warning */
+	cJSON *ws = cJSON_GetObjectItem(j, "warnings");
+	assert_int_equal(cJSON_GetArraySize(ws), 2);
+	cJSON *w = cJSON_GetArrayItem(ws, 0);
+	assert_string_equal(cJSON_GetObjectItem(w, "short")->valuestring,
+			    "invalid UTF-8 byte 0xff (read as U+FFFD)");
+	assert_int_equal(cJSON_GetObjectItem(w, "line")->valueint, 5);
+	assert_int_equal(cJSON_GetObjectItem(w, "column")->valueint, 2);
+	w = cJSON_GetArrayItem(ws, 1);
 	assert_int_equal(cJSON_GetObjectItem(w, "line")->valueint, 10);
+	assert_null(cJSON_GetObjectItem(w, "column"));
 	assert_true(strstr(bbuf_str(&b), "\"a\\u0000\"") != NULL);
 	cJSON_Delete(j);
 	bbuf_release(&b);
