@@ -1152,6 +1152,7 @@ static void add_warning(struct pstate *st, char *msg, int line)
 	f->warnings[f->nwarnings].msg = msg;
 	f->warnings[f->nwarnings].start_line = line;
 	f->warnings[f->nwarnings].end_line = line;
+	f->warnings[f->nwarnings].col = 0;
 	f->nwarnings++;
 }
 
