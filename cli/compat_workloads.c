@@ -248,6 +248,8 @@ static void print_text(const struct wc_workloads *wl, const struct wc_fleet *f, 
 		const struct wc_workload *w = r->w;
 		printf("\n%s %s  [%s:%d:%d]  %s\n", w->kind == WC_WL_SERVICE ? "service" : "workload", w->name,
 		       wl->file, w->pos.line, w->pos.col, wl_verdict(r));
+		if (w->dockerfile)
+			printf("  dockerfile %s (base image of the built stage)\n", w->dockerfile);
 		printf("  image  %s\n", r->desc);
 		if (r->img.has_version)
 			printf("         build %u (%s)\n", r->img.build, r->img.rel ? r->img.rel->name : "not a known release");

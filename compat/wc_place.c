@@ -180,7 +180,7 @@ static bool runs(enum wc_level l)
 static void judge(const struct wc_kb *kb, struct wc_wl_result *r, struct wc_target *t)
 {
 	if (!r->img.has_version) {
-		set_v(&t->v, WC_UNKNOWN, "PLAT", "%s", r->w->image ? r->desc : r->w->problem);
+		set_v(&t->v, WC_UNKNOWN, "", "%s", r->w->image ? r->desc : r->w->problem);
 		t->alt = t->v;
 		return;
 	}

@@ -299,11 +299,17 @@ static char *dockerfile_base(const char *path, const struct build_args *ba, cons
 }
 
 /* Resolve path `rel` under `root` (both may be NULL) for reading. */
-static char *under_root(const char *root, const char *rel, char *why, size_t whylen)
+static char *under_root(const char *root, const char *rel, bool contained, char *why, size_t whylen)
 {
 	if (!root) {
 		snprintf(why, whylen, "'%s' not read (no repository root)", rel);
 		return NULL;
+	}
+	if (!contained) {       /* compose contexts may name ../ directories */
+		if (rel[0] == '/')
+			return bpath_clean(rel);
+		_cleanup_free_ char *j = xasprintf("%s/%s", root, rel);
+		return bpath_clean(j);
 	}
 	if (rel[0] == '/') {
 		snprintf(why, whylen, "absolute path '%s' is outside the repository", rel);
@@ -338,8 +344,8 @@ static void build_args_add(struct build_args *ba, const char *kv)
 }
 
 /* A build's base becomes the workload's image. */
-static void resolve_build(struct wc_workload *w, const char *root, const char *ctx, const char *file,
-			  const struct build_args *ba, const char *target)
+static void resolve_build(struct wc_workload *w, const char *root, bool contained, const char *ctx,
+			  const char *file, const struct build_args *ba, const char *target)
 {
 	char why[512] = "";
 	_cleanup_free_ char *rel = NULL;
@@ -351,7 +357,7 @@ static void resolve_build(struct wc_workload *w, const char *root, const char *c
 		set_problem(w, "Dockerfile path '%s' uses a variable", rel);
 		return;
 	}
-	_cleanup_free_ char *path = under_root(root, rel, why, sizeof(why));
+	_cleanup_free_ char *path = under_root(root, rel, contained, why, sizeof(why));
 	if (!path) {
 		set_problem(w, "Dockerfile %s", why);
 		return;
@@ -462,7 +468,7 @@ static int compose_service(struct wc_yaml *y, struct wc_workloads *wl, const cha
 		if (ctx && strstr(ctx, "://")) {
 			set_problem(w, "build context '%s' is remote", ctx);
 		} else {
-			resolve_build(w, base_dir, ctx, file, &ba, target);
+			resolve_build(w, base_dir, false, ctx, file, &ba, target);
 			if (w->dockerfile)
 				w->pos = pos_of(build);
 		}
@@ -691,6 +697,13 @@ static size_t split_words(const char *s, char **out, size_t max)
 		struct bbuf w = BBUF_INIT;
 		char q = 0;
 		for (; *p; p++) {
+			/* a ${{ expression }} is one word whatever its spaces */
+			const char *ee = !q && strncmp(p, "${{", 3) == 0 ? strstr(p, "}}") : NULL;
+			if (ee) {
+				bbuf_add(&w, p, (size_t)(ee - p) + 2, NULL);
+				p = ee + 1;
+				continue;
+			}
 			if (q) {
 				if (*p == q)
 					q = 0;
@@ -818,7 +831,7 @@ static int docker_command(struct step_ctx *c, char **wd, size_t n, struct berr *
 		} else {
 			_cleanup_free_ char *ctx = c->workdir ? xasprintf("%s/%s", c->workdir, pos_arg) : xstrdup(pos_arg);
 			_cleanup_free_ char *f = file ? (c->workdir ? xasprintf("%s/%s", c->workdir, file) : xstrdup(file)) : NULL;
-			resolve_build(w, c->root, ctx, f, &ba, target);
+			resolve_build(w, c->root, true, ctx, f, &ba, target);
 		}
 	} else {
 		set_image_word(w, pos_arg);

@@ -23,8 +23,9 @@ int wc_yaml_load(const char *data, size_t len, const char *name, struct wc_yaml 
 		/* libyaml marks are 0-based */
 		int line = (int)p.problem_mark.line + 1, col = (int)p.problem_mark.column + 1;
 		if (p.context)
-			berr_set_at(err, BERR_INPUT, name, line, col, "invalid YAML: %s %s",
-				    p.problem ? p.problem : "error", p.context);
+			berr_set_at(err, BERR_INPUT, name, line, col, "invalid YAML: %s %s (from line %d, "
+				    "column %d)", p.problem ? p.problem : "error", p.context,
+				    (int)p.context_mark.line + 1, (int)p.context_mark.column + 1);
 		else
 			berr_set_at(err, BERR_INPUT, name, line, col, "invalid YAML: %s",
 				    p.problem ? p.problem : "error");
