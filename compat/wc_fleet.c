@@ -756,8 +756,10 @@ int wc_audit_run(const struct wc_kb *kb, const struct wc_fleet *f, const struct 
 			continue;
 		}
 		r->host_ok = true;
-		r->host.rev = n->rev;
-		r->host.has_rev = n->has_rev;
+		if (n->has_rev) {       /* else keep a revision the build text carried */
+			r->host.rev = n->rev;
+			r->host.has_rev = true;
+		}
 		r->host.hyperv = n->hyperv;
 		if (n->client >= 0)
 			r->host.client = n->client == 1;
