@@ -194,6 +194,9 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 			return cli_usage_error(cmd, "--compose needs --fleet (where the services land)");
 		if (repo && !workflow)
 			return cli_usage_error(cmd, "--repo applies to --workflow");
+		if (workflow && fleet)
+			return cli_usage_error(cmd, "--fleet does not apply to --workflow (runners come "
+					       "from the knowledge base)");
 		return cli_compat_workloads(compose, workflow, repo, fleet, format, kbfile, today);
 	}
 	if (strcmp(format, "sarif") == 0)

@@ -745,6 +745,8 @@ static bool flag_is_bool(const char *f, bool build)
 }
 
 struct step_ctx {
+	const char *data;       /* the workflow text, for columns inside block scalars */
+	size_t len;
 	struct wc_yaml *y;
 	struct wc_workloads *wl;
 	const struct wc_workload *tmpl;
@@ -840,6 +842,24 @@ static int docker_command(struct step_ctx *c, char **wd, size_t n, struct berr *
 	return 0;
 }
 
+/* 1-based column of the first non-blank character of 1-based `line` */
+static int line_indent_col(const char *data, size_t len, int line)
+{
+	const char *p = data, *end = data + len;
+	for (int l = 1; l < line && p < end; l++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return 0;
+		p = nl + 1;
+	}
+	int col = 1;
+	while (p < end && (*p == ' ' || *p == '\t')) {
+		p++;
+		col++;
+	}
+	return p < end ? col : 0;
+}
+
 /* Scan a run: script for docker commands. Logical lines join on a
  * trailing \ (bash) or ` (PowerShell, the default shell on Windows). */
 static int scan_script(struct step_ctx *c, const yaml_node_t *run, struct berr **err)
@@ -876,7 +896,9 @@ static int scan_script(struct step_ctx *c, const yaml_node_t *run, struct berr *
 				while (j < n && *wd[j])
 					j++;
 				c->pos.line = base_line + (block ? start : 0);
-				c->pos.col = block ? wc_yaml_col(run) : wc_yaml_col(run);
+				c->pos.col = block ? line_indent_col(c->data, c->len, c->pos.line) : wc_yaml_col(run);
+				if (!c->pos.col)
+					c->pos.col = wc_yaml_col(run);
 				rc = docker_command(c, wd + i, j - i, err);
 				i = j;
 			}
@@ -895,8 +917,9 @@ static const char *workdir_of(struct wc_yaml *y, yaml_node_t *n)
 				       "working-directory"));
 }
 
-static int workflow_job(struct wc_yaml *y, struct wc_workloads *wl, const char *id, yaml_node_t *job,
-			const char *root, const char *wf_workdir, struct berr **err)
+static int workflow_job(struct wc_yaml *y, const char *data, size_t len, struct wc_workloads *wl,
+			const char *id, yaml_node_t *job, const char *root, const char *wf_workdir,
+			struct berr **err)
 {
 	if (!wc_yaml_is_map(job))
 		return yaml_type_error(y, job, "a job must be a mapping", err);
@@ -944,7 +967,7 @@ static int workflow_job(struct wc_yaml *y, struct wc_workloads *wl, const char *
 		if (!wc_yaml_str(run))
 			continue;
 		const char *swd = wc_yaml_str(wc_yaml_get(y, st, "working-directory"));
-		struct step_ctx c = { y, wl, &tmpl, id, root, swd ? swd : jwd, (int)i + 1, { 0, 0 } };
+		struct step_ctx c = { data, len, y, wl, &tmpl, id, root, swd ? swd : jwd, (int)i + 1, { 0, 0 } };
 		rc = scan_script(&c, run, err);
 	}
 	for (size_t j = 0; j < tmpl.nruns; j++)
@@ -981,7 +1004,7 @@ int wc_workflow_load(const char *data, size_t len, const char *name, const char 
 			wc_workloads_free(wl);
 			return -1;
 		}
-		if (workflow_job(y, wl, id, v, repo_root, wf_wd, err) < 0) {
+		if (workflow_job(y, data, len, wl, id, v, repo_root, wf_wd, err) < 0) {
 			wc_workloads_free(wl);
 			return -1;
 		}

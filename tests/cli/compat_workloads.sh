@@ -114,7 +114,8 @@ jqt "retired windows-2019 label blocked, with the label fix" "$TMP/w.json" "[$J\
 	(.targets[0].fix | test(\"runs-on: windows-2022\")) and .line == 9"
 jqt "docker build -f resolved in the repo, build-arg applied" "$TMP/w.json" "[$J\"build-2022\") | select(.kind == \"docker-build\")][0] |
 	.image == \"mcr.microsoft.com/windows/servercore:ltsc2022\" and (.dockerfile | endswith(\"repo/docker/app/Dockerfile\")) and
-	.verdict == \"runs\" and .targets[0].os_version == \"10.0.20348\" and .targets[0].isolation == \"process\""
+	.verdict == \"runs\" and .targets[0].os_version == \"10.0.20348\" and .targets[0].isolation == \"process\" and
+	.line == 17 and .column == 11"
 jqt "second docker build: 1809 base on windows-2022 blocked" "$TMP/w.json" "[$J\"build-2022\") | select(.kind == \"docker-build\")][1] |
 	.image == \"mcr.microsoft.com/windows/nanoserver:1809\" and .verdict == \"blocked\" and (.targets[0].fix | test(\"nanoserver:ltsc2022\"))"
 jqt "docker run ltsc2019 on windows-2022: blocked, isolation and tag fixes" "$TMP/w.json" "[$J\"build-2022\") | select(.kind == \"docker-run\")][0] |
