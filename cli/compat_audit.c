@@ -281,6 +281,14 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 			cJSON_AddStringToObject(o, "name", r->node->name);
 			cJSON_AddItemToObject(o, "os", r->node->os ? cJSON_CreateString(r->node->os) : cJSON_CreateNull());
 			cJSON_AddStringToObject(o, "verdict", node_verdict(r));
+			/* which input fields the node's facts came from */
+			cJSON *fd = cJSON_AddObjectToObject(o, "fields");
+			cJSON_AddItemToObject(fd, "build", r->node->build_from ? cJSON_CreateString(r->node->build_from)
+										 : cJSON_CreateNull());
+			cJSON_AddItemToObject(fd, "os", r->node->os_from ? cJSON_CreateString(r->node->os_from)
+									   : cJSON_CreateNull());
+			cJSON_AddItemToObject(fd, "kind", r->node->client_from ? cJSON_CreateString(r->node->client_from)
+										 : cJSON_CreateNull());
 			if (r->windows && r->host_ok) {
 				cJSON_AddStringToObject(o, "os_version", bt);
 				cJSON_AddStringToObject(o, "process", wc_level_name(r->v[0].level));

@@ -122,9 +122,11 @@ yaml_node_t *wc_yaml_map_at(struct wc_yaml *y, const yaml_node_t *map, size_t i,
 	return yaml_document_get_node(&y->doc, p->value);
 }
 
-static yaml_node_t *get_depth(struct wc_yaml *y, yaml_node_t *map, const char *key, int depth)
+static yaml_node_t *get_depth(struct wc_yaml *y, yaml_node_t *map, const char *key, int depth,
+			      int *budget)
 {
-	if (!wc_yaml_is_map(map) || depth > WC_YAML_MAX_MERGE_DEPTH)
+	/* depth bounds alias loops, the budget bounds fan-out (<<: [*a, *a, ...]) */
+	if (!wc_yaml_is_map(map) || depth > WC_YAML_MAX_MERGE_DEPTH || --*budget < 0)
 		return NULL;
 	size_t n = wc_yaml_map_len(map);
 	for (size_t i = 0; i < n; i++) {
@@ -142,9 +144,9 @@ static yaml_node_t *get_depth(struct wc_yaml *y, yaml_node_t *map, const char *k
 		if (!ks || strcmp(ks, "<<") != 0)
 			continue;
 		if (wc_yaml_is_map(v))
-			return get_depth(y, v, key, depth + 1);
+			return get_depth(y, v, key, depth + 1, budget);
 		for (size_t j = 0; j < wc_yaml_seq_len(v); j++) {
-			yaml_node_t *r = get_depth(y, wc_yaml_seq_at(y, v, j), key, depth + 1);
+			yaml_node_t *r = get_depth(y, wc_yaml_seq_at(y, v, j), key, depth + 1, budget);
 			if (r)
 				return r;
 		}
@@ -154,5 +156,6 @@ static yaml_node_t *get_depth(struct wc_yaml *y, yaml_node_t *map, const char *k
 
 yaml_node_t *wc_yaml_get(struct wc_yaml *y, yaml_node_t *map, const char *key)
 {
-	return get_depth(y, map, key, 0);
+	int budget = WC_YAML_MAX_MERGE_VISITS;
+	return get_depth(y, map, key, 0, &budget);
 }

@@ -16,6 +16,7 @@
 
 #define WC_YAML_MAX_SIZE (8u << 20)    /* compose / workflow file size cap */
 #define WC_YAML_MAX_MERGE_DEPTH 8       /* nested `<<` merges followed (aliases may loop) */
+#define WC_YAML_MAX_MERGE_VISITS 256    /* mappings visited by one lookup */
 
 struct wc_yaml {
 	char *name;

@@ -19,6 +19,9 @@ jqt "swarm detected, Linux managers skipped" "$TMP/swarm.json" '.fleet.format ==
 	.fleet.windows == 6 and .fleet.skipped == 3 and .fleet.bad == 1'
 jqt "swarm build from node label" "$TMP/swarm.json" '(.nodes[] | select(.name == "win22-a") | .verdict == "process" and .os_version == "10.0.20348")'
 jqt "swarm build and revision from engine label" "$TMP/swarm.json" '(.nodes[] | select(.name == "win19-b") | .os_version == "10.0.17763.6414" and .verdict == "none")'
+jqt "swarm: fields named per node" "$TMP/swarm.json" '(.nodes[] | select(.name == "win19-b") | .fields ==
+	{"build": "Description.Engine.Labels.windows-build", "os": "Description.Platform.OS", "kind": null}) and
+	(.nodes[] | select(.name == "win22-a") | .fields.build == "Spec.Labels.windows-build")'
 jqt "swarm node without build label" "$TMP/swarm.json" '(.nodes[] | select(.name == "win-nolabel") | .verdict == "bad-node" and (.error | test("windows-build")))'
 
 # ---- fleets: docker info ---------------------------------------------------
@@ -28,7 +31,8 @@ for c in "ws2019 10.0.17763.6414 none server" "ws2022 10.0.20348.2762 process se
 	run "$BERTH" compat audit --image mcr.microsoft.com/windows/servercore:ltsc2022 --fleet "$D/docker-info-$1.json" --format json
 	echo "$OUT" >"$TMP/i.json"
 	jqt "docker info $1: build, revision, verdict" "$TMP/i.json" ".fleet.format == \"docker-info\" and
-		.nodes[0].os_version == \"$2\" and .nodes[0].verdict == \"$3\" and .builds[0].kind == \"$4\""
+		.nodes[0].os_version == \"$2\" and .nodes[0].verdict == \"$3\" and .builds[0].kind == \"$4\" and
+		.nodes[0].fields == {\"build\": \"KernelVersion; OperatingSystem (OS Build)\", \"os\": \"OSType\", \"kind\": \"OperatingSystem\"}"
 done
 run "$BERTH" compat audit --image mcr.microsoft.com/windows/servercore:ltsc2022 --fleet "$D/docker-info-linux.json" --format json
 echo "$OUT" >"$TMP/i.json"
