@@ -19,7 +19,13 @@ DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 static const char *usage_audit =
 	"Usage: berth compat audit --image SRC --fleet FILE [--format text|json]\n"
-	"                          [--releases FILE] [--date YYYY-MM-DD]\n";
+	"       berth compat audit --compose FILE --fleet FILE [--format text|json|sarif]\n"
+	"       berth compat audit --workflow FILE [--repo DIR] [--format text|json|sarif]\n"
+	"                          [--releases FILE] [--date YYYY-MM-DD]\n"
+	"\n"
+	"FLEET: kubectl get nodes -o json, docker node inspect $(docker node ls -q),\n"
+	"docker info --format '{{json .}}' (one host or one per line), or an inventory\n"
+	"(CSV / JSON). Exit 0 when it runs, 1 when a workload would not start, 2 bad input.\n";
 
 /* Per windows-build label value (client and server rows of one build merged:
  * the label cannot tell them apart). */
@@ -142,10 +148,14 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		{ "format", required_argument, NULL, 'f' },
 		{ "releases", required_argument, NULL, 'r' },
 		{ "date", required_argument, NULL, 'd' },
+		{ "compose", required_argument, NULL, 'C' },
+		{ "workflow", required_argument, NULL, 'W' },
+		{ "repo", required_argument, NULL, 'R' },
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *image = NULL, *fleet = NULL;
+	const char *image = NULL, *fleet = NULL, *compose = NULL, *workflow = NULL, *repo = NULL;
+	const char *format = "text";
 	bool json = false;
 	char today[11];
 	wc_today(today);
@@ -157,9 +167,14 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		case 'f':
 			if (strcmp(optarg, "json") == 0)
 				json = true;
-			else if (strcmp(optarg, "text") != 0)
-				return cli_usage_error(cmd, "invalid --format '%s' (want text or json)", optarg);
+			else if (strcmp(optarg, "text") != 0 && strcmp(optarg, "sarif") != 0)
+				return cli_usage_error(cmd, "invalid --format '%s' (want text, json or sarif)",
+						       optarg);
+			format = optarg;
 			break;
+		case 'C': compose = optarg; break;
+		case 'W': workflow = optarg; break;
+		case 'R': repo = optarg; break;
 		case 'r': kbfile = optarg; break;
 		case 'd':
 			if (!wc_date_valid(optarg))
@@ -172,6 +187,20 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (compose || workflow) {
+		if (image || (compose && workflow))
+			return cli_usage_error(cmd, "use one of --image, --compose or --workflow");
+		if (compose && !fleet)
+			return cli_usage_error(cmd, "--compose needs --fleet (where the services land)");
+		if (repo && !workflow)
+			return cli_usage_error(cmd, "--repo applies to --workflow");
+		if (workflow && fleet)
+			return cli_usage_error(cmd, "--fleet does not apply to --workflow (runners come "
+					       "from the knowledge base)");
+		return cli_compat_workloads(compose, workflow, repo, fleet, format, kbfile, today);
+	}
+	if (strcmp(format, "sarif") == 0)
+		return cli_usage_error(cmd, "--format sarif needs --compose or --workflow");
 	if (!image || !fleet)
 		return cli_usage_error(cmd, "'compat audit' needs --image and --fleet");
 	struct berr *err = NULL;
@@ -252,6 +281,14 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 			cJSON_AddStringToObject(o, "name", r->node->name);
 			cJSON_AddItemToObject(o, "os", r->node->os ? cJSON_CreateString(r->node->os) : cJSON_CreateNull());
 			cJSON_AddStringToObject(o, "verdict", node_verdict(r));
+			/* which input fields the node's facts came from */
+			cJSON *fd = cJSON_AddObjectToObject(o, "fields");
+			cJSON_AddItemToObject(fd, "build", r->node->build_from ? cJSON_CreateString(r->node->build_from)
+										 : cJSON_CreateNull());
+			cJSON_AddItemToObject(fd, "os", r->node->os_from ? cJSON_CreateString(r->node->os_from)
+									   : cJSON_CreateNull());
+			cJSON_AddItemToObject(fd, "kind", r->node->client_from ? cJSON_CreateString(r->node->client_from)
+										 : cJSON_CreateNull());
 			if (r->windows && r->host_ok) {
 				cJSON_AddStringToObject(o, "os_version", bt);
 				cJSON_AddStringToObject(o, "process", wc_level_name(r->v[0].level));

@@ -4,4 +4,7 @@
 #define BERTH_CLI_COMPAT_AUDIT_H
 #include "cli/cli.h"
 int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli_command *cmd);
+/* --compose / --workflow audits (compat_workloads.c); format text|json|sarif */
+int cli_compat_workloads(const char *compose, const char *workflow, const char *repo, const char *fleet,
+			 const char *format, const char *kbfile, const char *today);
 #endif

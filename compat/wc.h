@@ -144,13 +144,17 @@ enum wc_match { WC_MATCH_ALIAS, WC_MATCH_ID, WC_MATCH_NAME, WC_MATCH_VERSION };
 const struct wc_release *wc_resolve_name(const struct wc_kb *kb, const char *s,
 					 bool need_kind, struct berr **err);
 
-/* Split an image reference into repository (lower-cased domain kept as
- * written, docker.io/library prefixes normalised) and tag/digest.
- * TODO(df_ref): switch to parser/df_ref.h after the parser branch merges. */
+/* Split an image reference with the Docker reference grammar
+ * (parser/df_ref.h, df_ref_parse_normalized) into its familiar repository
+ * name, lower-cased ("python", "microsoft/nanoserver",
+ * "mcr.microsoft.com/windows/servercore") and tag/digest. An upper-case
+ * repository name, which Docker refuses, is accepted lower-cased and
+ * flagged, so that the release it names is still recognised. */
 struct wc_ref {
 	char repo[512];         /* "mcr.microsoft.com/windows/servercore" */
 	char tag[160];          /* "" when absent */
 	char digest[160];       /* "" when absent */
+	bool lowercased;        /* the name had upper case: docker would refuse it */
 };
 int wc_ref_split(const char *ref, struct wc_ref *out, struct berr **err);
 

@@ -19,6 +19,13 @@ DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 #define LABEL_BUILD "node.kubernetes.io/windows-build"
 #define CSV_MAX_COLS 16
 
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void node_free(struct wc_node *n)
 {
 	free(n->name);
@@ -26,6 +33,64 @@ static void node_free(struct wc_node *n)
 	free(n->arch);
 	free(n->build_text);
 	free(n->runtime);
+	free(n->hostname);
+	free(n->role);
+	free(n->availability);
+	free(n->id);
+	strv_free(n->label_k, n->nlabels);
+	strv_free(n->label_v, n->nlabels);
+	strv_free(n->elabel_k, n->nelabels);
+	strv_free(n->elabel_v, n->nelabels);
+	free(n->isolation);
+	free(n->engine);
+	free(n->build_from);
+	free(n->os_from);
+	free(n->client_from);
+	free(n->build_label);
+}
+
+const char *const wc_build_label_keys[] = { "windows-build", "windows.build",
+					    "node.kubernetes.io/windows-build", "os.version", NULL };
+
+static void add_label(struct wc_node *n, bool engine, const char *k, const char *v)
+{
+	char ***kk = engine ? &n->elabel_k : &n->label_k, ***vv = engine ? &n->elabel_v : &n->label_v;
+	size_t *cnt = engine ? &n->nelabels : &n->nlabels;
+	*kk = xreallocarray(*kk, *cnt + 1, sizeof(char *));
+	*vv = xreallocarray(*vv, *cnt + 1, sizeof(char *));
+	(*kk)[*cnt] = xstrdup(k);
+	(*vv)[(*cnt)++] = xstrdup(v);
+}
+
+const char *wc_node_label(const struct wc_node *n, const char *key, bool engine)
+{
+	char **k = engine ? n->elabel_k : n->label_k, **v = engine ? n->elabel_v : n->label_v;
+	size_t cnt = engine ? n->nelabels : n->nlabels;
+	for (size_t i = 0; i < cnt; i++)
+		if (strcmp(k[i], key) == 0)
+			return v[i];
+	return NULL;
+}
+
+/* {"k": "v", ...} string map into node or engine labels */
+static void add_label_map(struct wc_node *n, bool engine, const cJSON *m)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, m)
+		if (it->string && cJSON_IsString(it))
+			add_label(n, engine, it->string, it->valuestring);
+}
+
+/* Architecture names as engines report them -> OCI names */
+static char *oci_arch(const char *a)
+{
+	if (!a)
+		return NULL;
+	if (strcmp(a, "x86_64") == 0)
+		return xstrdup("amd64");
+	if (strcmp(a, "aarch64") == 0)
+		return xstrdup("arm64");
+	return xstrdup(a);
 }
 
 void wc_fleet_free(struct wc_fleet *f)
@@ -96,6 +161,10 @@ static int parse_kubectl(struct wc_fleet *f, const cJSON *items, struct berr **e
 		if (!arch && ni)
 			arch = jstr(ni, "architecture");
 		n->arch = dup_or_null(arch);
+		add_label_map(n, false, labels);
+		n->hostname = xstrdup(name);
+		n->os_from = xstrdup(labels && jstr(labels, LABEL_OS) ? "metadata.labels." LABEL_OS
+							       : "status.nodeInfo.operatingSystem");
 		const char *build = labels ? jstr(labels, LABEL_BUILD) : NULL;
 		const char *kernel = ni ? jstr(ni, "kernelVersion") : NULL;
 		struct wc_version kv;
@@ -103,6 +172,8 @@ static int parse_kubectl(struct wc_fleet *f, const cJSON *items, struct berr **e
 			     wc_version_parse(kernel, &kv, NULL) == 0 && kv.has_majmin;
 		if (build) {
 			n->build_text = xstrdup(build);
+			n->build_from = xstrdup("metadata.labels." LABEL_BUILD);
+			n->build_label = xstrdup(LABEL_BUILD);
 			struct wc_version bv;
 			/* the label has no revision; the kernel version adds it when builds agree */
 			if (kv_ok && kv.has_rev && wc_version_parse(build, &bv, NULL) == 0 &&
@@ -111,11 +182,14 @@ static int parse_kubectl(struct wc_fleet *f, const cJSON *items, struct berr **e
 				n->has_rev = true;
 			}
 		} else if (kv_ok) {
+			n->build_from = xstrdup("status.nodeInfo.kernelVersion");
 			n->build_text = xasprintf("%u.%u.%u", kv.major, kv.minor, kv.build);
 			n->rev = kv.rev;
 			n->has_rev = kv.has_rev;
 		}
 		n->client = client_from_os_image(ni ? jstr(ni, "osImage") : NULL);
+		if (n->client >= 0)
+			n->client_from = xstrdup("status.nodeInfo.osImage");
 		n->runtime = dup_or_null(ni ? jstr(ni, "containerRuntimeVersion") : NULL);
 		idx++;
 	}
@@ -219,6 +293,10 @@ static int parse_inventory_json(struct wc_fleet *f, const cJSON *arr, struct ber
 		n->os = dup_or_null(jstr(it, "os"));
 		n->arch = dup_or_null(jstr(it, "arch"));
 		n->runtime = dup_or_null(jstr(it, "runtime"));
+		n->hostname = xstrdup(name);
+		n->build_from = n->build_text ? xstrdup("build") : NULL;
+		n->os_from = n->os ? xstrdup("os") : NULL;
+		n->client_from = n->client >= 0 ? xstrdup("kind") : NULL;
 		idx++;
 	}
 	return 0;
@@ -323,10 +401,205 @@ static int parse_csv(struct wc_fleet *f, char *data, struct berr **err)
 		}
 		if (!nd->name || !*nd->name)
 			return berr_set_at(err, BERR_INPUT, f->name, line, 0, "empty node name");
+		nd->hostname = xstrdup(nd->name);
+		nd->build_from = nd->build_text ? xstrdup("build") : NULL;
+		nd->os_from = nd->os ? xstrdup("os") : NULL;
+		nd->client_from = nd->client >= 0 ? xstrdup("kind") : NULL;
 	}
 	if (!header)
 		return berr_set(err, BERR_INPUT, "%s: empty fleet file", f->name);
 	return 0;
+}
+
+/* Build from the first of wc_build_label_keys found in node labels, then
+ * in engine labels. */
+static void build_from_labels(struct wc_node *n)
+{
+	for (int engine = 0; engine < 2 && !n->build_text; engine++)
+		for (size_t i = 0; wc_build_label_keys[i]; i++) {
+			const char *v = wc_node_label(n, wc_build_label_keys[i], engine);
+			if (!v)
+				continue;
+			n->build_text = xstrdup(v);
+			n->build_from = xasprintf("%s.%s", engine ? "Description.Engine.Labels" : "Spec.Labels",
+						  wc_build_label_keys[i]);
+			n->build_label = xstrdup(wc_build_label_keys[i]);
+			n->build_label_engine = engine;
+			break;
+		}
+}
+
+/* docker node inspect: [{ID, Spec{Role, Availability, Labels},
+ * Description{Hostname, Platform{OS, Architecture}, Engine{EngineVersion,
+ * Labels}}, Status{State}}]. Platform has no OS version (Engine API
+ * schema), so the build comes from a label (build_from_labels). */
+static int parse_swarm(struct wc_fleet *f, const cJSON *arr, struct berr **err)
+{
+	size_t idx = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "Description");
+		const cJSON *sp = cJSON_GetObjectItemCaseSensitive(it, "Spec");
+		if (!cJSON_IsObject(d))
+			return berr_set(err, BERR_INPUT, "%s: [%zu]: node without 'Description'", f->name, idx);
+		if (f->n >= WC_FLEET_MAX_NODES)
+			return berr_set(err, BERR_LIMIT, "%s: more than %d nodes", f->name, WC_FLEET_MAX_NODES);
+		struct wc_node *n = add_node(f);
+		const char *host = jstr(d, "Hostname"), *id = jstr(it, "ID");
+		n->hostname = dup_or_null(host);
+		n->id = dup_or_null(id);
+		n->name = xstrdup(host ? host : id ? id : "?");
+		const cJSON *pl = cJSON_GetObjectItemCaseSensitive(d, "Platform");
+		n->os = dup_or_null(pl ? jstr(pl, "OS") : NULL);
+		if (n->os)
+			n->os_from = xstrdup("Description.Platform.OS");
+		n->arch = oci_arch(pl ? jstr(pl, "Architecture") : NULL);
+		const cJSON *en = cJSON_GetObjectItemCaseSensitive(d, "Engine");
+		n->engine = dup_or_null(en ? jstr(en, "EngineVersion") : NULL);
+		if (sp) {
+			n->role = dup_or_null(jstr(sp, "Role"));
+			n->availability = dup_or_null(jstr(sp, "Availability"));
+			add_label_map(n, false, cJSON_GetObjectItemCaseSensitive(sp, "Labels"));
+		}
+		if (en)
+			add_label_map(n, true, cJSON_GetObjectItemCaseSensitive(en, "Labels"));
+		build_from_labels(n);
+		idx++;
+	}
+	return 0;
+}
+
+/* docker info KernelVersion / OSVersion on Windows:
+ * "10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)"; the revision in
+ * parentheses is the build lab's, not the UBR. */
+static bool kernel_build(const char *s, uint32_t *build)
+{
+	char *end;
+	if (!s || strncmp(s, "10.0 ", 5) != 0)
+		return false;
+	unsigned long b = strtoul(s + 5, &end, 10);
+	if (end == s + 5 || b == 0 || b > WC_MAX_BUILD || (*end && *end != ' '))
+		return false;
+	*build = (uint32_t)b;
+	return true;
+}
+
+/* OperatingSystem: "Windows Server 2019 Datacenter Version 1809 (OS Build 17763.5329)" */
+static bool os_build_rev(const char *s, uint32_t *build, uint32_t *rev)
+{
+	const char *p = s ? strstr(s, "(OS Build ") : NULL;
+	if (!p)
+		return false;
+	char *end;
+	unsigned long b = strtoul(p + 10, &end, 10);
+	if (end == p + 10 || *end != '.' || b == 0 || b > WC_MAX_BUILD)
+		return false;
+	const char *r = end + 1;
+	unsigned long v = strtoul(r, &end, 10);
+	if (end == r || *end != ')' || v > WC_MAX_BUILD)
+		return false;
+	*build = (uint32_t)b;
+	*rev = (uint32_t)v;
+	return true;
+}
+
+/* docker info --format '{{json .}}': {Name, OSType, KernelVersion,
+ * OperatingSystem, Isolation, Architecture, ServerVersion, Labels:["k=v"]} */
+static int parse_docker_info(struct wc_fleet *f, const cJSON *o, size_t idx, struct berr **err)
+{
+	if (!cJSON_IsObject(o) || !jstr(o, "OSType"))
+		return berr_set(err, BERR_INPUT, "%s: [%zu]: not docker info output (no 'OSType')",
+				f->name, idx);
+	if (f->n >= WC_FLEET_MAX_NODES)
+		return berr_set(err, BERR_LIMIT, "%s: more than %d nodes", f->name, WC_FLEET_MAX_NODES);
+	struct wc_node *n = add_node(f);
+	const char *host = jstr(o, "Name");
+	n->name = host ? xstrdup(host) : xasprintf("host-%zu", idx + 1);
+	n->hostname = dup_or_null(host);
+	n->os = xstrdup(jstr(o, "OSType"));
+	n->os_from = xstrdup("OSType");
+	n->arch = oci_arch(jstr(o, "Architecture"));
+	n->engine = dup_or_null(jstr(o, "ServerVersion"));
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "Labels");
+	const cJSON *l;
+	cJSON_ArrayForEach(l, labels) {
+		if (!cJSON_IsString(l))
+			continue;
+		const char *eq = strchr(l->valuestring, '=');
+		_cleanup_free_ char *k = eq ? xstrndup(l->valuestring, (size_t)(eq - l->valuestring))
+					    : xstrdup(l->valuestring);
+		add_label(n, true, k, eq ? eq + 1 : "");
+	}
+	if (strcmp(n->os, "windows") != 0)
+		return 0;
+	const char *iso = jstr(o, "Isolation");
+	if (iso && *iso)
+		n->isolation = xstrdup(iso);
+	uint32_t b = 0, ob = 0, orev = 0;
+	const char *osname = jstr(o, "OperatingSystem");
+	bool have_os = os_build_rev(osname, &ob, &orev);
+	if (kernel_build(jstr(o, "KernelVersion"), &b)) {
+		n->build_text = xasprintf("10.0.%u", b);
+		n->build_from = xstrdup("KernelVersion");
+		if (have_os && ob == b) {
+			n->rev = orev;
+			n->has_rev = true;
+			free(n->build_from);
+			n->build_from = xstrdup("KernelVersion; OperatingSystem (OS Build)");
+		}
+	} else if (have_os) {
+		n->build_text = xasprintf("10.0.%u", ob);
+		n->rev = orev;
+		n->has_rev = true;
+		n->build_from = xstrdup("OperatingSystem (OS Build)");
+	}
+	n->client = client_from_os_image(osname);
+	if (n->client >= 0)
+		n->client_from = xstrdup("OperatingSystem");
+	if (!n->build_text)
+		build_from_labels(n);
+	return 0;
+}
+
+static bool is_docker_info(const cJSON *o)
+{
+	return cJSON_IsObject(o) && jstr(o, "OSType") && (cJSON_GetObjectItemCaseSensitive(o, "KernelVersion") ||
+							  cJSON_GetObjectItemCaseSensitive(o, "ServerVersion"));
+}
+
+static bool is_swarm_node(const cJSON *o)
+{
+	return cJSON_IsObject(o) && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "Description")) &&
+	       cJSON_GetObjectItemCaseSensitive(o, "Spec");
+}
+
+/* Several `docker info` objects concatenated (one per line). Returns 1 if
+ * the data was such a stream and was read, 0 if not, -1 on error. */
+static int parse_info_stream(struct wc_fleet *f, const char *data, size_t len, struct berr **err)
+{
+	const char *p = data, *end = data + len;
+	size_t idx = 0;
+	while (p < end) {
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		if (p == end)
+			break;
+		const char *stop = NULL;
+		_cleanup_cjson_ cJSON *o = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, false);
+		if (!o || !is_docker_info(o)) {
+			if (idx == 0)
+				return 0;
+			int line = 1;
+			for (const char *q = data; q < p; q++)
+				line += *q == '\n';
+			return berr_set_at(err, BERR_INPUT, f->name, line, 0,
+					   "expected another docker info JSON object");
+		}
+		if (parse_docker_info(f, o, idx++, err) < 0)
+			return -1;
+		p = stop;
+	}
+	return idx ? 1 : 0;
 }
 
 struct wc_fleet *wc_fleet_parse(const char *data, size_t len, const char *name, struct berr **err)
@@ -345,7 +618,24 @@ struct wc_fleet *wc_fleet_parse(const char *data, size_t len, const char *name, 
 		goto fail;
 	}
 	if (data[i] == '{' || data[i] == '[') {
-		_cleanup_cjson_ cJSON *root = cJSON_ParseWithLength(data, len);
+		const char *stop = NULL;
+		_cleanup_cjson_ cJSON *root = cJSON_ParseWithLengthOpts(data, len, &stop, false);
+		/* text after the first value: several `docker info` objects */
+		bool more = false;
+		for (const char *q = stop; root && q && q < data + len && !more; q++)
+			more = !isspace((unsigned char)*q);
+		if (more) {
+			cJSON_Delete(root);
+			root = NULL;
+		}
+		if (!root && data[i] == '{') {
+			f->format = "docker-info";
+			int r = parse_info_stream(f, data, len, err);
+			if (r < 0)
+				goto fail;
+			if (r > 0)
+				goto done;
+		}
 		if (!root) {
 			const char *at = cJSON_GetErrorPtr();
 			int line = 1;
@@ -357,7 +647,23 @@ struct wc_fleet *wc_fleet_parse(const char *data, size_t len, const char *name, 
 		}
 		const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
 		const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
-		if (cJSON_IsObject(root) && cJSON_IsArray(items)) {
+		const cJSON *first = cJSON_IsArray(root) ? cJSON_GetArrayItem(root, 0) : NULL;
+		if (is_docker_info(root)) {
+			f->format = "docker-info";
+			if (parse_docker_info(f, root, 0, err) < 0)
+				goto fail;
+		} else if (first && is_swarm_node(first)) {
+			f->format = "swarm";
+			if (parse_swarm(f, root, err) < 0)
+				goto fail;
+		} else if (first && is_docker_info(first)) {
+			f->format = "docker-info";
+			const cJSON *it;
+			size_t k = 0;
+			cJSON_ArrayForEach(it, root)
+				if (parse_docker_info(f, it, k++, err) < 0)
+					goto fail;
+		} else if (cJSON_IsObject(root) && cJSON_IsArray(items)) {
 			f->format = "kubectl";
 			if (parse_kubectl(f, items, err) < 0)
 				goto fail;
@@ -375,7 +681,8 @@ struct wc_fleet *wc_fleet_parse(const char *data, size_t len, const char *name, 
 				goto fail;
 		} else {
 			berr_set(err, BERR_INPUT, "%s: not a node list: expected kubectl output with "
-				 "'items', or an inventory array / 'nodes' array", name);
+				 "'items', docker node inspect or docker info JSON, or an inventory "
+				 "array / 'nodes' array", name);
 			goto fail;
 		}
 	} else {
@@ -384,6 +691,7 @@ struct wc_fleet *wc_fleet_parse(const char *data, size_t len, const char *name, 
 		if (parse_csv(f, copy, err) < 0)
 			goto fail;
 	}
+done:
 	if (f->n == 0) {
 		berr_set(err, BERR_INPUT, "%s: the fleet has no nodes", name);
 		goto fail;
@@ -431,8 +739,12 @@ int wc_audit_run(const struct wc_kb *kb, const struct wc_fleet *f, const struct 
 		r->windows = true;
 		a->windows++;
 		if (!n->build_text) {
-			snprintf(r->host_error, sizeof(r->host_error), "no Windows build (no %s label or "
-				 "kernelVersion)", LABEL_BUILD);
+			if (f->format && strcmp(f->format, "swarm") == 0)
+				snprintf(r->host_error, sizeof(r->host_error), "no Windows build: docker node "
+					 "inspect reports none; add a node label windows-build=10.0.BUILD");
+			else
+				snprintf(r->host_error, sizeof(r->host_error), "no Windows build (no %s label "
+					 "or kernelVersion)", LABEL_BUILD);
 			a->bad++;
 			continue;
 		}
@@ -444,8 +756,10 @@ int wc_audit_run(const struct wc_kb *kb, const struct wc_fleet *f, const struct 
 			continue;
 		}
 		r->host_ok = true;
-		r->host.rev = n->rev;
-		r->host.has_rev = n->has_rev;
+		if (n->has_rev) {       /* else keep a revision the build text carried */
+			r->host.rev = n->rev;
+			r->host.has_rev = true;
+		}
 		r->host.hyperv = n->hyperv;
 		if (n->client >= 0)
 			r->host.client = n->client == 1;

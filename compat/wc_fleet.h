@@ -21,14 +21,35 @@ struct wc_node {
 	int hyperv;             /* 1 available, 0 not, -1 unknown */
 	char *runtime;          /* containerRuntimeVersion, NULL if unknown */
 	int line;               /* source line (CSV), 0 otherwise */
+	/* Swarm / docker info / kubectl extras, for placement and reporting */
+	char *hostname;         /* node.hostname (Swarm Description.Hostname, docker info Name) */
+	char *role;             /* node.role (Swarm Spec.Role), NULL otherwise */
+	char *availability;     /* Swarm Spec.Availability ("active", "drain", "pause") */
+	char *id;               /* Swarm node ID */
+	char **label_k, **label_v; /* node.labels (Swarm Spec.Labels, kubectl metadata.labels) */
+	size_t nlabels;
+	char **elabel_k, **elabel_v; /* engine.labels (Engine.Labels, docker info Labels) */
+	size_t nelabels;
+	char *isolation;        /* daemon default isolation (docker info Isolation), NULL unknown */
+	char *engine;           /* EngineVersion / ServerVersion */
+	/* which input fields the build, OS and kind came from ("Spec.Labels.windows-build") */
+	char *build_from, *os_from, *client_from;
+	char *build_label;      /* label key holding the build, for placement fixes */
+	bool build_label_engine; /* ... in engine.labels rather than node.labels */
 };
 
 struct wc_fleet {
 	char *name;
-	const char *format;     /* "kubectl", "inventory-json", "inventory-csv" */
+	const char *format;     /* "kubectl", "swarm", "docker-info", "inventory-json", "inventory-csv" */
 	struct wc_node *nodes;
 	size_t n, cap;
 };
+
+/* Label keys (node.labels, then engine.labels) that give a Swarm node's
+ * Windows build, in order: `docker node inspect` reports no OS version. */
+extern const char *const wc_build_label_keys[];
+/* Value of a node / engine label, NULL if absent */
+const char *wc_node_label(const struct wc_node *n, const char *key, bool engine);
 
 struct wc_fleet *wc_fleet_parse(const char *data, size_t len, const char *name, struct berr **err);
 struct wc_fleet *wc_fleet_load(const char *path, struct berr **err);

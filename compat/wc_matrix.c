@@ -8,6 +8,7 @@
 
 #include "common/common.h"
 #include "compat/wc_matrix.h"
+#include "parser/df_shell.h"
 
 #define MAX_TARGETS 64
 
@@ -47,16 +48,15 @@ void wc_matrix_release(struct wc_matrix *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Names of variables referenced in s ($X, ${X...}). */
-static bool uses_var(const char *s, const char *name)
+/* Does FROM word `image` refer to variable `name`? (as the shell lexer sees
+ * it: an escaped \$NAME is no reference) */
+static bool uses_var(const struct wc_df *df, const char *image, const char *name)
 {
-	size_t nl = strlen(name);
-	for (const char *p = strchr(s, '$'); p; p = strchr(p + 1, '$')) {
-		const char *q = p + 1 + (p[1] == '{');
-		if (strncmp(q, name, nl) == 0 && !isalnum((unsigned char)q[nl]) && q[nl] != '_')
-			return true;
-	}
-	return false;
+	struct df_shell_vars vars = { 0 };
+	_cleanup_free_ char *w = wc_df_expand_word(df, image, NULL, NULL, 0, &vars, NULL);
+	bool r = w && (df_shell_vars_has_matched(&vars, name) || df_shell_vars_has_unmatched(&vars, name));
+	df_shell_vars_release(&vars);
+	return r;
 }
 
 /* Is `tok` a release token of any release (any family), a 10.0.B.R build,
@@ -188,14 +188,21 @@ int wc_matrix_build(const struct wc_kb *kb, const struct wc_df *df, const char *
 	for (size_t i = 0; i < df->nargs; i++)
 		if (df->args[i].global) {
 			gn[ng] = df->args[i].name;
-			gv[ng++] = df->args[i].value ? df->args[i].value : "";
+			gv[ng++] = df->args[i].value;   /* NULL: unset, expands to "" */
 		}
 	struct winfrom wf[64];
 	size_t nwf = 0;
 	_cleanup_bbuf_ struct bbuf seen = BBUF_INIT;
 	for (size_t i = 0; i < df->nfroms && nwf < ARRAY_SIZE(wf); i++) {
 		const struct wc_df_from *f = &df->froms[i];
-		_cleanup_free_ char *ref = wc_df_expand(f->image, df->escape, gn, gv, ng);
+		struct berr *ee = NULL;
+		_cleanup_free_ char *ref = wc_df_expand_word(df, f->image, gn, gv, ng, NULL, &ee);
+		if (!ref) {
+			berr_set_at(err, BERR_INPUT, dfname, f->line, 1, "FROM: %s", ee->msg);
+			berr_free(ee);
+			wc_matrix_release(m);
+			return -1;
+		}
 		bool stage = false;
 		for (size_t j = 0; j < i; j++)
 			stage |= df->froms[j].alias && strcasecmp(df->froms[j].alias, ref) == 0;
@@ -223,7 +230,7 @@ int wc_matrix_build(const struct wc_kb *kb, const struct wc_df *df, const char *
 		wf[nwf].derived = t.how == WC_TAG_DERIVED;
 		wf[nwf].literal = true;
 		for (size_t g = 0; g < ng; g++)
-			if (uses_var(f->image, gn[g])) {
+			if (uses_var(df, f->image, gn[g])) {
 				wf[nwf].literal = false;
 				bool have = false;
 				for (size_t k = 0; k < m->nparams; k++)
@@ -277,8 +284,9 @@ int wc_matrix_build(const struct wc_kb *kb, const struct wc_df *df, const char *
 		for (size_t g = 0; g < ng && ok; g++) {
 			nv[g] = NULL;
 			for (size_t k = 0; k < nwf && !nv[g]; k++)
-				if (uses_var(df->froms[wf[k].idx].image, gn[g])) {
-					nv[g] = retarget(kb, gv[g], T, wf[k].family, why, sizeof(why));
+				if (uses_var(df, df->froms[wf[k].idx].image, gn[g])) {
+					nv[g] = retarget(kb, gv[g] ? gv[g] : "", T, wf[k].family, why,
+							 sizeof(why));
 					if (!nv[g])
 						ok = false;
 				}
@@ -291,14 +299,16 @@ int wc_matrix_build(const struct wc_kb *kb, const struct wc_df *df, const char *
 			const struct wc_df_from *f = &df->froms[wf[k].idx];
 			char *base;
 			if (wf[k].literal) {
-				_cleanup_free_ char *ref = wc_df_expand(f->image, df->escape, gn, gv, ng);
-				base = retarget(kb, ref, T, wf[k].family, why, sizeof(why));
+				_cleanup_free_ char *ref = wc_df_expand_word(df, f->image, gn, gv, ng, NULL, NULL);
+				base = ref ? retarget(kb, ref, T, wf[k].family, why, sizeof(why)) : NULL;
 			} else {
 				char **vals = xcalloc(ng + 1, sizeof(char *));
 				for (size_t g = 0; g < ng; g++)
 					vals[g] = nv[g] ? nv[g] : gv[g];
-				base = wc_df_expand(f->image, df->escape, gn, vals, ng);
+				base = wc_df_expand_word(df, f->image, gn, vals, ng, NULL, NULL);
 				free(vals);
+				if (!base)
+					snprintf(why, sizeof(why), "cannot expand '%s'", f->image);
 			}
 			if (!base) {
 				ok = false;

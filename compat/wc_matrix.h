@@ -1,10 +1,9 @@
 /* compat/ rebuild matrix: which Windows releases to rebuild a Dockerfile for,
  * with base tags, build-arg values, CI runner labels and os.version per row.
  *
- * The Dockerfile is read by a minimal ARG/FROM scanner (wc_df_scan), enough
- * for this purpose: parser directives (# escape=), line continuations,
- * comments and heredoc bodies are handled; nothing else is interpreted.
- * TODO(df_parse): switch to parser/df_ast.h + df_parse() after merge.
+ * The Dockerfile's ARG and FROM instructions are read with the shared parser
+ * (df_parse + df_stages_parse, so a file BuildKit would refuse is refused
+ * with its message and position) and FROM is expanded with parser/df_shell.h.
  *
  * Ownership: struct wc_df and struct wc_matrix own all their strings;
  * release/runner pointers borrow from the kb. */
@@ -17,7 +16,10 @@
 #define WC_DF_MAX_LINE (256u << 10)  /* logical line cap */
 
 struct wc_df_arg {
-	char *name, *value;     /* value NULL when declared without default */
+	/* value NULL when declared without default; a global (meta) ARG's
+	 * default is expanded against the global ARGs before it, as BuildKit
+	 * does; a stage ARG's is as written */
+	char *name, *value;
 	int line;
 	bool global;            /* before the first FROM */
 };
@@ -37,11 +39,16 @@ struct wc_df {
 	size_t nfroms, capfroms;
 };
 
+/* Parse and validate a Dockerfile held in memory; errors carry name:line:col. */
 int wc_df_scan(const char *text, size_t len, const char *name, struct wc_df *out, struct berr **err);
 void wc_df_release(struct wc_df *df);
-/* Expand $VAR / ${VAR} / ${VAR:-def} / ${VAR-def} from (name,value) pairs;
- * unknown variables expand to "". Caller frees. */
-char *wc_df_expand(const char *s, char escape, char *const *names, char *const *values, size_t n);
+struct df_shell_vars;
+/* Expand a FROM word as BuildKit does (parser/df_shell.h, the file's escape)
+ * with (name, value) pairs as environment; a NULL value is unset and
+ * expands to "". `vars` (may be NULL) receives the names referenced.
+ * Returns a malloc'ed string, or NULL with *err on a syntax error. */
+char *wc_df_expand_word(const struct wc_df *df, const char *word, char *const *names,
+			char *const *values, size_t n, struct df_shell_vars *vars, struct berr **err);
 
 struct wc_kv {
 	char *key, *value;

@@ -9,6 +9,9 @@
 
 #include "common/common.h"
 #include "compat/wc.h"
+#include "parser/df_ref.h"
+
+DEFINE_CLEANUP_FUNC(struct df_ref *, df_ref_free)
 
 /* Parse a run of decimal digits (no sign, no leading garbage) into *out,
  * capped at `max`. Returns the number of characters used, 0 on failure. */
@@ -206,6 +209,21 @@ int wc_host_parse(const struct wc_kb *kb, const char *s, struct wc_host *h, stru
 
 /* --- image references --- */
 
+/* The name part of a reference ends at '@' or at the tag's ':' (a ':'
+ * after the last '/'); a ':' before it is a registry port. */
+static size_t name_len(const char *s)
+{
+	size_t n = strcspn(s, "@");
+	const char *slash = memrchr(s, '/', n);
+	const char *colon = memrchr(slash ? slash : s, ':', n - (size_t)((slash ? slash : s) - s));
+	return colon ? (size_t)(colon - s) : n;
+}
+
+/* Docker Hub spellings folded into the familiar name. docker.io and
+ * index.docker.io are Docker's own normalisation; registry-1.docker.io is
+ * the Hub's API endpoint, which users sometimes write. */
+#define HUB_API_HOST "registry-1.docker.io/"
+
 int wc_ref_split(const char *ref, struct wc_ref *out, struct berr **err)
 {
 	memset(out, 0, sizeof(*out));
@@ -218,34 +236,40 @@ int wc_ref_split(const char *ref, struct wc_ref *out, struct berr **err)
 		if (isspace((unsigned char)ref[i]) || !isprint((unsigned char)ref[i]))
 			return berr_set(err, BERR_INPUT, "invalid image reference '%s': contains "
 					"whitespace or control characters", ref);
-	_cleanup_free_ char *s = xstrdup(ref);
-	char *at = strchr(s, '@');
-	if (at) {
-		*at = '\0';
-		if (strlen(at + 1) >= sizeof(out->digest) || !strchr(at + 1, ':'))
-			return berr_set(err, BERR_INPUT, "invalid image reference '%s': bad digest", ref);
-		snprintf(out->digest, sizeof(out->digest), "%s", at + 1);
+	const char *in = ref;
+	if (strncasecmp(in, HUB_API_HOST, strlen(HUB_API_HOST)) == 0)
+		in += strlen(HUB_API_HOST);
+	_cleanup_(df_ref_free_ptr) struct df_ref *r = NULL;
+	struct berr *e1 = NULL;
+	if (df_ref_parse_normalized(in, &r, &e1) < 0) {
+		/* Docker refuses upper-case repository names; Windows users write
+		 * "mcr.microsoft.com/Windows/ServerCore" in docs and scripts, so the
+		 * release is still recognised and the caller is told (lowercased). */
+		_cleanup_free_ char *low = xstrdup(in);
+		size_t nl = name_len(low);
+		bool upper = false;
+		for (size_t i = 0; i < nl; i++)
+			if (isupper((unsigned char)low[i])) {
+				low[i] = (char)tolower((unsigned char)low[i]);
+				upper = true;
+			}
+		if (!upper || df_ref_parse_normalized(low, &r, NULL) < 0) {
+			berr_set(err, BERR_INPUT, "invalid image reference '%s': %s", ref, e1->msg);
+			berr_free(e1);
+			return -1;
+		}
+		berr_free(e1);
+		out->lowercased = true;
 	}
-	char *slash = strrchr(s, '/');
-	char *colon = strrchr(slash ? slash : s, ':');
-	if (colon) {
-		*colon = '\0';
-		if (!colon[1] || strlen(colon + 1) >= sizeof(out->tag))
-			return berr_set(err, BERR_INPUT, "invalid image reference '%s': bad tag", ref);
-		snprintf(out->tag, sizeof(out->tag), "%s", colon + 1);
-	}
-	if (!*s || s[strlen(s) - 1] == '/' || s[0] == '/' || strstr(s, "//"))
-		return berr_set(err, BERR_INPUT, "invalid image reference '%s'", ref);
-	const char *repo = s;
-	static const char *const hub[] = { "docker.io/", "index.docker.io/", "registry-1.docker.io/" };
-	for (size_t i = 0; i < ARRAY_SIZE(hub); i++)
-		if (strncasecmp(repo, hub[i], strlen(hub[i])) == 0)
-			repo += strlen(hub[i]);
-	if (strncmp(repo, "library/", 8) == 0)
-		repo += 8;
-	snprintf(out->repo, sizeof(out->repo), "%s", repo);
+	_cleanup_free_ char *fam = df_ref_familiar_name(r);
+	if (strlen(fam) >= sizeof(out->repo) || (r->tag && strlen(r->tag) >= sizeof(out->tag)) ||
+	    (r->digest && strlen(r->digest) >= sizeof(out->digest)))
+		return berr_set(err, BERR_INPUT, "image reference too long (%zu bytes)", len);
+	snprintf(out->repo, sizeof(out->repo), "%s", fam);
 	for (char *p = out->repo; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
+	snprintf(out->tag, sizeof(out->tag), "%s", r->tag ? r->tag : "");
+	snprintf(out->digest, sizeof(out->digest), "%s", r->digest ? r->digest : "");
 	return 0;
 }
 
@@ -423,6 +447,9 @@ int wc_tag_parse(const struct wc_kb *kb, const char *ref, struct wc_tag_info *ou
 	for (size_t i = 0; i < kb->ninsider; i++)
 		if (strcasecmp(kb->insider[i], r.repo) == 0)
 			out->insider = true;
+	if (r.lowercased)
+		snprintf(out->why, sizeof(out->why), "repository names must be lowercase: docker and "
+			 "containerd refuse '%.160s'", ref);
 	const char *tag = r.tag[0] ? r.tag : (r.digest[0] ? "" : "latest");
 	if (!*tag) {
 		snprintf(out->why, sizeof(out->why), "a digest alone does not tell the Windows build; "

@@ -140,8 +140,12 @@ if $PY -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert d["st
 run "$BERTH" matrix -f "$ROOT/testdata/examples/linux-app/Dockerfile"
 [ "$RC" = 2 ] && ok "linux Dockerfile exit 2" || fail "linux Dockerfile exit 2" "rc $RC"
 expect_match "linux Dockerfile message" "no Windows base image the knowledge base recognises" "$ERR"
-run "$BERTH" matrix -f "$M/bad-arg.Dockerfile"
-expect_match "bad ARG located" "bad-arg.Dockerfile:1:1: error: invalid ARG name '1BAD'" "$ERR"
+# BuildKit does not check ARG names; neither does the shared parser
+run "$BERTH" matrix -f "$M/bad-arg.Dockerfile" $DATE --releases ltsc2022
+[ "$RC" = 0 ] && ok "odd ARG name accepted as BuildKit does" || fail "odd ARG name accepted" "rc $RC $ERR"
+printf 'FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN --foo x\n' >"$TMP/flag.Dockerfile"
+run "$BERTH" matrix -f "$TMP/flag.Dockerfile"
+expect_match "instruction error located" "flag.Dockerfile:2:5: error: unknown flag: --foo" "$ERR"
 run "$BERTH" matrix -f "$M/bad-escape.Dockerfile"
 [ "$RC" = 2 ] && ok "bad escape exit 2" || fail "bad escape exit 2" "rc $RC"
 run "$BERTH" matrix -f "$APP" --releases ltsc2030
@@ -156,7 +160,7 @@ printf 'FROM\n' >"$TMP/e.Dockerfile"
 expect_rc "FROM without image" 2 "$BERTH" matrix -f "$TMP/e.Dockerfile"
 printf 'RUN <<EOF\nFROM x\n' >"$TMP/h.Dockerfile"
 run "$BERTH" matrix -f "$TMP/h.Dockerfile"
-expect_match "unterminated heredoc" "unterminated heredoc 'EOF'" "$ERR"
+expect_match "unterminated heredoc" "h.Dockerfile:1:1: error: unterminated heredoc" "$ERR"
 expect_rc "help" 0 "$BERTH" matrix --help
 
 finish

@@ -77,6 +77,19 @@ static void test_scan(void **state)
 	assert_int_equal(wc_df_scan("FROM a b c d\n", 12, "D", &df, &err), -1);
 	assert_int_equal(err->line, 1);
 	berr_free(err);
+	/* every instruction is validated as BuildKit does */
+	err = NULL;
+	assert_int_equal(wc_df_scan("FROM a\nRUN --foo x\n", 18, "D", &df, &err), -1);
+	assert_int_equal(err->line, 2);
+	assert_non_null(strstr(err->msg, "unknown flag: --foo"));
+	berr_free(err);
+	err = NULL;
+	assert_int_equal(wc_df_scan("RUN x\n", 6, "D", &df, &err), -1);
+	berr_free(err);
+	/* meta ARG defaults see the ARGs before them */
+	scan_ok("ARG R=ltsc2022\nARG T=\"4.8-windowsservercore-${R}\"\nFROM x:$T\n", &df);
+	assert_string_equal(df.args[1].value, "4.8-windowsservercore-ltsc2022");
+	wc_df_release(&df);
 	err = NULL;
 	assert_int_equal(wc_df_scan("FROM a\0b", 8, "D", &df, &err), -1);
 	assert_non_null(strstr(err->msg, "NUL"));
@@ -86,8 +99,8 @@ static void test_scan(void **state)
 static void test_expand(void **state)
 {
 	(void)state;
-	char *names[] = { "A", "EMPTY" };
-	char *values[] = { "x", "" };
+	char *names[] = { "A", "EMPTY", "UNSET" };
+	char *values[] = { "x", "", NULL };
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
@@ -96,19 +109,35 @@ static void test_expand(void **state)
 		{ "${B:-def}", "def" },
 		{ "${EMPTY:-def}", "def" },
 		{ "${EMPTY-def}", "" },
+		{ "${UNSET-def}", "def" },   /* ARG without default: unset */
 		{ "${A:+alt}", "alt" },
 		{ "${B:+alt}", "" },
 		{ "\\$A", "$A" },
 		{ "$", "$" },
-		{ "${A", "${A" },
 		{ "pre-$A-post", "pre-x-post" },
+		{ "'$A'", "$A" },
+		{ "\"$A\"", "x" },
 	};
+	struct wc_df df = { .escape = '\\' };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		char *o = wc_df_expand(cases[i].in, '\\', names, values, 2);
+		struct berr *err = NULL;
+		char *o = wc_df_expand_word(&df, cases[i].in, names, values, 3, NULL, &err);
+		if (!o)
+			fail_msg("'%s': %s", cases[i].in, err->msg);
 		if (strcmp(o, cases[i].out) != 0)
 			fail_msg("'%s' -> '%s', want '%s'", cases[i].in, o, cases[i].out);
 		free(o);
 	}
+	/* malformed: an error, as BuildKit gives */
+	struct berr *err = NULL;
+	assert_null(wc_df_expand_word(&df, "${A", names, values, 3, NULL, &err));
+	assert_int_equal(err->code, BERR_INPUT);
+	berr_free(err);
+	/* the file's escape character */
+	df.escape = '`';
+	char *o = wc_df_expand_word(&df, "`$A-$A", names, values, 3, NULL, NULL);
+	assert_string_equal(o, "$A-x");
+	free(o);
 }
 
 static void test_rows(void **state)

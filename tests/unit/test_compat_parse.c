@@ -233,6 +233,19 @@ static void test_tags(void **state)
 		assert_int_equal(t.single_arch, c->arch[0] != '\0' && c->how != WC_TAG_DERIVED);
 	}
 	struct wc_tag_info t;
+	/* Docker grammar: upper-case names are recognised but flagged */
+	assert_int_equal(wc_tag_parse(kb, "MCR.microsoft.com/Windows/ServerCore:LTSC2019", &t, NULL), 0);
+	assert_non_null(strstr(t.why, "must be lowercase"));
+	wc_tag_parse(kb, "mcr.microsoft.com/windows/servercore:ltsc2019", &t, NULL);
+	assert_string_equal(t.why, "");
+	struct wc_ref r;
+	assert_int_equal(wc_ref_split("index.docker.io/library/python:3.12", &r, NULL), 0);
+	assert_string_equal(r.repo, "python");
+	assert_string_equal(r.tag, "3.12");
+	assert_int_equal(wc_ref_split("localhost:5000/app", &r, NULL), 0);
+	assert_string_equal(r.repo, "localhost:5000/app");
+	assert_string_equal(r.tag, "");
+	assert_false(r.lowercased);
 	wc_tag_parse(kb, "mcr.microsoft.com/windows/servercore:latest", &t, NULL);
 	assert_non_null(strstr(t.why, "2019-04-16"));
 	wc_tag_parse(kb, "mcr.microsoft.com/windows/servercore:10.0.17763.5329", &t, NULL);
@@ -243,7 +256,8 @@ static void test_bad_refs(void **state)
 {
 	(void)state;
 	static const char *const bad[] = { "", "a b", "repo:", "/repo", "repo//x", "repo@nodigest",
-					   "repo\t:1" };
+					   "repo\t:1", "repo@sha256:abc", "a___b:1", "repo:-x",
+					   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct wc_tag_info t;
 		struct berr *err = NULL;
