@@ -53,6 +53,9 @@ struct df_node {
 /* ONBUILD ONBUILD ... nesting the parser follows before giving up (BuildKit
  * recurses without a bound; the instruction layer rejects any nesting). */
 #define DF_MAX_ONBUILD_DEPTH 64
+/* Comment lines kept per instruction (the last ones before it). BuildKit
+ * keeps all; the cap bounds memory for files made of millions of comments. */
+#define DF_MAX_COMMENTS 1024
 
 struct df_warning {
 	char *msg;           /* e.g. "Empty continuation line found in: RUN a b" */

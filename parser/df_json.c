@@ -1,6 +1,7 @@
 /* Go encoding/json compatible validation and string decoding for exec-form
  * arrays. Owner: parser. Iterative (explicit depth counter) so hostile
  * nesting cannot exhaust the C stack. */
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,9 @@
 struct jcur {
 	const char *s;
 	size_t n, i;
+	/* a number that overflows float64: Go's Unmarshal into interface{}
+	 * then fails with a type error, so the line is shell form */
+	bool overflow;
 };
 
 static void skip_ws(struct jcur *c)
@@ -137,8 +141,21 @@ static bool digit(char ch)
 	return ch >= '0' && ch <= '9';
 }
 
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool parse_number_syntax(struct jcur *c);
+
 static bool parse_number(struct jcur *c)
+{
+	size_t start = c->i;
+	if (!parse_number_syntax(c))
+		return false;
+	_cleanup_free_ char *text = xstrndup(c->s + start, c->i - start);
+	if (isinf(strtod(text, NULL)))
+		c->overflow = true;
+	return true;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool parse_number_syntax(struct jcur *c)
 {
 	if (c->i < c->n && c->s[c->i] == '-')
 		c->i++;
@@ -265,7 +282,7 @@ out:
 enum df_json_result df_json_string_array(const char *s, size_t n, char ***items,
 					 size_t **lens, size_t *count)
 {
-	struct jcur c = { s, n, 0 };
+	struct jcur c = { s, n, 0, false };
 	char **v = NULL;
 	size_t *l = NULL, nv = 0, cap = 0, lcap = 0;
 	bool nonstring = false;
@@ -315,7 +332,7 @@ enum df_json_result df_json_string_array(const char *s, size_t n, char ***items,
 		}
 	}
 	skip_ws(&c);
-	if (c.i != c.n)
+	if (c.i != c.n || c.overflow)
 		goto fail;
 	if (nonstring) {
 		res = DF_JSON_NOT_STRINGS;

@@ -53,6 +53,15 @@ static void svec_adds(struct svec *s, const char *p)
 	svec_addn(s, p, strlen(p));
 }
 
+static void svec_drop_front(struct svec *s, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		free(s->v[i]);
+	memmove(s->v, s->v + k, (s->n - k) * sizeof(*s->v));
+	memmove(s->lens, s->lens + k, (s->n - k) * sizeof(*s->lens));
+	s->n -= k;
+}
+
 static void svec_release(struct svec *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -664,7 +673,8 @@ struct lexw {
 	struct svec words;
 	struct bbuf word;
 	bool inword;
-	bool glue; /* keep "<<" glued to the following word */
+	bool glue;  /* keep "<<" glued to the following word */
+	bool glued; /* the word currently ends with "<<" plus glued blanks */
 };
 
 struct lexer {
@@ -694,13 +704,11 @@ static uint32_t lx_next(struct lexer *lx)
 	return r;
 }
 
-/* The word ends with "<<" or "<<-", possibly followed by blanks already
- * glued to it. */
+/* The word ends with "<<" or "<<-" (blanks glued after it are tracked by
+ * lexw.glued so a long run of them is not rescanned). */
 static bool ends_with_heredoc_op(const struct bbuf *b)
 {
 	size_t n = b->len;
-	while (n > 0 && (b->data[n - 1] == ' ' || b->data[n - 1] == '\t'))
-		n--;
 	if (n > 0 && b->data[n - 1] == '-')
 		n--;
 	return n >= 2 && b->data[n - 1] == '<' && b->data[n - 2] == '<';
@@ -710,13 +718,16 @@ static void w_raw_char(struct lexw *w, uint32_t r)
 {
 	add_rune(&w->word, r);
 	w->inword = true;
+	w->glued = false;
 }
 
 static void w_char(struct lexw *w, uint32_t r)
 {
 	if (df_uni_isspace(r) && w->inword) {
-		if (w->glue && (r == ' ' || r == '\t') && ends_with_heredoc_op(&w->word)) {
+		if (w->glue && (r == ' ' || r == '\t') &&
+		    (w->glued || ends_with_heredoc_op(&w->word))) {
 			add_rune(&w->word, r);
+			w->glued = true;
 			return;
 		}
 		if (w->word.len) {
@@ -742,6 +753,7 @@ static void w_raw_string(struct lexw *w, const char *s, size_t n)
 {
 	bbuf_add(&w->word, s, n, NULL);
 	w->inword = true;
+	w->glued = false;
 }
 
 static int lx_stop_on(struct lexer *lx, uint32_t stop, struct bbuf *result, struct lexw *w);
@@ -941,7 +953,7 @@ static int lex_words(const char *s, size_t n, bool raw_quotes, bool raw_escapes,
 		n -= 3;
 	}
 	struct lexer lx = { s, n, 0, raw_quotes, raw_escapes, 0 };
-	struct lexw w = { { 0 }, BBUF_INIT, false, glue };
+	struct lexw w = { { 0 }, BBUF_INIT, false, glue, false };
 	struct bbuf result = BBUF_INIT;
 	int rc = lx_stop_on(&lx, LEX_EOF, &result, &w);
 	if (rc == 0 && w.word.len)
@@ -1198,10 +1210,13 @@ int df_parse(const char *name, const char *data, size_t len, struct df_file **ou
 		if (!is_dir && is_comment(pl, pn)) {
 			size_t cn = pn - 1;
 			const char *c = trim_space(pl + 1, &cn);
-			if (cn == 0)
+			if (cn == 0) {
 				svec_release(&comments);
-			else
+			} else {
+				if (comments.n == 2 * DF_MAX_COMMENTS)
+					svec_drop_front(&comments, DF_MAX_COMMENTS);
 				svec_addn(&comments, c, cn);
+			}
 		}
 		if (tn > 0 && t[0] == '#')
 			tn = 0; /* trimComments */
@@ -1247,6 +1262,8 @@ int df_parse(const char *name, const char *data, size_t len, struct df_file **ou
 			goto fail;
 		}
 		f->nnodes++;
+		if (comments.n > DF_MAX_COMMENTS)
+			svec_drop_front(&comments, comments.n - DF_MAX_COMMENTS);
 		nd->comments = comments.v;
 		nd->ncomments = comments.n;
 		free(comments.lens);

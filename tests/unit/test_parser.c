@@ -289,6 +289,9 @@ static void test_json_form(void **state)
 		{ "CMD [\"a\", 01]\n", "(cmd \"[\\\"a\\\", 01]\")\n" },
 		{ "CMD [\"a\"\x0b]\n", "(cmd \"[\\\"a\\\"\\v]\")\n" },
 		{ "COPY [\"a b\", \"c\"]\n", "(copy \"a b\" \"c\")\n" },
+		/* a number overflowing float64 makes Go's Unmarshal fail: shell form */
+		{ "CMD [\"a\", 1e999]\n", "(cmd \"[\\\"a\\\", 1e999]\")\n" },
+		{ "CMD [[-1e400]]\n", "(cmd \"[[-1e400]]\")\n" },
 	};
 	run_cases(c, ARRAY_SIZE(c));
 
@@ -533,6 +536,20 @@ static void test_limits_and_garbage(void **state)
 	assert_int_equal(err->line, 2);
 	assert_int_equal(err->col, 6);
 	berr_free(err);
+
+	/* only the last DF_MAX_COMMENTS comment lines are kept */
+	struct bbuf cb = BBUF_INIT;
+	for (int i = 0; i < 3 * DF_MAX_COMMENTS + 7; i++)
+		bbuf_addf(&cb, NULL, "# c%d\n", i);
+	bbuf_addstr(&cb, "FROM a\n", NULL);
+	f = NULL;
+	assert_int_equal(df_parse("Dockerfile", cb.data, cb.len, &f, &err), 0);
+	assert_int_equal(f->nodes[0].ncomments, DF_MAX_COMMENTS);
+	char last[32];
+	snprintf(last, sizeof(last), "c%d", 3 * DF_MAX_COMMENTS + 6);
+	assert_string_equal(f->nodes[0].comments[DF_MAX_COMMENTS - 1], last);
+	df_file_free(f);
+	bbuf_release(&cb);
 
 	/* deep ONBUILD nesting has a bound */
 	struct bbuf b = BBUF_INIT;
