@@ -2,9 +2,9 @@
  * checks and error texts (frontend/dockerfile/instructions parse.go and
  * bflag.go). See df_instr.h and docs/instructions.md. */
 #include <ctype.h>
-#include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +177,7 @@ struct conv {
 	const struct df_file *f;
 	const struct df_node *n;     /* node whose position errors use */
 	const char *flag_hint;       /* "--name" of the flag being complained about */
+	const char *flag_word;       /* the whole flag word, when one of several */
 };
 
 static int column_of(const struct conv *c)
@@ -191,7 +192,10 @@ static int column_of(const struct conv *c)
 	const char *from = o;
 	if (strncasecmp(o, kw, strlen(kw)) == 0)
 		from = o + strlen(kw);
-	const char *hit = strstr(from, c->flag_hint);
+	/* prefer the exact word (which of two --mount flags), else the name */
+	const char *hit = c->flag_word ? strstr(from, c->flag_word) : NULL;
+	if (!hit)
+		hit = strstr(from, c->flag_hint);
 	if (!hit)
 		return col;
 	return col + (int)(hit - o);
@@ -727,24 +731,32 @@ static int parse_run(struct conv *c, struct df_instr *in, struct berr **err)
 	in->u.run.devices = xcalloc(dv->values.n + 1, sizeof(*in->u.run.devices));
 	for (size_t i = 0; i < dv->values.n; i++) {
 		c->flag_hint = "--device";
+		_cleanup_free_ char *word = xasprintf("--device=%s", dv->values.items[i]);
+		c->flag_word = word;
 		struct berr *e = NULL;
 		if (df_device_parse(dv->values.items[i], &in->u.run.devices[i], &e) < 0) {
 			r = cerr(c, err, "%s", e->msg);
 			berr_free(e);
+			c->flag_word = NULL;
 			goto out;
 		}
+		c->flag_word = NULL;
 		in->u.run.ndevices++;
 	}
 	struct flagval *mv = bflags_get(&b, "mount");
 	in->u.run.mounts = xcalloc(mv->values.n + 1, sizeof(*in->u.run.mounts));
 	for (size_t i = 0; i < mv->values.n; i++) {
 		c->flag_hint = "--mount";
+		_cleanup_free_ char *word = xasprintf("--mount=%s", mv->values.items[i]);
+		c->flag_word = word;
 		struct berr *e = NULL;
 		if (df_mount_parse(mv->values.items[i], NULL, NULL, &in->u.run.mounts[i], &e) < 0) {
 			r = cerr(c, err, "%s", e->msg);
 			berr_free(e);
+			c->flag_word = NULL;
 			goto out;
 		}
+		c->flag_word = NULL;
 		in->u.run.nmounts++;
 	}
 	in->u.run.mount_specs = mv->values;
@@ -1007,7 +1019,7 @@ static int unknown_instruction(struct conv *c, struct berr **err)
 int df_instr_from_node(const struct df_file *f, const struct df_node *n,
 		       struct df_instr **out, struct berr **err)
 {
-	struct conv c = { .f = f, .n = n, .flag_hint = NULL };
+	struct conv c = { .f = f, .n = n, .flag_hint = NULL, .flag_word = NULL };
 	*out = NULL;
 	const char *cmd = n->cmd ? n->cmd : (n->name ? n->name : "");
 	enum df_instr_kind k = kind_of(cmd);
@@ -1207,7 +1219,7 @@ int df_stages_parse(const struct df_file *f, struct df_stages **out,
 		}
 		if (s->nstages == 0) {
 			df_instr_free(in);
-			struct conv c = { .f = f, .n = n, .flag_hint = NULL };
+			struct conv c = { .f = f, .n = n, .flag_hint = NULL, .flag_word = NULL };
 			if (fail)
 				fail->node = n;
 			df_stages_free(s);

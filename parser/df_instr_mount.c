@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "parser/df_instr.h"
 #include "parser/df_instr_int.h"
@@ -128,48 +129,80 @@ static int go_parse_u32(const char *s, int base, uint32_t *out)
 	return 0;
 }
 
-/* docker/go-units RAMInBytes: "64m", "1.5GiB", "1024" (binary units). */
-static int ram_in_bytes(const char *s, int64_t *out)
+/* Go strconv.ParseFloat for the plain decimal forms a size can take:
+ * [sign] digits [. digits] [e [sign] digits]. */
+static int go_parse_float(const char *s, double *out)
 {
 	const char *p = s;
-	if (!isdigit((unsigned char)*p))
-		return -1;
+	if (*p == '+' || *p == '-')
+		p++;
+	size_t digits = 0;
 	while (isdigit((unsigned char)*p))
+		p++, digits++;
+	if (*p == '.') {
 		p++;
-	int dots = 0;
-	while (*p == '.' && isdigit((unsigned char)p[1])) {
-		dots++;
+		while (isdigit((unsigned char)*p))
+			p++, digits++;
+	}
+	if (!digits)
+		return -1;
+	if (*p == 'e' || *p == 'E') {
 		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
 		while (isdigit((unsigned char)*p))
 			p++;
 	}
-	if (dots > 1)
-		return -1;    /* matches the regexp, but ParseFloat fails */
-	_cleanup_free_ char *num = xstrndup(s, (size_t)(p - s));
-	if (*p == ' ')
-		p++;
-	double mul = 1;
-	const char *units = "kmgtp";
-	const char *u = *p ? strchr(units, tolower((unsigned char)*p)) : NULL;
-	if (u) {
-		for (const char *x = units; x <= u; x++)
-			mul *= 1024;
-		p++;
-	}
-	if (*p == 'i' || *p == 'I')
-		p++;
-	if (*p == 'b' || *p == 'B')
-		p++;
 	if (*p)
 		return -1;
 	errno = 0;
-	double v = strtod(num, NULL);
-	if (errno)
+	*out = strtod(s, NULL);
+	return errno == ERANGE && (*out > 1 || *out < -1) ? -1 : 0;
+}
+
+/* docker/go-units RAMInBytes (v0.5 parser): a number, an optional space,
+ * then an optional suffix b, k, kb, kib ... p, pb, pib (any case, binary
+ * multiples). */
+static int ram_in_bytes(const char *s, int64_t *out)
+{
+	const char *sep = NULL;
+	for (const char *p = s; *p; p++)
+		if (isdigit((unsigned char)*p) || *p == '.' || *p == ' ')
+			sep = p;
+	if (!sep)
 		return -1;
-	double r = v * mul;
-	if (r >= 9.2233720368547758e18)
-		r = 9.2233720368547758e18 - 1024;
-	*out = (int64_t)r;
+	size_t numlen = (size_t)(sep - s) + (*sep == ' ' ? 0 : 1);
+	_cleanup_free_ char *num = xstrndup(s, numlen);
+	const char *sfx = sep + 1;
+	double size;
+	if (go_parse_float(num, &size) < 0 || size < 0)
+		return -1;
+	size_t sl = strlen(sfx);
+	if (sl > 3)
+		return -1;
+	if (sl) {
+		char c0 = (char)tolower((unsigned char)sfx[0]);
+		if (c0 == 'b') {
+			if (sl > 1)
+				return -1;
+		} else {
+			const char *units = "kmgtp";
+			const char *u = strchr(units, c0);
+			if (!u || !c0)
+				return -1;
+			for (const char *x = units; x <= u; x++)
+				size *= 1024;
+			if (sl == 2 && tolower((unsigned char)sfx[1]) != 'b')
+				return -1;
+			if (sl == 3 && (tolower((unsigned char)sfx[1]) != 'i' ||
+					tolower((unsigned char)sfx[2]) != 'b'))
+				return -1;
+		}
+	}
+	/* Go's out-of-range float conversion is undefined; saturate */
+	*out = size >= 9.2233720368547758e18 ? INT64_MAX : (int64_t)size;
 	return 0;
 }
 

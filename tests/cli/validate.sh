@@ -61,6 +61,12 @@ expect_rc "stdin valid" 0 "$BERTH" validate - <<<$'ARG X\nFROM scratch\nCOPY a b
 run "$BERTH" validate - <<<'# only a comment'
 [ "$RC" = 2 ] && ok "empty Dockerfile exits 2" || fail "empty Dockerfile exits 2" "rc $RC"
 
+# the bundled examples are valid
+for ex in "$ROOT"/testdata/examples/*/Dockerfile; do
+	[ -f "$ex" ] || continue
+	expect_rc "example ${ex#"$ROOT"/} is valid" 0 "$BERTH" validate "$ex"
+done
+
 # usage
 expect_rc "missing file argument" 2 "$BERTH" validate
 expect_rc "two files" 2 "$BERTH" validate a b

@@ -627,6 +627,25 @@ static void test_mount_full(void **state)
 	assert_true(m.size_limit == 1610612736LL);
 	assert_true(m.readonly);
 	df_mount_clear(&m);
+	const struct {
+		const char *size;
+		int64_t bytes;
+	} sizes[] = {
+		{ "1024", 1024 }, { "10 kb", 10240 }, { "2KiB", 2048 }, { "1b", 1 },
+		{ "0.5g", 536870912 }, { "1e3", 1000 }, { "1p", 1125899906842624LL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		_cleanup_free_ char *spec = xasprintf("type=tmpfs,size=%s", sizes[i].size);
+		mount_ok(spec, &m);
+		assert_true(m.size_limit == sizes[i].bytes);
+		df_mount_clear(&m);
+	}
+	const char *bad_sizes[] = { "-1m", "1x", "1kbb", "1bb", "m", "1.2.3", "1ki", "" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_sizes); i++) {
+		_cleanup_free_ char *spec = xasprintf("type=tmpfs,size=%s", bad_sizes[i]);
+		_cleanup_free_ char *want = xasprintf("invalid value for size: %s", bad_sizes[i]);
+		mount_err(spec, want);
+	}
 	mount_ok("type=secret,id=tok,required,env=TOKEN", &m);
 	assert_true(m.required && m.readonly);
 	assert_string_equal(m.env, "TOKEN");
@@ -692,6 +711,11 @@ static void test_error_position(void **state)
 	n.end_line = 6;
 	assert_non_null(conv(&n, NULL));
 	assert_int_equal(last_col, 1);
+	node_clear(&n);
+	/* the second of two --mount flags */
+	fill(&n, "RUN", L("--mount=from=a", "--mount=from=$b"), L("a"), false, 4);
+	assert_non_null(conv(&n, NULL));
+	assert_int_equal(last_col, 20);
 	node_clear(&n);
 	/* value errors of a flag point at the flag */
 	fill(&n, "RUN", L("--network=x"), L("a"), false, 4);
