@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -347,8 +346,7 @@ int img_layer_add(struct img_layer *l, const struct img_layer_entry *e, struct b
 	return add_norm(l, e, dst, NULL, err);
 }
 
-static int walk(struct img_layer *l, const char *src, const char *dst, int depth,
-		struct berr **err)
+static int walk(struct img_layer *l, const char *src, const char *dst, struct berr **err)
 {
 	/* the walk never follows symlinks: directories are opened O_NOFOLLOW */
 	int fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -395,7 +393,7 @@ static int walk(struct img_layer *l, const char *src, const char *dst, int depth
 			break;
 		}
 		if (S_ISDIR(st.st_mode))
-			rc = walk(l, s, t, depth + 1, err);
+			rc = walk(l, s, t, err);
 		errno = 0;
 	}
 	if (rc == 0 && errno)
@@ -422,7 +420,7 @@ int img_layer_add_tree(struct img_layer *l, const char *srcdir, const char *dstd
 		if (add_norm(l, &e, nd, &st, err) < 0)
 			return -1;
 	}
-	return walk(l, srcdir, dstdir, 0, err);
+	return walk(l, srcdir, dstdir, err);
 }
 
 static int add_marker(struct img_layer *l, const char *parent, const char *name,
@@ -550,9 +548,10 @@ static void dedupe(struct img_layer *l)
 	l->n = w;
 }
 
-static struct ent *find(struct img_layer *l, const char *path)
+/* binary search in the sorted prefix v[0..n) */
+static struct ent *find(struct img_layer *l, const char *path, size_t n)
 {
-	size_t lo = 0, hi = l->n;
+	size_t lo = 0, hi = n;
 	bool win = is_windows(l);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -633,7 +632,7 @@ static int check_parents(struct img_layer *l, struct berr **err)
 	/* both roots exist in every Windows layer, even an empty one */
 	static const char *const roots[] = { "Hives", "Files" };
 	for (size_t i = 0; is_windows(l) && i < ARRAY_SIZE(roots); i++) {
-		if (!find(l, roots[i])) {
+		if (!find(l, roots[i], n0)) {
 			img_hmap_put(&added, roots[i], NULL);
 			push(l, synth_dir(l, roots[i]));
 		}
@@ -643,7 +642,7 @@ static int check_parents(struct img_layer *l, struct berr **err)
 		char *slash;
 		while ((slash = strrchr(p, '/'))) {
 			*slash = '\0';
-			struct ent *pe = find(l, p);
+			struct ent *pe = find(l, p, n0); /* v[n0..] are unsorted additions */
 			if (pe) {
 				if (pe->type != IMG_ENTRY_DIR)
 					rc = berr_set(err, BERR_INPUT, "'%s' is inside '%s', which "

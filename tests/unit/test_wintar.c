@@ -11,6 +11,9 @@
 #include "image/img_wintar.h"
 
 #define T_FILE 1600000000
+/* sha256 of the Windows layer written by write_win(make_src()); changes only
+ * when the Windows format changes on purpose */
+#define GOLDEN_WIN_DIGEST "0ca578aeb0658103fe4830911f33b3a15f357ec618f40bc812a7acd9ccb2ed1d"
 
 /* ---- an independent parser for self-relative security descriptors ---- */
 
@@ -241,6 +244,10 @@ static void test_structure(void **state)
 	assert_int_equal(write_win(t, &again, &err), 0);
 	assert_int_equal(out.len, again.len);
 	assert_memory_equal(out.data, again.data, out.len); /* deterministic */
+	char hex[65];
+	sha256_hex(out.data, out.len, hex);
+	print_message("windows layer sha256:%s (%zu bytes)\n", hex, out.len);
+	assert_string_equal(hex, GOLDEN_WIN_DIGEST);
 	size_t n;
 	const char *why;
 	struct tt_entry *v = tt_parse((const unsigned char *)out.data, out.len, &n, &why);
