@@ -142,6 +142,48 @@ static void test_raw_parse(void **state)
 	EXPECT(RAW, "busybox", "busybox | busybox | domain= path=busybox");
 }
 
+/* name lists in the spirit of distribution/reference's normalize tests */
+static void test_validity_tables(void **state)
+{
+	(void)state;
+	static const char *const valid[] = {
+		"docker/docker", "library/debian", "debian", "docker.io/docker/docker",
+		"docker.io/debian", "index.docker.io/library/debian",
+		"127.0.0.1:5000/docker/docker", "192.168.0.1", "192.168.0.1:80",
+		"192.168.0.1:8/debian", "[fc00::1]:5000/docker",
+		"[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+		"docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
+		"Docker/docker", "DOCKER/docker", "docker---rules/docker", "d/docker", "jess/t",
+		"dock__er/docker", "xn--n3h.com:18080/foo", "test-com:8080/foo",
+	};
+	static const char *const invalid[] = {
+		"https://github.com/docker/docker", "docker/Docker", "-docker", "-docker/docker",
+		"-docker.io/docker/docker", "docker///docker", "docker.io/docker/Docker",
+		"[fc00::1]", "[fc00::1]:5000", "fc00::1:5000/debian", "[fe80::1%eth0]:5000/debian",
+		"[2001:db8:3:4::192.0.2.33]:5000/debian", "docker-/docker", "____/____",
+		"_docker/_docker", "dock..er/docker", "dock_.er/docker", "dock-.er/docker",
+		"docker/",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(valid); i++) {
+		char *got = describe(NORMALIZED, valid[i]);
+		if (strncmp(got, "ERR", 3) == 0)
+			fail_msg("'%s' should be valid: %s", valid[i], got);
+		free(got);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(invalid); i++) {
+		char *got = describe(NORMALIZED, invalid[i]);
+		if (strncmp(got, "ERR", 3) != 0)
+			fail_msg("'%s' should be invalid: %s", invalid[i], got);
+		free(got);
+	}
+	EXPECT(NORMALIZED, "test_com/foo",
+	       "docker.io/test_com/foo | test_com/foo | domain=docker.io path=test_com/foo");
+	EXPECT(NORMALIZED, "127.0.0.1:8000/privatebase",
+	       "127.0.0.1:8000/privatebase | 127.0.0.1:8000/privatebase | domain=127.0.0.1:8000 path=privatebase");
+	EXPECT(NORMALIZED, "192.168.0.1:80",
+	       "docker.io/library/192.168.0.1:80 | 192.168.0.1:80 | domain=docker.io path=library/192.168.0.1");
+}
+
 static void test_helpers(void **state)
 {
 	(void)state;
@@ -172,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_tag_and_digest),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_raw_parse),
+		cmocka_unit_test(test_validity_tables),
 		cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
