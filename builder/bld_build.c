@@ -823,7 +823,7 @@ static int dispatch_one(struct dispatch *d, const struct df_instr *in, const cha
 				if (isenv)
 					env_set(&rc->env, keys[i], vals[i], s->windows);
 				else
-					img_strmap_set(&rc->labels, keys[i], vals[i]);
+					img_kvmap_set(&rc->labels, keys[i], vals[i]);
 				bbuf_addf(&hist, NULL, " %s=%s", keys[i], vals[i]);
 			}
 			if (!isenv)
@@ -1301,7 +1301,7 @@ static int finish_image(struct bld *b, struct bld_stage *s, struct berr **err)
 		const char *eq = strchr(b->o->labels[i], '=');
 		_cleanup_free_ char *k = eq ? xstrndup(b->o->labels[i], (size_t)(eq - b->o->labels[i]))
 					    : xstrdup(b->o->labels[i]);
-		img_strmap_set(&s->cfg->config.labels, k, eq ? eq + 1 : "");
+		img_kvmap_set(&s->cfg->config.labels, k, eq ? eq + 1 : "");
 		s->cfg->config.labels.set = true;
 	}
 	for (size_t i = 0; i < s->nlayers; i++) {
