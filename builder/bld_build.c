@@ -498,10 +498,6 @@ static int stage_from_image(struct bld *b, struct bld_stage *s, const struct img
 
 static int run_stage(struct bld *b, size_t si, struct berr **err);
 
-/* COPY --from / RUN --mount from=: a stage (built first) or an image, as
- * a materialised rootfs. */
-int bld_load_source_stage(struct bld *b, struct bld_stage *cur, const char *from,
-			  const struct df_instr *in, char **rootfs, struct berr **err);
 int bld_load_source_stage(struct bld *b, struct bld_stage *cur, const char *from,
 			  const struct df_instr *in, char **rootfs, struct berr **err)
 {
@@ -754,6 +750,271 @@ static int do_arg(struct dispatch *d, const struct df_instr *in, struct df_env *
 	return 0;
 }
 
+
+
+struct expand_ctx {
+	struct bld *b;
+	struct df_env *env;
+};
+
+static char *mount_expand(void *ctx, const char *word, struct berr **err)
+{
+	struct expand_ctx *ec = ctx;
+	char *out = NULL;
+	expand(ec->b, ec->env, word, &out, err);
+	return out;
+}
+/* ------------------------------------------------------------------ */
+/* RUN */
+
+struct run_fill {
+	struct bld *b;
+	const struct bld_executor *x;
+	struct bld_exec_spec spec;
+	const struct img_platform *plat;
+	char *rootfs;
+	char *display;        /* for the exit-code error */
+	unsigned step;
+	struct bld_exec_session *sess; /* kept until the layer is written */
+};
+
+static void run_output(void *ud, int fd, const char *data, size_t n)
+{
+	struct run_fill *rf = ud;
+	FILE *f = rf->b->o->log;
+	(void)fd;
+	if (!f || rf->b->o->progress == BLD_PROGRESS_QUIET)
+		return;
+	while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+		n--;
+	if (rf->b->o->progress == BLD_PROGRESS_JSON) {
+		_cleanup_free_ char *t = xstrndup(data, n);
+		fprintf(f, "{\"id\":%u,\"status\":\"log\",\"stream\":%d,\"line\":", rf->step, fd);
+		json_str(f, t);
+		fprintf(f, "}\n");
+	} else {
+		fprintf(f, "#%u %.*s\n", rf->step, (int)n, data);
+	}
+	fflush(f);
+}
+
+static int fill_run(struct bld *b, struct bld_stage *s, void *ud, struct img_layer *l,
+		    struct berr **err)
+{
+	struct run_fill *rf = ud;
+	(void)s;
+	_cleanup_free_ char *tmpd = xasprintf("%s/tmp", b->cache_dir);
+	if (bfile_mkdir_p(tmpd, 0700, err) < 0)
+		return -1;
+	_cleanup_free_ char *parent = xasprintf("%s/run-XXXXXX", tmpd);
+	if (!mkdtemp(parent))
+		return berr_set_errno(err, BERR_IO, errno, "create '%s'", parent);
+	bld_tmpdir_add(b, xstrdup(parent));
+	_cleanup_free_ char *scratch = xasprintf("%s/sb", parent);
+	const char *lowers[1] = { rf->rootfs };
+	struct bld_exec_session *sess = NULL;
+	if (rf->x->prepare(lowers, rf->rootfs ? 1 : 0, scratch, rf->plat, &sess, err) < 0)
+		return -1;
+	int status = 0;
+	int rc = rf->x->run(sess, &rf->spec, &status, err);
+	if (rc == 0 && status != 0)
+		rc = berr_set(err, BERR_FAILED,
+			      "process \"%s\" did not complete successfully: exit code: %d",
+			      rf->display, status);
+	bool changed = false;
+	if (rc == 0)
+		rc = rf->x->diff(sess, l, &changed, err);
+	/* the layer writer reads the upper dir's files when it finishes */
+	rf->sess = sess;
+	return rc;
+}
+
+static bool simple_heredoc(const char *a)
+{
+	if (strncmp(a, "<<", 2))
+		return false;
+	a += 2;
+	if (*a == '-')
+		a++;
+	return *a && strpbrk(a, " \t\n") == NULL;
+}
+
+static int do_run(struct dispatch *d, const struct df_instr *in, const struct step_view *v,
+		  bool *hit, struct berr **err)
+{
+	struct bld *b = d->b;
+	struct bld_stage *s = d->s;
+	const struct df_cmdline *c = &in->u.run.cmd;
+	struct img_platform plat = { 0 };
+	img_platform_copy(&plat, &s->cfg->platform);
+	if (!plat.os)
+		plat.os = xstrdup(d->sp->platform.os);
+	if (!plat.architecture)
+		plat.architecture = xstrdup(d->sp->platform.architecture);
+	const struct bld_executor *x = bld_executor_select(b->o->executor, &plat, err);
+	if (!x) {
+		img_platform_clear(&plat);
+		return -1;
+	}
+	/* the command: heredocs as BuildKit turns them into a shell argument */
+	struct df_cmdline cl = *c;
+	char *one[1] = { NULL };
+	_cleanup_free_ char *full = NULL;
+	if (c->nfiles > 0 && c->args.n == 1 && c->prepend_shell) {
+		if (simple_heredoc(c->args.items[0])) {
+			one[0] = c->files[0].data;
+		} else {
+			struct bbuf fb = BBUF_INIT;
+			bbuf_addstr(&fb, c->args.items[0], NULL);
+			for (size_t i = 0; i < c->nfiles; i++)
+				bbuf_addf(&fb, NULL, "\n%s%s", c->files[i].data, c->files[i].name);
+			full = bbuf_detach(&fb, NULL);
+			one[0] = full;
+		}
+		cl.args.items = one;
+		cl.args.n = 1;
+	}
+	struct img_strlist argv = { 0 };
+	shell_wrap(s, &cl, &argv);
+	/* env: ARGs in scope, then ENV; ENV wins */
+	struct img_strlist env = { 0 };
+	bool has_path = false;
+	for (size_t i = 0; i < s->cfg->config.env.n; i++)
+		has_path |= !strncmp(s->cfg->config.env.v[i], "PATH=", 5);
+	for (size_t i = 0; i < df_env_count(s->args); i++)
+		env_set(&env, df_env_key(s->args, i), df_env_value(s->args, i), s->windows);
+	for (size_t i = 0; i < s->cfg->config.env.n; i++) {
+		_cleanup_free_ char *k = xstrndup(s->cfg->config.env.v[i],
+						  strcspn(s->cfg->config.env.v[i], "="));
+		const char *eq = strchr(s->cfg->config.env.v[i], '=');
+		env_set(&env, k, eq ? eq + 1 : "", s->windows);
+	}
+	if (!has_path && !s->windows)
+		env_set(&env, "PATH", BLD_DEFAULT_PATH, false);
+	_cleanup_free_ char *wd = bld_stage_workdir(s);
+	const char *net = in->u.run.network && *in->u.run.network ? in->u.run.network : "default";
+
+	/* history / cache text: BuildKit's "RUN |N K=V ... argv # buildkit" */
+	_cleanup_bbuf_ struct bbuf hist = BBUF_INIT;
+	bbuf_addstr(&hist, "RUN ", NULL);
+	if (df_env_count(s->args)) {
+		bbuf_addf(&hist, NULL, "|%zu ", df_env_count(s->args));
+		for (size_t i = 0; i < df_env_count(s->args); i++)
+			bbuf_addf(&hist, NULL, "%s=%s ", df_env_key(s->args, i), df_env_value(s->args, i));
+	}
+	for (size_t i = 0; i < argv.n; i++)
+		bbuf_addf(&hist, NULL, "%s%s", i ? " " : "", argv.v[i]);
+	_cleanup_bbuf_ struct bbuf key = BBUF_INIT;
+	bbuf_addf(&key, NULL, "%s\nuser=%s\nwd=%s\nnet=%s\n", bbuf_str(&hist),
+		  s->cfg->config.user ? s->cfg->config.user : "", wd, net);
+	for (size_t i = 0; i < env.n; i++)
+		bbuf_addf(&key, NULL, "env %s\n", env.v[i]);
+	for (size_t i = 0; i < in->u.run.mount_specs.n; i++)
+		bbuf_addf(&key, NULL, "mount %s\n", in->u.run.mount_specs.items[i]);
+
+	struct run_fill rf = { .b = b, .x = x, .plat = &plat, .step = v->id };
+	rf.spec = (struct bld_exec_spec){
+		.argv = argv.v, .argc = argv.n, .env = env.v, .nenv = env.n,
+		.user = s->cfg->config.user ? s->cfg->config.user : "",
+		.workdir = wd, .network = net, .cancel_fd = -1,
+		.output = run_output, .ud = &rf,
+	};
+	_cleanup_bbuf_ struct bbuf disp = BBUF_INIT;
+	for (size_t i = 0; i < argv.n; i++)
+		bbuf_addf(&disp, NULL, "%s%s", i ? " " : "", argv.v[i]);
+	rf.display = disp.data ? disp.data : (char *)"";
+	int r = 0;
+	/* --mount: tmpfs and cache (a directory under the build cache) */
+	struct bld_exec_mount *mounts = xcalloc(in->u.run.mount_specs.n + 1, sizeof(*mounts));
+	char **mdirs = xcalloc(in->u.run.mount_specs.n + 1, sizeof(char *));
+	struct df_mount *pm = xcalloc(in->u.run.mount_specs.n + 1, sizeof(*pm));
+	size_t nm = 0;
+	struct df_env *xenv = step_env(s);
+	for (size_t i = 0; i < in->u.run.mount_specs.n && r == 0; i++) {
+		struct expand_ctx ec = { b, xenv };
+		if (df_mount_parse(in->u.run.mount_specs.items[i], mount_expand, &ec, &pm[i], err) < 0) {
+			r = -1;
+			break;
+		}
+		struct bld_exec_mount *m = &mounts[nm];
+		m->target = pm[i].target;
+		if (pm[i].type == DF_MOUNT_TMPFS) {
+			m->type = "tmpfs";
+		} else if (pm[i].type == DF_MOUNT_CACHE) {
+			_cleanup_free_ char *id = xstrdup(pm[i].id ? pm[i].id : pm[i].target);
+			for (char *q = id; *q; q++)
+				if (*q == '/')
+					*q = '_';
+			mdirs[i] = xasprintf("%s/mounts/%s", b->cache_dir, id);
+			if (bfile_mkdir_p(mdirs[i], 0755, err) < 0) {
+				r = -1;
+				break;
+			}
+			m->type = "bind";
+			m->source = mdirs[i];
+			m->readonly = false;
+		} else if (pm[i].type == DF_MOUNT_BIND) {
+			const char *src = pm[i].source ? pm[i].source : ".";
+			char *root = NULL;
+			if (pm[i].from && *pm[i].from) {
+				if (bld_load_source_stage(b, s, pm[i].from, in, &root, err) < 0) {
+					r = -1;
+					break;
+				}
+			} else {
+				root = xstrdup(bld_context_dir(b->ctx));
+			}
+			char *host = NULL;
+			_cleanup_free_ char *cl2 = NULL;
+			if (bld_context_clean(src, &cl2, err) < 0 ||
+			    bpath_join(root, cl2, &host, err) < 0) {
+				free(root);
+				r = -1;
+				break;
+			}
+			free(root);
+			mdirs[i] = host;
+			m->type = "bind";
+			m->source = host;
+			m->readonly = pm[i].readonly;
+		} else {
+			r = berr_set(err, BERR_UNSUPPORTED, "RUN --mount=type=%s is not supported yet",
+				     df_mount_type_name(pm[i].type));
+			break;
+		}
+		nm++;
+	}
+	df_env_free(xenv);
+	rf.spec.mounts = mounts;
+	rf.spec.nmounts = nm;
+	bool made = false;
+	if (r == 0 && s->nlayers)
+		r = bld_rootfs(b, s, &rf.rootfs, err);
+	if (r == 0) {
+		r = layer_step(b, s, bbuf_str(&key), NULL, fill_run, &rf, true, &made, err);
+		if (r >= 0) {
+			*hit = r == 1;
+			_cleanup_free_ char *h = xasprintf("%s # buildkit", bbuf_str(&hist));
+			add_history(b, s, h, false);
+			r = 0;
+		}
+	}
+	if (rf.sess)
+		x->release(rf.sess);
+	for (size_t i = 0; i < in->u.run.mount_specs.n; i++) {
+		df_mount_clear(&pm[i]);
+		free(mdirs[i]);
+	}
+	free(pm);
+	free(mdirs);
+	free(mounts);
+	free(rf.rootfs);
+	img_strlist_clear(&argv);
+	img_strlist_clear(&env);
+	img_platform_clear(&plat);
+	return r;
+}
+
 static int dispatch_one(struct dispatch *d, const struct df_instr *in, const char *display,
 			struct berr **err);
 
@@ -995,14 +1256,10 @@ static int dispatch_one(struct dispatch *d, const struct df_instr *in, const cha
 		r = do_copy(d, in, env, &hit, err);
 		layer_step_done = true;
 		break;
-	case DF_I_RUN: {
-		const struct bld_executor *x = bld_executor_select(b->o->executor, &d->sp->platform, err);
-		if (!x)
-			r = -1;
-		else
-			r = berr_set(err, BERR_UNSUPPORTED, "executor '%s' cannot run steps yet", x->name);
+	case DF_I_RUN:
+		r = do_run(d, in, &v, &hit, err);
+		layer_step_done = true;
 		break;
-	}
 	case DF_I_FROM:
 	default:
 		r = berr_set(err, BERR_INTERNAL, "unexpected instruction in a stage");

@@ -281,8 +281,6 @@ static char *mk_tmp(struct bld *b, struct berr **err)
 	return t;
 }
 
-int bld_load_source_stage(struct bld *b, struct bld_stage *s, const char *from,
-			  const struct df_instr *in, char **rootfs, struct berr **err);
 
 static int exclude_new(const struct df_copy *c, struct df_env *env, char escape,
 		       struct df_ignore **out, struct berr **err)

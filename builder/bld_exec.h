@@ -1,7 +1,8 @@
 /* RUN executors: the interface a build uses to run a command in a stage's
  * filesystem and get the change back as a layer.
  *
- *   prepare: materialise a rootfs from the stage's layer chain (bottom first)
+ *   prepare: set up a container root over read-only trees (the stage's
+ *            layer chain materialised by the builder, bottom first)
  *   run:     run argv with env/user/workdir/network/mounts, streaming output
  *            through `output`, and return the exit status
  *   diff:    write what run changed into a layer writer (img_layer), with
@@ -38,9 +39,10 @@ struct bld_exec_spec {
 	const char *user;     /* "uid[:gid]" or a name from the rootfs, "" = root */
 	const char *workdir;
 	const char *network;  /* "default" | "none" | "host" */
+	int cancel_fd;        /* readable = cancel, -1 none */
 	const struct bld_exec_mount *mounts;
 	size_t nmounts;
-	/* called with chunks of the command's stdout/stderr (fd 1 or 2) */
+	/* called with whole lines of the command's stdout/stderr (fd 1 or 2) */
 	void (*output)(void *ud, int fd, const char *data, size_t n);
 	void *ud;
 };
@@ -51,8 +53,9 @@ struct bld_executor {
 	const char *name;
 	/* NULL when platform p can be run here, else a malloc'ed reason */
 	char *(*unsupported)(const struct img_platform *p);
-	int (*prepare)(const char *const *layer_paths, size_t n, const struct img_platform *p,
-		       struct bld_exec_session **out, struct berr **err);
+	int (*prepare)(const char *const *lowers, size_t n, const char *scratch,
+		       const struct img_platform *p, struct bld_exec_session **out,
+		       struct berr **err);
 	int (*run)(struct bld_exec_session *s, const struct bld_exec_spec *spec, int *status,
 		   struct berr **err);
 	int (*diff)(struct bld_exec_session *s, struct img_layer *out, bool *changed,

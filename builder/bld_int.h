@@ -16,6 +16,7 @@
 #include "image/img_model.h"
 #include "image/img_store.h"
 #include "parser/df_ignore.h"
+#include "parser/df_instr.h"
 #include "parser/df_shell.h"
 
 struct bld_stage {
@@ -85,6 +86,13 @@ char *bld_stage_display_path(const struct bld_stage *s, const char *internal);
 
 void bld_tmpdir_add(struct bld *b, char *dir);
 int bld_rm_rf(const char *path);
+
+/* --- bld_build.c --- */
+
+/* COPY --from / RUN --mount from=: a stage (built first when needed) or an
+ * image (named context or local store), as a materialised rootfs. */
+int bld_load_source_stage(struct bld *b, struct bld_stage *cur, const char *from,
+			  const struct df_instr *in, char **rootfs, struct berr **err);
 
 /* --- bld_copy.c --- */
 
