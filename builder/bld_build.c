@@ -1338,6 +1338,14 @@ static int init_stage(struct bld *b, size_t si, struct bld_stage *s, struct berr
 					sp->base, have, plat);
 		}
 		s->base_name = xstrdup(sp->base);
+		/* BuildKit gives a Linux image without PATH the default one */
+		bool has_path = false;
+		for (size_t i = 0; i < s->cfg->config.env.n; i++)
+			has_path |= !strncmp(s->cfg->config.env.v[i], "PATH=", 5);
+		if (!has_path && !s->windows) {
+			img_strlist_add(&s->cfg->config.env, "PATH=" BLD_DEFAULT_PATH);
+			s->cfg->config.env.set = true;
+		}
 		_cleanup_free_ char *t = xasprintf("image %s %s", img->desc.digest.s, plat);
 		img_digest_bytes(t, strlen(t), &k0);
 	}
