@@ -217,7 +217,15 @@ for i, l in enumerate(man["layers"][1:]):
 PY
 )
 	grep -qx '0 made' <<<"$L" && grep -qx '0 etc/.wh.group' <<<"$L" && ok "RUN layer: added file and whiteout" || fail "RUN layer" "$L"
-	grep -qx '2 d/.wh..wh..opq' <<<"$L" && ok "RUN layer: replaced directory is opaque" || fail "RUN opaque" "$L"
+	grep -qx '1 d/.wh..wh..opq' <<<"$L" && ok "RUN layer: replaced directory is opaque" || fail "RUN opaque" "$L"
+	echo s3cr3t >"$TMP/t/tok"
+	printf 'FROM busybox:latest\nRUN --mount=type=secret,id=tok cat /run/secrets/tok || true\nRUN --mount=type=secret,id=tok,target=/t,required cat /t\nRUN --mount=type=tmpfs,target=/scratch touch /scratch/x\nRUN --mount=type=bind,source=one,target=/b cat /b\n' >"$TMP/t/Dockerfile.mounts"
+	run "$BERTH" build -t mounts:1 --secret "id=tok,src=$TMP/t/tok" -f "$TMP/t/Dockerfile.mounts" "$TMP/t"
+	[ "$RC" = 0 ] && [[ "$ERR" == *"s3cr3t"* ]] && [[ "$ERR" == *"#4 one"* || "$ERR" == *" one"* ]] && ok "RUN --mount secret, tmpfs, bind" || fail "RUN mounts" "$ERR"
+	run "$BERTH" inspect --format json mounts:1
+	json 'assert len(d["layers"])==1, d["layers"]; assert all(h.get("empty_layer") for h in d["history"][1:])' && ok "RUN with no changes adds no layer (empty_layer)" || fail "empty RUN layers" "$OUT"
+	run "$BERTH" build --no-cache -f "$TMP/t/Dockerfile.mounts" "$TMP/t"
+	[ "$RC" = 1 ] && [[ "$ERR" == *"secret 'tok' is required but was not given"* ]] && ok "a required secret that is missing" || fail "missing secret" "$ERR"
 	printf 'FROM busybox:latest\nRUN exit 3\n' >"$TMP/t/Dockerfile.fail"
 	run "$BERTH" build -f "$TMP/t/Dockerfile.fail" "$TMP/t"
 	[ "$RC" = 1 ] && [[ "$ERR" == *'Dockerfile.fail:2:1: error: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3'* ]] &&
