@@ -102,7 +102,7 @@ tar -C "$TD/sbs/ctx" -czf "$TMP/sbs/app.tar.gz" app
 for df in "$TD"/sbs/*.Dockerfile; do
 	n=$(basename "$df" .Dockerfile)
 	cp "$df" "$TMP/sbs/$n.Dockerfile"
-	if ! DOCKER_BUILDKIT=1 $DOCKER build -q -t "sbs-$n:docker" -f "$TMP/sbs/$n.Dockerfile" "$TMP/sbs" >"$TMP/dk.out" 2>&1; then
+	if ! DOCKER_BUILDKIT=1 $DOCKER build --network none -q -t "sbs-$n:docker" -f "$TMP/sbs/$n.Dockerfile" "$TMP/sbs" >"$TMP/dk.out" 2>&1; then
 		fail "docker build $n" "$(tail -5 "$TMP/dk.out")"
 		continue
 	fi

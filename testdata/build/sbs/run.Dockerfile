@@ -1,5 +1,5 @@
 FROM busybox:latest
-RUN echo made >/made && mkdir -p /d/e && echo x >/d/e/x && rm /etc/group && chmod 700 /d
+RUN echo made >/made && mkdir -p /d/e && echo x >/d/e/x && rm /bin/whoami && chmod 700 /d
 RUN true
 USER user
 RUN echo mine > /tmp/mine
