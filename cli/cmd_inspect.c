@@ -141,8 +141,10 @@ static int print_text(const char *spec, const struct img_image *img)
 		for (size_t k = 0; k < l->urls.n; k++)
 			printf("      url %s\n", l->urls.v[k]);
 	}
-	if (c->has_config) {
-		const struct img_runconfig *r = &c->config;
+	const struct img_runconfig *r = &c->config;
+	if (c->has_config && (r->user || r->env.n || r->entrypoint.set || r->cmd.set || r->working_dir ||
+			      r->exposed_ports.n || r->volumes.n || r->labels.n || r->stop_signal ||
+			      r->shell.set || r->onbuild.n || r->healthcheck || r->args_escaped)) {
 		printf("Config:\n");
 		if (r->user)
 			printf("  %-13s%s\n", "User:", r->user);
@@ -255,7 +257,7 @@ static const struct cli_command cmd = {
 		 "Options:\n"
 		 "  -f, --format text|json     output format (default text; json is documented\n"
 		 "                             in docs/inspect-json.md)\n"
-		 "      --platform OS/ARCH[/VARIANT]\n"
+		 "      --platform OS[(OS.VERSION)]/ARCH[/VARIANT]\n"
 		 "                             platform to pick from a multi-platform index\n"
 		 "                             (default: the host's)\n"
 		 "  -h, --help                 show this help\n",
