@@ -151,7 +151,7 @@ static void add_history(struct bld *b, struct bld_stage *s, const char *created_
 	char ts[32];
 	time_str(b, ts, sizeof(ts));
 	struct img_history h = { .created = ts, .created_by = (char *)created_by,
-				 .comment = (char *)(strstr(created_by, "# buildkit") ? "buildkit.dockerfile.v0" : "buildkit.dockerfile.v0"),
+				 .comment = (char *)"buildkit.dockerfile.v0",
 				 .empty_layer = empty };
 	img_config_add_history(s->cfg, &h);
 }
@@ -1446,9 +1446,6 @@ static int init_stage(struct bld *b, size_t si, struct bld_stage *s, struct berr
 	return 0;
 }
 
-static int check_path_forms(struct bld *b, size_t si, const struct bld_stage *s,
-			    struct berr **err);
-
 static int run_stage(struct bld *b, size_t si, struct berr **err)
 {
 	struct bld_stage *s = &b->stages[si];
@@ -1470,8 +1467,6 @@ static int run_stage(struct bld *b, size_t si, struct berr **err)
 		berr_locate(err, b->plan->file->name, fn->start_line, fn->col);
 		return -1;
 	}
-	if (check_path_forms(b, si, s, err) < 0)
-		return -1;
 	_cleanup_free_ char *ftext = xasprintf("FROM %s%s%s", sp->base, sp->name[0] ? " AS " : "",
 					       sp->name);
 	prog_start(b, &v, label, 1, total, ftext);
@@ -1488,18 +1483,6 @@ static int run_stage(struct bld *b, size_t si, struct berr **err)
 	}
 	s->running = false;
 	s->done = true;
-	return 0;
-}
-
-/* Early, cheap checks over a stage before running it: destination path
- * forms are checked at dispatch; here the executor for RUN steps. */
-static int check_path_forms(struct bld *b, size_t si, const struct bld_stage *s,
-			    struct berr **err)
-{
-	(void)b;
-	(void)si;
-	(void)s;
-	(void)err;
 	return 0;
 }
 

@@ -157,9 +157,16 @@ int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr
 	for (size_t i = 0; i < s->nlayers - first; i++)
 		free((char *)paths[i]);
 	free(paths);
-	if (rc < 0 || rename(tmp, path) < 0) {
-		if (rc == 0)
-			berr_set_errno(err, BERR_IO, errno, "rename '%s'", tmp);
+	if (rc == 0 && rename(tmp, path) < 0) {
+		/* another build materialised the same chain meanwhile: use it */
+		if ((errno == EEXIST || errno == ENOTEMPTY) && stat(path, &st) == 0) {
+			bld_rm_rf(tmp);
+			*out = path;
+			return 0;
+		}
+		rc = berr_set_errno(err, BERR_IO, errno, "rename '%s'", tmp);
+	}
+	if (rc < 0) {
 		bld_rm_rf(tmp);
 		free(path);
 		return berr_wrap(err, "materialise the stage filesystem");
