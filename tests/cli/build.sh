@@ -151,6 +151,36 @@ tar -xOf "$TMP/c-docker.tar" manifest.json | grep -q '"c:exported"' && ok "type=
 run "$BERTH" inspect "oci-archive:$TMP/c.tar"
 [ "$RC" = 0 ] && ok "oci-archive output readable" || fail "oci-archive readable" "$ERR"
 
+# --- COPY flags and sources ---
+mkdir -p "$TMP/px/a/b" "$TMP/px/other" "$TMP/extra"
+echo 1 >"$TMP/px/a/b/f.txt"; echo 2 >"$TMP/px/a/b/g.log"; echo 3 >"$TMP/px/other/h.txt"; echo ex >"$TMP/extra/x.txt"
+echo 'a/b/g.log' >"$TMP/px/Dockerfile.flags.dockerignore"
+cat >"$TMP/px/Dockerfile.flags" <<'EOF'
+FROM busybox:latest
+COPY --parents a/b/f.txt other/h.txt /p/
+COPY --parents ./a/./b/f.txt /piv/
+COPY --exclude=**/*.txt a/ /ex/
+COPY --link a/b/f.txt /linked/f.txt
+COPY --from=extra x.txt /fromdir/
+COPY --from=busybox:latest /etc/passwd /from-image/
+COPY --from=bb /bin/busybox /bb/
+COPY a/b/* /glob/
+EOF
+run "$BERTH" build --build-context "extra=$TMP/extra" --build-context bb=docker-image://busybox:latest \
+	-f "$TMP/px/Dockerfile.flags" -o "type=oci,dest=$TMP/pxo" "$TMP/px"
+[ "$RC" = 0 ] && ok "COPY flags and sources build" || fail "COPY flags" "$ERR"
+L=$(layers "$TMP/pxo" x)
+grep -q '^p/a/b/f.txt ' <<<"$L" && grep -q '^p/other/h.txt ' <<<"$L" && ok "COPY --parents keeps source paths" || fail "--parents" "$L"
+grep -q '^piv/b/f.txt ' <<<"$L" && ! grep -q '^piv/a' <<<"$L" && ok "COPY --parents with a /./ pivot" || fail "--parents pivot" "$L"
+! grep -q '^ex/b/f.txt' <<<"$L" && ok "COPY --exclude" || fail "--exclude" "$L"
+grep -q '^linked/f.txt ' <<<"$L" && ok "COPY --link" || fail "--link" "$L"
+grep -q '^fromdir/x.txt ' <<<"$L" && ok "COPY --from a named directory context" || fail "named dir" "$L"
+grep -q '^from-image/passwd ' <<<"$L" && ok "COPY --from an image in the local store" || fail "from image" "$L"
+grep -q '^bb/busybox 755 ' <<<"$L" && ok "COPY --from a docker-image:// named context" || fail "docker-image ctx" "$L"
+grep -q '^glob/f.txt ' <<<"$L" && ! grep -q 'g.log' <<<"$L" && ok "wildcards; <Dockerfile>.dockerignore next to the Dockerfile" || fail "glob/ignore" "$L"
+run "$BERTH" build -q -f - "$TMP/px" <<<$'FROM scratch\nCOPY other/h.txt /h\n'
+[ "$RC" = 0 ] && [[ "$OUT" =~ ^sha256: ]] && ok "-f - reads the Dockerfile from stdin" || fail "-f -" "$ERR"
+
 # --- ADD: local archives, URLs ---
 mkdir -p "$TMP/add/tree/sub"
 echo inside >"$TMP/add/tree/sub/f"
@@ -251,6 +281,29 @@ run "$BERTH" build --build-context "$WINCTX" -t winpaths:1 -f "$TMP/win/Dockerfi
 [ "$RC" = 0 ] && ok "windows paths c:/App and C:\\app" || fail "windows paths" "$ERR"
 run "$BERTH" inspect --format json winpaths:1
 json 'c=d["config"]; assert c["Cmd"]==["cmd","/S","/C","echo hi"], c; assert c.get("ArgsEscaped") is True or True' && ok "windows shell form uses cmd /S /C" || fail "windows cmd" "$OUT"
+# os.features from the base reach the config and the index
+python3 - "$TMP/winbase" "$TMP/winfeat" <<'PY'
+import hashlib, json, os, shutil, sys
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+b = lambda d: os.path.join(dst, "blobs/sha256", d.split(":")[1])
+idx = json.load(open(os.path.join(dst, "index.json")))
+m = json.load(open(b(idx["manifests"][0]["digest"])))
+c = json.load(open(b(m["config"]["digest"])))
+c["os.features"] = ["win32k"]
+def put(o):
+    data = json.dumps(o, separators=(",", ":")).encode()
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(b(d), "wb").write(data)
+    return d, len(data)
+m["config"]["digest"], m["config"]["size"] = put(c)
+idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = put(m)
+json.dump(idx, open(os.path.join(dst, "index.json"), "w"))
+PY
+run "$BERTH" build --build-context "mcr.microsoft.com/windows/servercore:ltsc2022=oci-layout://$TMP/winfeat:ltsc2022" \
+	-o "type=oci,dest=$TMP/winfeat-out" -f "$TMP/win/Dockerfile.paths" "$TMP/win"
+if [ "$RC" = 0 ] && python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); p=i["manifests"][0]["platform"]; assert p["os.features"]==["win32k"] and p["os.version"]=="10.0.20348.2966", p' "$TMP/winfeat-out"; then
+	ok "os.version and os.features carried into the index"; else fail "os.features" "$ERR"; fi
 printf 'FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo hi\n' >"$TMP/win/Dockerfile.run"
 run "$BERTH" build --build-context "$WINCTX" -f "$TMP/win/Dockerfile.run" "$TMP/win"
 [ "$RC" = 1 ] && [[ "$ERR" == *"Windows Docker Engine"* ]] && [[ "$ERR" != *"#1"* ]] &&
