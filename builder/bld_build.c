@@ -1729,6 +1729,13 @@ static void bld_free(struct bld *b)
 		free(b->tmpdirs[i]);
 	}
 	free(b->tmpdirs);
+	if (b->sc) {
+		/* only an optimisation: a failed save costs a re-read next time */
+		struct berr *e = NULL;
+		bld_statcache_save(b->sc, &e);
+		berr_free(e);
+		bld_statcache_free(b->sc);
+	}
 	bld_context_free(b->ctx);
 	df_ignore_free(b->ign);
 	img_store_free(b->ls);
@@ -1764,7 +1771,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	}
 
 	/* Dockerfile */
-	_cleanup_free_ char *blobs = NULL;
+	_cleanup_free_ char *blobs = NULL, *scf = NULL;
 	_cleanup_free_ char *dfpath = o->dockerfile ? xstrdup(o->dockerfile)
 						    : xasprintf("%s/Dockerfile", o->context);
 	_cleanup_bbuf_ struct bbuf dft = BBUF_INIT;
@@ -1793,6 +1800,9 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	if (bfile_mkdir_p(b.cache_dir, 0700, err) < 0 ||
 	    img_store_open(blobs, IMG_STORE_CREATE, &b.cs, err) < 0)
 		goto out;
+
+	scf = xasprintf("%s/statcache", b.cache_dir);
+	b.sc = bld_statcache_load(scf);
 
 	/* context */
 	if (load_ignore(&b, o->dockerfile, err) < 0)

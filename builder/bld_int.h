@@ -11,6 +11,7 @@
 #include "builder/bld_build.h"
 #include "builder/bld_context.h"
 #include "builder/bld_plan.h"
+#include "builder/bld_statcache.h"
 #include "common/berr.h"
 #include "image/img_digest.h"
 #include "image/img_model.h"
@@ -54,6 +55,7 @@ struct bld {
 	int64_t now;               /* epoch or time(NULL) */
 	unsigned step_id;          /* progress step counter (#N) */
 	struct bld_result *res;
+	struct bld_statcache *sc;  /* input file digests by inode */
 	char **tmpdirs;            /* removed at the end */
 	size_t ntmpdirs;
 };
