@@ -101,6 +101,13 @@ expect_match "the step reading the changed file reruns" 'COPY --chown=user:users
 #[0-9]+ DONE' "$ERR"
 expect_match "steps after it rerun" 'COPY src/hello.sh /bin
 #[0-9]+ DONE' "$ERR"
+# same size and mtime, new content: the stat cache must notice (ctime)
+cp -p "$TMP/multi/docs/readme.txt" "$TMP/ref.txt"
+sed 's/notes/NOTES/' "$TMP/ref.txt" >"$TMP/multi/docs/readme.txt"
+touch -r "$TMP/ref.txt" "$TMP/multi/docs/readme.txt"
+run "$BERTH" build -f "$TMP/multi/Dockerfile.norun" "$TMP/multi"
+expect_match "content change with the same size and mtime is seen" 'COPY --chown=user:users docs/ /home/user/docs/
+#[0-9]+ DONE' "$ERR"
 run "$BERTH" build --no-cache -f "$TMP/multi/Dockerfile.norun" "$TMP/multi"
 if [ "$RC" = 0 ] && ! grep -q CACHED <<<"$ERR"; then ok "--no-cache"; else fail "--no-cache" "$ERR"; fi
 
