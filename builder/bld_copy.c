@@ -424,11 +424,16 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 		}
 		wild |= bld_has_wildcard(srcs[i]);
 		if (bld_context_expand(ctx, srcs[i], &lists[i], &counts[i], err) < 0) {
-			if (*err && (*err)->code == BERR_NOTFOUND && !from[0])
-				berr_wrap(err, "%s failed to compute cache key: '%s' not found in the build context",
-					  add ? "ADD" : "COPY", srcs[i]);
-			else if (*err && (*err)->code == BERR_NOTFOUND)
-				berr_wrap(err, "'%s' not found in '%s'", srcs[i], from);
+			if (*err && (*err)->code == BERR_NOTFOUND) {
+				berr_clear(err);
+				if (!from[0])
+					berr_set(err, BERR_NOTFOUND,
+						 "%s failed to compute cache key: '%s' not found in the "
+						 "build context", add ? "ADD" : "COPY", srcs[i]);
+				else
+					berr_set(err, BERR_NOTFOUND, "%s --from=%s: '%s' not found",
+						 add ? "ADD" : "COPY", from, srcs[i]);
+			}
 			goto free_lists;
 		}
 		total += counts[i];
