@@ -45,7 +45,13 @@ struct bld_copy_plan {
 	mode_t mode;
 	bool windows;
 	char *stage_rootfs;
+	uint64_t bytes;   /* content bytes of regular files */
 };
+
+uint64_t bld_copy_plan_bytes(const struct bld_copy_plan *cp)
+{
+	return cp->bytes;
+}
 
 void bld_copy_plan_free(struct bld_copy_plan *cp)
 {
@@ -152,6 +158,8 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 	if (fd >= 0)
 		close(fd);
 	add_item(u->cp, src, dst, u->keep_owner, false);
+	if (S_ISREG(e->st->st_mode))
+		u->cp->bytes += (uint64_t)e->st->st_size;
 	return r;
 }
 

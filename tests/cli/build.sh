@@ -362,6 +362,20 @@ bad "failing build" 1 "not found in the build context" 'FROM busybox:latest\nCOP
 if cmp -s "$BERTH_ROOT/images/index.json" "$TMP/index.before"; then ok "a failed build leaves tags untouched"; else fail "tags changed by a failed build"; fi
 
 # --- progress modes ---
+# byte progress for a large COPY, on a terminal only
+if command -v script >/dev/null; then
+	mkdir -p "$TMP/big"
+	head -c $((40 << 20)) /dev/zero >"$TMP/big/blob"
+	printf 'FROM scratch\nCOPY blob /blob\n' >"$TMP/big/Dockerfile"
+	OUT=$(script -qc "BERTH_ROOT='$BERTH_ROOT' '$BERTH' build --no-cache '$TMP/big'" /dev/null 2>&1 | tr '\r' '\n')
+	expect_match "a large COPY shows a byte progress bar on a terminal" '#[0-9]+ \[=+ *\] +[0-9.]+ / 40.0 MiB' "$OUT"
+	run "$BERTH" build --no-cache "$TMP/big"
+	[[ "$ERR" != *MiB* ]] && ok "no progress bar when stderr is not a terminal" || fail "progress bar off a tty" "$ERR"
+else
+	skip "byte progress bar" "script(1) missing"
+fi
+
+
 printf 'FROM scratch\nCOPY f /f\n' >"$TMP/bad/Dockerfile"
 run "$BERTH" build --progress json --no-cache "$TMP/bad"
 if [ "$RC" = 0 ] && python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin if l.startswith("{")]' <<<"$ERR" && grep -q '"status":"done"' <<<"$ERR"; then
