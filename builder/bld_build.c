@@ -763,6 +763,7 @@ static int do_arg(struct dispatch *d, const struct df_instr *in, struct df_env *
 		const struct df_argdef *a = &in->u.arg.args[k];
 		const char *bv = df_env_get(p->build_args, a->key);
 		_cleanup_free_ char *v = NULL;
+		df_env_set(p->consumed, a->key, "");
 		if (bv) {
 			v = xstrdup(bv);
 		} else if (a->value) {
@@ -1746,6 +1747,21 @@ static int finish_image(struct bld *b, struct bld_stage *s, struct berr **err)
 	return rc;
 }
 
+/* docker's warning for --build-arg values no ARG of the built stages used */
+static void warn_unused_args(struct bld *b)
+{
+	_cleanup_bbuf_ struct bbuf names = BBUF_INIT;
+	const struct df_env *ba = b->plan->build_args;
+	for (size_t i = 0; i < df_env_count(ba); i++) {
+		const char *k = df_env_key(ba, i);
+		if (!bld_arg_is_predefined(k) && !df_env_get(b->plan->consumed, k))
+			bbuf_addf(&names, NULL, "%s%s", names.len ? " " : "", k);
+	}
+	if (names.len)
+		prog_note(b, "[Warning] One or more build-args [%s] were not consumed",
+			  bbuf_str(&names));
+}
+
 static void bld_free(struct bld *b)
 {
 	for (size_t i = 0; b->plan && i < b->plan->n && b->stages; i++) {
@@ -1859,6 +1875,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 			goto out;
 	if (finish_image(&b, &b.stages[b.plan->target], err) < 0)
 		goto out;
+	warn_unused_args(&b);
 	rc = 0;
 out:
 	bld_free(&b);

@@ -102,6 +102,7 @@ void bld_plan_free(struct bld_plan *p)
 	img_platform_clear(&p->target_platform);
 	df_env_free(p->global);
 	df_env_free(p->build_args);
+	df_env_free(p->consumed);
 	df_stages_free(p->stages);
 	df_file_free(p->file);
 	free(p);
@@ -262,6 +263,7 @@ int bld_plan_new(const char *df_name, const char *df_text, size_t df_len,
 
 	/* global scope: predefined platform args, proxy build args, meta ARGs */
 	p->global = df_env_new(false);
+	p->consumed = df_env_new(false);
 	bld_plan_platform_args(p, &p->target_platform, p->global);
 	for (size_t i = 0; i < ARRAY_SIZE(predefined_proxy); i++) {
 		const char *v = df_env_get(p->build_args, predefined_proxy[i]);
@@ -274,6 +276,7 @@ int bld_plan_new(const char *df_name, const char *df_text, size_t df_len,
 		for (size_t k = 0; k < in->u.arg.n; k++) {
 			const struct df_argdef *a = &in->u.arg.args[k];
 			const char *bv = df_env_get(p->build_args, a->key);
+			df_env_set(p->consumed, a->key, "");
 			if (bv) {
 				df_env_set(p->global, a->key, bv);
 			} else if (a->value) {

@@ -59,6 +59,7 @@ struct bld_plan {
 	bool explicit_platform;    /* --platform given */
 	struct df_env *global;     /* meta args + predefined args (FROM expansion) */
 	struct df_env *build_args; /* --build-arg values, resolved */
+	struct df_env *consumed;   /* build-arg names some ARG declared (keys only) */
 	size_t *order;             /* reachable stages in dependency order */
 	size_t norder;
 };

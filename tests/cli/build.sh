@@ -382,6 +382,9 @@ if [ "$RC" = 0 ] && python3 -c 'import json,sys; [json.loads(l) for l in sys.std
 	ok "--progress json: one JSON event per line"; else fail "progress json" "$ERR"; fi
 run "$BERTH" build --progress quiet "$TMP/bad"
 [ "$RC" = 0 ] && [ -z "$ERR" ] && [ -z "$OUT" ] && ok "--progress quiet prints nothing" || fail "progress quiet" "$OUT $ERR"
+printf 'ARG A\nFROM scratch\nARG B\nCOPY f /f\n' >"$TMP/bad/Dockerfile.args"
+run "$BERTH" build --build-arg A=1 --build-arg B=2 --build-arg UNUSED=3 -f "$TMP/bad/Dockerfile.args" "$TMP/bad"
+[ "$RC" = 0 ] && [[ "$ERR" == *"[Warning] One or more build-args [UNUSED] were not consumed"* ]] && ok "unused --build-arg warning" || fail "unused build-arg" "$ERR"
 expect_rc "bad --progress" 2 "$BERTH" build --progress fancy "$TMP/bad"
 
 finish
