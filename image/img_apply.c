@@ -41,7 +41,7 @@ struct img_applier {
 	bool failed;
 	uint64_t layers, entries, bytes;
 	/* per layer */
-	struct img_strmap written;
+	struct img_hmap written;
 	struct dir_meta *dirs;
 	size_t ndirs, capdirs;
 };
@@ -70,7 +70,7 @@ struct img_applier *img_applier_new(const char *root, const struct img_apply_opt
 
 static void reset_layer(struct img_applier *ap)
 {
-	img_strmap_release(&ap->written);
+	img_hmap_release(&ap->written);
 	for (size_t i = 0; i < ap->ndirs; i++)
 		free(ap->dirs[i].path);
 	ap->ndirs = 0;
@@ -285,7 +285,7 @@ static int clear_lower(struct img_applier *ap, int dfd, const char *prefix, stru
 			continue;
 		_cleanup_free_ char *path = *prefix ? xasprintf("%s/%s", prefix, de->d_name)
 						    : xstrdup(de->d_name);
-		if (!img_strmap_get(&ap->written, path, NULL)) {
+		if (!img_hmap_get(&ap->written, path, NULL)) {
 			rc = remove_all(dirfd(d), de->d_name, path, err);
 			continue;
 		}
@@ -329,7 +329,7 @@ static int whiteout(struct img_applier *ap, char *dir, const char *base, const c
 	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/'))
 		return berr_set(err, BERR_INPUT, "invalid whiteout '%s'", raw);
 	_cleanup_free_ char *target = *dir ? xasprintf("%s/%s", dir, name) : xstrdup(name);
-	if (img_strmap_get(&ap->written, target, NULL))
+	if (img_hmap_get(&ap->written, target, NULL))
 		return 0; /* whiteouts hide lower layers, never this one */
 	int dfd = open_dir(ap, dir, false, raw, err);
 	if (dfd == -2)
@@ -559,7 +559,7 @@ static int apply_entry(struct img_applier *ap, struct archive *a, struct archive
 	rc = 0;
 out:
 	if (rc == 0)
-		img_strmap_put(&ap->written, path, NULL);
+		img_hmap_put(&ap->written, path, NULL);
 	if (fd >= 0)
 		close(fd);
 	if (tdfd >= 0)
@@ -606,16 +606,16 @@ static int finish_dir(struct img_applier *ap, const struct dir_meta *m, struct b
  * listed twice gets its last entry's metadata (later wins). */
 static int finish_dirs(struct img_applier *ap, struct berr **err)
 {
-	struct img_strmap done = IMG_STRMAP_INIT;
+	struct img_hmap done = IMG_HMAP_INIT;
 	int rc = 0;
 	for (size_t i = ap->ndirs; i-- > 0 && rc == 0;) {
 		struct dir_meta *m = &ap->dirs[i];
-		if (img_strmap_get(&done, m->path, NULL))
+		if (img_hmap_get(&done, m->path, NULL))
 			continue;
-		img_strmap_put(&done, m->path, NULL);
+		img_hmap_put(&done, m->path, NULL);
 		rc = finish_dir(ap, m, err);
 	}
-	img_strmap_release(&done);
+	img_hmap_release(&done);
 	return rc;
 }
 

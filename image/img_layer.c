@@ -570,7 +570,7 @@ static struct ent *find(struct img_layer *l, const char *path, size_t n)
  * was first added, so `C:\App\a` and `c:\app\b` share one `Files/App`. */
 static void canonicalize_case(struct img_layer *l)
 {
-	struct img_strmap seen = IMG_STRMAP_INIT;
+	struct img_hmap seen = IMG_HMAP_INIT;
 	struct bbuf fold = BBUF_INIT, canon = BBUF_INIT;
 	for (size_t i = 0; i < l->n; i++) {
 		struct ent *e = l->v[i];
@@ -587,14 +587,14 @@ static void canonicalize_case(struct img_layer *l)
 			for (size_t k = 0; k < canon.len; k++)
 				bbuf_addch(&fold, (char)tolower((unsigned char)canon.data[k]), NULL);
 			void *prev;
-			if (img_strmap_get(&seen, fold.data, &prev)) {
+			if (img_hmap_get(&seen, fold.data, &prev)) {
 				if (strcmp(prev, canon.data) != 0) {
 					changed = true;
 					bbuf_reset(&canon);
 					bbuf_addstr(&canon, prev, NULL);
 				}
 			} else {
-				img_strmap_put(&seen, fold.data, xstrdup(canon.data));
+				img_hmap_put(&seen, fold.data, xstrdup(canon.data));
 			}
 			c = *end ? end + 1 : end;
 		}
@@ -606,7 +606,7 @@ static void canonicalize_case(struct img_layer *l)
 	for (size_t i = 0; i < seen.cap; i++)
 		if (seen.keys[i])
 			free(seen.vals[i]);
-	img_strmap_release(&seen);
+	img_hmap_release(&seen);
 	bbuf_release(&fold);
 	bbuf_release(&canon);
 }
@@ -626,14 +626,14 @@ static struct ent *synth_dir(struct img_layer *l, const char *path)
 static int check_parents(struct img_layer *l, struct berr **err)
 {
 	bool add = is_windows(l) || (l->opts.flags & IMG_LAYER_PARENTS);
-	struct img_strmap added = IMG_STRMAP_INIT;
+	struct img_hmap added = IMG_HMAP_INIT;
 	size_t n0 = l->n;
 	int rc = 0;
 	/* both roots exist in every Windows layer, even an empty one */
 	static const char *const roots[] = { "Hives", "Files" };
 	for (size_t i = 0; is_windows(l) && i < ARRAY_SIZE(roots); i++) {
 		if (!find(l, roots[i], n0)) {
-			img_strmap_put(&added, roots[i], NULL);
+			img_hmap_put(&added, roots[i], NULL);
 			push(l, synth_dir(l, roots[i]));
 		}
 	}
@@ -650,13 +650,13 @@ static int check_parents(struct img_layer *l, struct berr **err)
 						      l->v[i]->dst, p);
 				break;
 			}
-			if (!add || img_strmap_get(&added, p, NULL))
+			if (!add || img_hmap_get(&added, p, NULL))
 				break;
-			img_strmap_put(&added, p, NULL);
+			img_hmap_put(&added, p, NULL);
 			push(l, synth_dir(l, p));
 		}
 	}
-	img_strmap_release(&added);
+	img_hmap_release(&added);
 	if (rc == 0 && l->n != n0)
 		sort_entries(l);
 	return rc;

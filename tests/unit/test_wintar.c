@@ -265,7 +265,7 @@ static void test_structure(void **state)
 		print_message("  %c %06o %s%s%s\n", v[i].type, v[i].mode, v[i].name,
 			      v[i].linkname[0] ? " -> " : "", v[i].linkname);
 	assert_int_equal(n, ARRAY_SIZE(want));
-	struct img_strmap dirs = IMG_STRMAP_INIT;
+	struct img_hmap dirs = IMG_HMAP_INIT;
 	for (size_t i = 0; i < n; i++) {
 		struct tt_entry *e = &v[i];
 		assert_string_equal(e->name, want[i]);
@@ -281,14 +281,14 @@ static void test_structure(void **state)
 		for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
 			*s = '\0';
 			char *key = xasprintf("%s/", p);
-			if (!img_strmap_get(&dirs, key, NULL))
+			if (!img_hmap_get(&dirs, key, NULL))
 				fail_msg("'%s' comes before its parent '%s'", e->name, key);
 			free(key);
 		}
 		free(p);
 		bool dir = e->type == '5';
 		if (dir)
-			img_strmap_put(&dirs, e->name, NULL);
+			img_hmap_put(&dirs, e->name, NULL);
 		assert_int_equal(e->mode & 0170000, dir ? 0040000 : e->type == '2' ? 0120000 : 0100000);
 		const char *ct = tt_rec(e, "LIBARCHIVE.creationtime");
 		assert_non_null(ct);
@@ -305,7 +305,7 @@ static void test_structure(void **state)
 		assert_int_equal(si.naces, dir ? 7 : 3);
 		assert_null(tt_rec(e, "atime"));
 	}
-	img_strmap_release(&dirs);
+	img_hmap_release(&dirs);
 	/* hardlink target under Files/, long name through a PAX path record */
 	assert_int_equal(v[12].type, '1');
 	assert_string_equal(v[12].linkname, "Files/app/bin/x-link.dll");
