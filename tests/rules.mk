@@ -1,0 +1,12 @@
+# Helper programs used by shell suites; built before `make test-run`.
+# (The Makefile includes */rules.mk before its own first rule: keep `all` the
+# default goal.)
+.DEFAULT_GOAL := all
+TEST_TOOLS := $(BUILD)/tools/berth-layer-tool
+
+$(BUILD)/tools/berth-layer-tool: tests/tools/layer_tool.c $(LIBBERTH)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBBERTH) $(LIBS)
+
+test-run: $(TEST_TOOLS)
