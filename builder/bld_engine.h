@@ -214,6 +214,8 @@ struct bld_engine_run_spec {
 
 struct bld_engine_run_result {
 	int exit_code;                  /* the command's exit status */
+	bool empty_layer;               /* no filesystem change: no layer (diff_id unset,
+					 * chain_id = parent's; history empty_layer) */
 	struct img_digest diff_id;      /* the new layer's uncompressed sha256 */
 	struct img_digest chain_id;     /* chain ID after this layer */
 	uint64_t layer_size;            /* uncompressed bytes */

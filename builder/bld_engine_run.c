@@ -864,15 +864,22 @@ static int do_run(struct bld_engine *e, const struct bld_engine_facts *f,
 	if (image_layers(ij, &layers, &n, err) < 0)
 		return -1;
 	const struct img_config *pc = s->parent->config;
-	bool ok = n == pc->n_diff_ids + 1;
+	bool ok = n == pc->n_diff_ids + 1 || n == pc->n_diff_ids;
 	for (size_t i = 0; ok && i < pc->n_diff_ids; i++)
 		ok = img_digest_equal(&layers[i], &pc->diff_ids[i]);
-	if (ok)
+	if (ok && n > pc->n_diff_ids)
 		r->diff_id = layers[n - 1];
 	free(layers);
 	if (!ok)
 		return berr_set(err, BERR_INTEGRITY, "the committed image '%s' is not the parent chain plus "
 				"one layer (%zu layers, parent has %zu)", st->committed, n, pc->n_diff_ids);
+	if (n == pc->n_diff_ids) {
+		/* no filesystem change: the engine adds no layer (history gets
+		 * empty_layer, as with docker build) */
+		r->empty_layer = true;
+		img_chain_id(pc->diff_ids, pc->n_diff_ids, &r->chain_id);
+		return 0;
+	}
 	struct img_digest *chain = xcalloc(pc->n_diff_ids + 1, sizeof(*chain));
 	memcpy(chain, pc->diff_ids, pc->n_diff_ids * sizeof(*chain));
 	chain[pc->n_diff_ids] = r->diff_id;

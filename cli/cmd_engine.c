@@ -495,6 +495,13 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 		bld_engine_run_result_clear(&r);
 		return cli_report(err);
 	}
+	if (r.empty_layer) {
+		fprintf(stderr, "diff_id: none (no filesystem change)\n");
+		fprintf(stderr, "chain_id: %s\n", r.chain_id.s);
+		fprintf(stderr, "history: %s\n", r.comment);
+		bld_engine_run_result_clear(&r);
+		return 0;
+	}
 	if (outlayer) {
 		if (rename(r.layer_path, outlayer) < 0) {
 			berr_set_errno(&err, BERR_IO, errno, "move the layer to '%s'", outlayer);
