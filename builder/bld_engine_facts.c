@@ -207,6 +207,8 @@ char *bld_engine_host_desc(const struct bld_engine_facts *f)
 				 f->win_rev);
 		else
 			snprintf(b, sizeof(b), "%u.%u.%u", f->win_major, f->win_minor, f->win_build);
+		if (f->operating_system && strstr(f->operating_system, "(OS Build "))
+			return xstrdup(f->operating_system);
 		return xasprintf("%s (build %s)", f->operating_system ? f->operating_system : "Windows", b);
 	}
 	return xasprintf("%s%s%s, kernel %s", f->os_type,
@@ -266,23 +268,47 @@ static void host_list_add(struct bbuf *b, const struct wc_release *r)
 	bbuf_addf(b, NULL, "%s%s (%u)", b->len ? ", " : "", r->name, r->build);
 }
 
+/* Windows Server releases by name (one per build), client releases counted:
+ * build hosts are servers, and the full client list would drown the message. */
 char *bld_engine_hosts_that_run(const struct wc_kb *kb, const struct wc_image *img)
 {
 	struct bbuf proc = BBUF_INIT, hv = BBUF_INIT, out = BBUF_INIT;
+	uint32_t seen[256];
+	size_t nseen = 0, nclient_p = 0, nclient_h = 0;
 	for (size_t i = 0; i < kb->nrel; i++) {
 		const struct wc_release *r = &kb->rel[i];
+		bool server = wc_kind_is_server(r->kind);
 		if (r->kind == WC_KIND_CLIENT_LTSC)
-			continue; /* same builds as the client releases; keeps the list short */
-		struct wc_host h = { .build = r->build, .client = !wc_kind_is_server(r->kind),
-				     .hyperv = 1, .rel = r };
+			continue; /* same builds as the client releases */
+		bool dup = false;
+		for (size_t k = 0; server && k < nseen; k++)
+			dup = dup || seen[k] == r->build;
+		if (dup)
+			continue;
+		struct wc_host h = { .build = r->build, .client = !server, .hyperv = 1, .rel = r };
 		struct wc_verdict vp, vh;
 		wc_check(kb, &h, img, WC_ISO_PROCESS, &vp);
 		wc_check(kb, &h, img, WC_ISO_HYPERV, &vh);
-		if (vp.level == WC_SUPPORTED)
-			host_list_add(&proc, r);
-		else if (vh.level == WC_SUPPORTED)
-			host_list_add(&hv, r);
+		bool p = vp.level == WC_SUPPORTED, hvok = !p && vh.level == WC_SUPPORTED;
+		if (!p && !hvok)
+			continue;
+		if (!server) {
+			if (p)
+				nclient_p++;
+			else
+				nclient_h++;
+			continue;
+		}
+		if (nseen < ARRAY_SIZE(seen))
+			seen[nseen++] = r->build;
+		host_list_add(p ? &proc : &hv, r);
 	}
+	if (nclient_p)
+		bbuf_addf(&proc, NULL, "%s%zu Windows client release%s", proc.len ? " and " : "",
+			  nclient_p, nclient_p == 1 ? "" : "s");
+	if (nclient_h)
+		bbuf_addf(&hv, NULL, "%s%zu Windows client release%s", hv.len ? " and " : "",
+			  nclient_h, nclient_h == 1 ? "" : "s");
 	if (proc.len)
 		bbuf_addf(&out, NULL, "process isolation on %s", bbuf_str(&proc));
 	if (hv.len)
@@ -379,6 +405,11 @@ int bld_engine_decide(const struct wc_kb *kb, const struct bld_engine_facts *f,
 		return 0;
 	}
 	_cleanup_free_ char *hosts = img.has_version ? bld_engine_hosts_that_run(kb, &img) : NULL;
+	if (d->process.level == d->hyperv.level && strcmp(d->process.reason, d->hyperv.reason) == 0)
+		return berr_set(err, BERR_FAILED, "the base image (os.version %s) cannot run on %s "
+				"(%s in both isolation modes): %s%s%s", ver, host,
+				wc_level_name(d->process.level), d->process.reason,
+				hosts && *hosts ? "; it runs with " : "", hosts ? hosts : "");
 	return berr_set(err, BERR_FAILED, "the base image (os.version %s) cannot run on %s: process "
 			"isolation %s: %s; Hyper-V isolation %s: %s%s%s", ver, host,
 			wc_level_name(d->process.level), d->process.reason,

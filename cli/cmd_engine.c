@@ -252,10 +252,10 @@ static int engine_info(int argc, char **argv)
 		if (nrows) {
 			printf("\nWindows base images on this host%s:\n",
 			       forced != BLD_ISO_DEFAULT ? " (isolation forced)" : "");
-			printf("  %-6s %-24s %-22s %-22s %s\n", "BUILD", "RELEASE", "PROCESS", "HYPERV",
+			printf("  %-6s %-29s %-21s %-21s %s\n", "BUILD", "RELEASE", "PROCESS", "HYPERV",
 			       "BERTH RUNS IT");
 			for (size_t i = 0; i < nrows; i++)
-				printf("  %-6u %-24s %-22s %-22s %s\n", rows[i].rel->build, rows[i].rel->name,
+				printf("  %-6u %-29s %-21s %-21s %s\n", rows[i].rel->build, rows[i].rel->name,
 				       wc_level_name(rows[i].d.process.level),
 				       wc_level_name(rows[i].d.hyperv.level),
 				       rows[i].err ? "no" : bld_engine_iso_name(rows[i].d.iso));
