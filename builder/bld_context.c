@@ -1,7 +1,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -350,5 +352,44 @@ int bld_entry_open(const struct bld_entry *e, struct berr **err)
 	}
 	if (fd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open '%s'", e->ctx_rel);
+	return fd;
+}
+
+/* The kernel's name for an open fd: the real host path, resolved inside
+ * the root by the openat2 that produced the fd. */
+static char *fd_path(int fd, struct berr **err)
+{
+	char link[64], buf[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return berr_set_errno(err, BERR_IO, errno, "readlink '%s'", link), NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+char *bld_entry_host_path(const struct bld_entry *e, struct berr **err)
+{
+	if (e->name[0] == '\0') {
+		_cleanup_close_ int fd = openat2_in_root(e->ctx->rootfd, e->ctx_rel, O_PATH);
+		if (fd < 0)
+			return berr_set_errno(err, BERR_IO, errno, "open '%s'", e->ctx_rel), NULL;
+		return fd_path(fd, err);
+	}
+	_cleanup_free_ char *dir = fd_path(e->dirfd, err);
+	if (!dir)
+		return NULL;
+	return xasprintf("%s/%s", strcmp(dir, "/") ? dir : "", e->name);
+}
+
+int bld_context_open_path(struct bld_context *c, const char *ctx_rel, struct berr **err)
+{
+	_cleanup_free_ char *clean = NULL;
+	if (bld_context_clean(ctx_rel, &clean, err) < 0)
+		return -1;
+	int fd = openat2_in_root(c->rootfd, clean, O_PATH);
+	if (fd < 0)
+		return berr_set_errno(err, errno == ENOENT ? BERR_NOTFOUND : BERR_IO, errno,
+				      "open '%s'", clean);
 	return fd;
 }

@@ -63,4 +63,13 @@ int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn,
 /* Open a regular file of an entry for reading (O_NOFOLLOW). */
 int bld_entry_open(const struct bld_entry *e, struct berr **err);
 
+/* The entry's real host path (its directory as the kernel names the open
+ * fd, plus its name): safe to hand to code that lstat()s it, since every
+ * symlink on the way was resolved inside the root. Caller frees. */
+char *bld_entry_host_path(const struct bld_entry *e, struct berr **err);
+
+/* Open a context path with O_PATH, symlinks resolved inside the root
+ * (for fstat and for its real host path). Returns the fd or -1. */
+int bld_context_open_path(struct bld_context *c, const char *ctx_rel, struct berr **err);
+
 #endif

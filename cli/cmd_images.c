@@ -85,7 +85,7 @@ static int run(int argc, char **argv)
 		       digests ? "CREATED" : "SIZE", digests ? "SIZE" : "");
 	for (size_t i = 0; i < x->n_manifests; i++) {
 		const struct img_descriptor *d = &x->manifests[i];
-		const char *name = img_strmap_get(&d->annotations, IMG_ANN_CONTAINERD_NAME);
+		const char *name = img_kvmap_get(&d->annotations, IMG_ANN_CONTAINERD_NAME);
 		_cleanup_free_ char *repo = NULL, *tag = NULL;
 		struct img_ref r;
 		struct berr *e2 = NULL;

@@ -51,7 +51,7 @@ static int run(int argc, char **argv)
 			img_descriptor_clear(&d);
 			continue;
 		}
-		const char *name = img_strmap_get(&d.annotations, IMG_ANN_CONTAINERD_NAME);
+		const char *name = img_kvmap_get(&d.annotations, IMG_ANN_CONTAINERD_NAME);
 		struct img_ref r;
 		struct berr *e2 = NULL;
 		if (name && img_ref_parse(name, &r, &e2) == 0) {

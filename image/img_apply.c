@@ -41,7 +41,7 @@ struct img_applier {
 	bool failed;
 	uint64_t layers, entries, bytes;
 	/* per layer */
-	struct img_strmap written;
+	struct img_hmap written;
 	struct dir_meta *dirs;
 	size_t ndirs, capdirs;
 };
@@ -70,7 +70,7 @@ struct img_applier *img_applier_new(const char *root, const struct img_apply_opt
 
 static void reset_layer(struct img_applier *ap)
 {
-	img_strmap_release(&ap->written);
+	img_hmap_release(&ap->written);
 	for (size_t i = 0; i < ap->ndirs; i++)
 		free(ap->dirs[i].path);
 	ap->ndirs = 0;
@@ -285,7 +285,7 @@ static int clear_lower(struct img_applier *ap, int dfd, const char *prefix, stru
 			continue;
 		_cleanup_free_ char *path = *prefix ? xasprintf("%s/%s", prefix, de->d_name)
 						    : xstrdup(de->d_name);
-		if (!img_strmap_get(&ap->written, path, NULL)) {
+		if (!img_hmap_get(&ap->written, path, NULL)) {
 			rc = remove_all(dirfd(d), de->d_name, path, err);
 			continue;
 		}
@@ -329,7 +329,7 @@ static int whiteout(struct img_applier *ap, char *dir, const char *base, const c
 	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/'))
 		return berr_set(err, BERR_INPUT, "invalid whiteout '%s'", raw);
 	_cleanup_free_ char *target = *dir ? xasprintf("%s/%s", dir, name) : xstrdup(name);
-	if (img_strmap_get(&ap->written, target, NULL))
+	if (img_hmap_get(&ap->written, target, NULL))
 		return 0; /* whiteouts hide lower layers, never this one */
 	int dfd = open_dir(ap, dir, false, raw, err);
 	if (dfd == -2)
@@ -559,7 +559,7 @@ static int apply_entry(struct img_applier *ap, struct archive *a, struct archive
 	rc = 0;
 out:
 	if (rc == 0)
-		img_strmap_put(&ap->written, path, NULL);
+		img_hmap_put(&ap->written, path, NULL);
 	if (fd >= 0)
 		close(fd);
 	if (tdfd >= 0)
@@ -568,44 +568,55 @@ out:
 	return rc;
 }
 
-/* Directory metadata, deepest first, after the layer's entries. */
+static int finish_dir(struct img_applier *ap, const struct dir_meta *m, struct berr **err)
+{
+	_cleanup_free_ char *work = xstrdup(m->path);
+	char *dir, *base;
+	split(work, &dir, &base);
+	struct berr *e = NULL;
+	int dfd = open_dir(ap, dir, false, m->path, &e);
+	if (dfd == -1 && e->code != BERR_SECURITY && e->code != BERR_INPUT) {
+		if (err && !*err)
+			*err = e;
+		else
+			berr_free(e);
+		return -1;
+	}
+	berr_free(e);
+	if (dfd < 0)
+		return 0; /* a later entry replaced the directory or a parent */
+	int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int oerr = errno;
+	close(dfd);
+	if (fd < 0 && (oerr == ENOENT || oerr == ENOTDIR || oerr == ELOOP))
+		return 0;
+	if (fd < 0)
+		return berr_set_errno(err, BERR_IO, oerr, "open '%s'", m->path);
+	struct timespec ts[2] = { m->mtime, m->mtime };
+	int rc = 0;
+	if (ap->chown && fchown(fd, m->uid, m->gid) < 0)
+		rc = berr_set_errno(err, BERR_IO, errno, "chown '%s'", m->path);
+	else if (fchmod(fd, ap->chown ? m->mode : (m->mode | 0700)) < 0 || futimens(fd, ts) < 0)
+		rc = berr_set_errno(err, BERR_IO, errno, "set attributes of '%s'", m->path);
+	close(fd);
+	return rc;
+}
+
+/* Directory metadata, deepest first, after the layer's entries. A directory
+ * listed twice gets its last entry's metadata (later wins). */
 static int finish_dirs(struct img_applier *ap, struct berr **err)
 {
-	for (size_t i = ap->ndirs; i-- > 0;) {
+	struct img_hmap done = IMG_HMAP_INIT;
+	int rc = 0;
+	for (size_t i = ap->ndirs; i-- > 0 && rc == 0;) {
 		struct dir_meta *m = &ap->dirs[i];
-		_cleanup_free_ char *work = xstrdup(m->path);
-		char *dir, *base;
-		split(work, &dir, &base);
-		struct berr *e = NULL;
-		int dfd = open_dir(ap, dir, false, m->path, &e);
-		if (dfd == -1 && e->code != BERR_SECURITY && e->code != BERR_INPUT) {
-			if (err && !*err)
-				*err = e;
-			else
-				berr_free(e);
-			return -1;
-		}
-		berr_free(e);
-		if (dfd < 0)
-			continue; /* a later entry replaced the directory or a parent */
-		int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int oerr = errno;
-		close(dfd);
-		if (fd < 0 && (oerr == ENOENT || oerr == ENOTDIR || oerr == ELOOP))
+		if (img_hmap_get(&done, m->path, NULL))
 			continue;
-		if (fd < 0)
-			return berr_set_errno(err, BERR_IO, oerr, "open '%s'", m->path);
-		struct timespec ts[2] = { m->mtime, m->mtime };
-		int rc = 0;
-		if (ap->chown && fchown(fd, m->uid, m->gid) < 0)
-			rc = berr_set_errno(err, BERR_IO, errno, "chown '%s'", m->path);
-		else if (fchmod(fd, ap->chown ? m->mode : (m->mode | 0700)) < 0 || futimens(fd, ts) < 0)
-			rc = berr_set_errno(err, BERR_IO, errno, "set attributes of '%s'", m->path);
-		close(fd);
-		if (rc < 0)
-			return -1;
+		img_hmap_put(&done, m->path, NULL);
+		rc = finish_dir(ap, m, err);
 	}
-	return 0;
+	img_hmap_release(&done);
+	return rc;
 }
 
 static int apply_archive(struct img_applier *ap, struct archive *a, struct berr **err)
@@ -636,12 +647,14 @@ static struct archive *reader(void)
 	return a;
 }
 
-static int run(struct img_applier *ap, struct archive *a, int opened, const char *name,
-	       struct berr **err)
+static int run(struct img_applier *ap, struct archive *a, int opened, bool empty,
+	       const char *name, struct berr **err)
 {
 	int rc;
 	if (ap->failed) {
 		rc = berr_set(err, BERR_INTERNAL, "applier for '%s' already failed", ap->root);
+	} else if (empty) {
+		rc = berr_set(err, BERR_INPUT, "empty (0 bytes, not a tar archive)");
 	} else if (opened != ARCHIVE_OK) {
 		rc = berr_set(err, BERR_INPUT, "%s", archive_error_string(a) ? archive_error_string(a)
 									 : "unreadable layer");
@@ -658,28 +671,45 @@ static int run(struct img_applier *ap, struct archive *a, int opened, const char
 	return 0;
 }
 
+/* reads the layer from an fd, counting bytes so that an empty stream (a
+ * pipe, say) gets the same clear error as an empty file */
+struct fd_src {
+	int fd;
+	uint64_t total;
+	char buf[APPLY_READ_BLOCK];
+};
+
+static la_ssize_t fd_read(struct archive *a, void *ctx, const void **out)
+{
+	struct fd_src *s = ctx;
+	ssize_t r;
+	do
+		r = read(s->fd, s->buf, sizeof(s->buf));
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		archive_set_error(a, errno, "read: %s", strerror(errno));
+		return -1;
+	}
+	s->total += (uint64_t)r;
+	*out = s->buf;
+	return r;
+}
+
 int img_apply_fd(struct img_applier *ap, int fd, const char *name, struct berr **err)
 {
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
-		ap->failed = true;
-		return berr_set(err, BERR_INPUT, "layer '%s' is empty (0 bytes, not a tar archive)",
-				name);
-	}
+	_cleanup_free_ struct fd_src *src = xcalloc(1, sizeof(*src));
+	src->fd = fd;
 	struct archive *a = reader();
-	return run(ap, a, archive_read_open_fd(a, fd, APPLY_READ_BLOCK), name, err);
+	int opened = archive_read_open(a, src, NULL, fd_read, NULL);
+	return run(ap, a, opened, opened != ARCHIVE_OK && src->total == 0, name, err);
 }
 
 int img_apply_mem(struct img_applier *ap, const void *data, size_t len, const char *name,
 		  struct berr **err)
 {
-	if (len == 0) {
-		ap->failed = true;
-		return berr_set(err, BERR_INPUT, "layer '%s' is empty (0 bytes, not a tar archive)",
-				name);
-	}
 	struct archive *a = reader();
-	return run(ap, a, archive_read_open_memory(a, data, len), name, err);
+	int opened = len ? archive_read_open_memory(a, data, len) : ARCHIVE_FATAL;
+	return run(ap, a, opened, len == 0, name, err);
 }
 
 int img_apply_file(struct img_applier *ap, const char *path, struct berr **err)

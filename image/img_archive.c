@@ -727,8 +727,8 @@ static int import_finish(struct importer *im, enum img_source_kind kind, struct 
 				return berr_set(err, BERR_NOTFOUND, "'%s': index.json entry %zu points at "
 						"missing blob '%s'", im->path, i, d->digest.s);
 			}
-			const char *cn = img_strmap_get(&d->annotations, IMG_ANN_CONTAINERD_NAME);
-			const char *rn = img_strmap_get(&d->annotations, IMG_ANN_REF_NAME);
+			const char *cn = img_kvmap_get(&d->annotations, IMG_ANN_CONTAINERD_NAME);
+			const char *rn = img_kvmap_get(&d->annotations, IMG_ANN_REF_NAME);
 			struct img_ref r;
 			struct berr *ignored = NULL;
 			const char *nm = cn ? cn : (rn && (strchr(rn, ':') || strchr(rn, '/')) ? rn : NULL);
@@ -785,7 +785,7 @@ static int import_archive(const char *path, enum img_source_kind kind, struct im
 
 static bool found_matches(const struct found *f, const char *ref)
 {
-	const char *rn = img_strmap_get(&f->desc.annotations, IMG_ANN_REF_NAME);
+	const char *rn = img_kvmap_get(&f->desc.annotations, IMG_ANN_REF_NAME);
 	if (rn && strcmp(rn, ref) == 0)
 		return true;
 	struct img_ref r;
@@ -1016,7 +1016,7 @@ static int export_oci_dir(const struct img_image *img, const char *path, const c
 		return -1;
 	struct img_descriptor d;
 	img_descriptor_copy(&d, &img->desc);
-	img_strmap_clear(&d.annotations);
+	img_kvmap_clear(&d.annotations);
 	if (d.platform) {
 		img_platform_clear(d.platform);
 		free(d.platform);
@@ -1127,7 +1127,7 @@ static int export_archive(const struct img_image *img, bool docker, const char *
 	_cleanup_img_index_ struct img_index *x = img_index_new();
 	struct img_descriptor d;
 	img_descriptor_copy(&d, &img->desc);
-	img_strmap_clear(&d.annotations);
+	img_kvmap_clear(&d.annotations);
 	if (!d.platform) {
 		d.platform = xcalloc(1, sizeof(*d.platform));
 		img_platform_copy(d.platform, &img->config->platform);
@@ -1136,7 +1136,7 @@ static int export_archive(const struct img_image *img, bool docker, const char *
 		struct img_descriptor t;
 		img_descriptor_copy(&t, &d);
 		if (!strchr(tags[i], ':') && !strchr(tags[i], '/') && !docker) {
-			img_strmap_set(&t.annotations, IMG_ANN_REF_NAME, tags[i]);
+			img_kvmap_set(&t.annotations, IMG_ANN_REF_NAME, tags[i]);
 		} else {
 			struct img_ref r;
 			if (img_ref_parse(tags[i], &r, err) < 0) {
@@ -1145,8 +1145,8 @@ static int export_archive(const struct img_image *img, bool docker, const char *
 				return -1;
 			}
 			char *full = img_ref_full(&r);
-			img_strmap_set(&t.annotations, IMG_ANN_CONTAINERD_NAME, full);
-			img_strmap_set(&t.annotations, IMG_ANN_REF_NAME, r.tag ? r.tag : "latest");
+			img_kvmap_set(&t.annotations, IMG_ANN_CONTAINERD_NAME, full);
+			img_kvmap_set(&t.annotations, IMG_ANN_REF_NAME, r.tag ? r.tag : "latest");
 			free(full);
 			img_ref_clear(&r);
 		}
@@ -1228,7 +1228,7 @@ int img_image_export(const struct img_image *img, enum img_source_kind kind, con
 
 int img_image_write(struct img_store *s, const struct img_config *cfg,
 		    const struct img_descriptor *layers, size_t n_layers, bool docker,
-		    const struct img_strmap *annotations, struct img_descriptor *out,
+		    const struct img_kvmap *annotations, struct img_descriptor *out,
 		    struct berr **err)
 {
 	if (cfg->n_diff_ids != n_layers)
@@ -1273,7 +1273,7 @@ int img_image_write(struct img_store *s, const struct img_config *cfg,
 	if (img_store_put_blob(s, cj.data, cj.len, &m->config.digest, err) < 0)
 		return -1;
 	if (annotations && !docker)
-		img_strmap_copy(&m->annotations, annotations);
+		img_kvmap_copy(&m->annotations, annotations);
 	_cleanup_bbuf_ struct bbuf mj = BBUF_INIT;
 	if (img_manifest_to_json(m, &mj, err) < 0)
 		return -1;

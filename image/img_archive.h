@@ -106,7 +106,7 @@ int img_image_export(const struct img_image *img, enum img_source_kind kind, con
  * (foreign ones excepted). annotations (may be NULL) go on the manifest. */
 int img_image_write(struct img_store *s, const struct img_config *cfg,
 		    const struct img_descriptor *layers, size_t n_layers, bool docker,
-		    const struct img_strmap *annotations, struct img_descriptor *out,
+		    const struct img_kvmap *annotations, struct img_descriptor *out,
 		    struct berr **err);
 
 /* Host platform as linux/<GOARCH>[/variant] from uname. */

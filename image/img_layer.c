@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -347,8 +346,7 @@ int img_layer_add(struct img_layer *l, const struct img_layer_entry *e, struct b
 	return add_norm(l, e, dst, NULL, err);
 }
 
-static int walk(struct img_layer *l, const char *src, const char *dst, int depth,
-		struct berr **err)
+static int walk(struct img_layer *l, const char *src, const char *dst, struct berr **err)
 {
 	/* the walk never follows symlinks: directories are opened O_NOFOLLOW */
 	int fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -395,7 +393,7 @@ static int walk(struct img_layer *l, const char *src, const char *dst, int depth
 			break;
 		}
 		if (S_ISDIR(st.st_mode))
-			rc = walk(l, s, t, depth + 1, err);
+			rc = walk(l, s, t, err);
 		errno = 0;
 	}
 	if (rc == 0 && errno)
@@ -422,7 +420,7 @@ int img_layer_add_tree(struct img_layer *l, const char *srcdir, const char *dstd
 		if (add_norm(l, &e, nd, &st, err) < 0)
 			return -1;
 	}
-	return walk(l, srcdir, dstdir, 0, err);
+	return walk(l, srcdir, dstdir, err);
 }
 
 static int add_marker(struct img_layer *l, const char *parent, const char *name,
@@ -550,9 +548,10 @@ static void dedupe(struct img_layer *l)
 	l->n = w;
 }
 
-static struct ent *find(struct img_layer *l, const char *path)
+/* binary search in the sorted prefix v[0..n) */
+static struct ent *find(struct img_layer *l, const char *path, size_t n)
 {
-	size_t lo = 0, hi = l->n;
+	size_t lo = 0, hi = n;
 	bool win = is_windows(l);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -571,7 +570,7 @@ static struct ent *find(struct img_layer *l, const char *path)
  * was first added, so `C:\App\a` and `c:\app\b` share one `Files/App`. */
 static void canonicalize_case(struct img_layer *l)
 {
-	struct img_strmap seen = IMG_STRMAP_INIT;
+	struct img_hmap seen = IMG_HMAP_INIT;
 	struct bbuf fold = BBUF_INIT, canon = BBUF_INIT;
 	for (size_t i = 0; i < l->n; i++) {
 		struct ent *e = l->v[i];
@@ -588,14 +587,14 @@ static void canonicalize_case(struct img_layer *l)
 			for (size_t k = 0; k < canon.len; k++)
 				bbuf_addch(&fold, (char)tolower((unsigned char)canon.data[k]), NULL);
 			void *prev;
-			if (img_strmap_get(&seen, fold.data, &prev)) {
+			if (img_hmap_get(&seen, fold.data, &prev)) {
 				if (strcmp(prev, canon.data) != 0) {
 					changed = true;
 					bbuf_reset(&canon);
 					bbuf_addstr(&canon, prev, NULL);
 				}
 			} else {
-				img_strmap_put(&seen, fold.data, xstrdup(canon.data));
+				img_hmap_put(&seen, fold.data, xstrdup(canon.data));
 			}
 			c = *end ? end + 1 : end;
 		}
@@ -607,7 +606,7 @@ static void canonicalize_case(struct img_layer *l)
 	for (size_t i = 0; i < seen.cap; i++)
 		if (seen.keys[i])
 			free(seen.vals[i]);
-	img_strmap_release(&seen);
+	img_hmap_release(&seen);
 	bbuf_release(&fold);
 	bbuf_release(&canon);
 }
@@ -627,14 +626,14 @@ static struct ent *synth_dir(struct img_layer *l, const char *path)
 static int check_parents(struct img_layer *l, struct berr **err)
 {
 	bool add = is_windows(l) || (l->opts.flags & IMG_LAYER_PARENTS);
-	struct img_strmap added = IMG_STRMAP_INIT;
+	struct img_hmap added = IMG_HMAP_INIT;
 	size_t n0 = l->n;
 	int rc = 0;
 	/* both roots exist in every Windows layer, even an empty one */
 	static const char *const roots[] = { "Hives", "Files" };
 	for (size_t i = 0; is_windows(l) && i < ARRAY_SIZE(roots); i++) {
-		if (!find(l, roots[i])) {
-			img_strmap_put(&added, roots[i], NULL);
+		if (!find(l, roots[i], n0)) {
+			img_hmap_put(&added, roots[i], NULL);
 			push(l, synth_dir(l, roots[i]));
 		}
 	}
@@ -643,7 +642,7 @@ static int check_parents(struct img_layer *l, struct berr **err)
 		char *slash;
 		while ((slash = strrchr(p, '/'))) {
 			*slash = '\0';
-			struct ent *pe = find(l, p);
+			struct ent *pe = find(l, p, n0); /* v[n0..] are unsorted additions */
 			if (pe) {
 				if (pe->type != IMG_ENTRY_DIR)
 					rc = berr_set(err, BERR_INPUT, "'%s' is inside '%s', which "
@@ -651,13 +650,13 @@ static int check_parents(struct img_layer *l, struct berr **err)
 						      l->v[i]->dst, p);
 				break;
 			}
-			if (!add || img_strmap_get(&added, p, NULL))
+			if (!add || img_hmap_get(&added, p, NULL))
 				break;
-			img_strmap_put(&added, p, NULL);
+			img_hmap_put(&added, p, NULL);
 			push(l, synth_dir(l, p));
 		}
 	}
-	img_strmap_release(&added);
+	img_hmap_release(&added);
 	if (rc == 0 && l->n != n0)
 		sort_entries(l);
 	return rc;

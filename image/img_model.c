@@ -41,7 +41,7 @@ void img_strlist_copy(struct img_strlist *dst, const struct img_strlist *src)
 	dst->set = src->set;
 }
 
-static size_t map_find(const struct img_strmap *m, const char *key, bool *found)
+static size_t map_find(const struct img_kvmap *m, const char *key, bool *found)
 {
 	size_t lo = 0, hi = m->n;
 	while (lo < hi) {
@@ -60,7 +60,7 @@ static size_t map_find(const struct img_strmap *m, const char *key, bool *found)
 	return lo;
 }
 
-void img_strmap_set(struct img_strmap *m, const char *key, const char *value)
+void img_kvmap_set(struct img_kvmap *m, const char *key, const char *value)
 {
 	bool found;
 	size_t i = map_find(m, key, &found);
@@ -77,14 +77,14 @@ void img_strmap_set(struct img_strmap *m, const char *key, const char *value)
 	m->n++;
 }
 
-const char *img_strmap_get(const struct img_strmap *m, const char *key)
+const char *img_kvmap_get(const struct img_kvmap *m, const char *key)
 {
 	bool found;
 	size_t i = map_find(m, key, &found);
 	return found ? m->v[i].value : NULL;
 }
 
-bool img_strmap_del(struct img_strmap *m, const char *key)
+bool img_kvmap_del(struct img_kvmap *m, const char *key)
 {
 	bool found;
 	size_t i = map_find(m, key, &found);
@@ -97,7 +97,7 @@ bool img_strmap_del(struct img_strmap *m, const char *key)
 	return true;
 }
 
-void img_strmap_clear(struct img_strmap *m)
+void img_kvmap_clear(struct img_kvmap *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->v[i].key);
@@ -107,7 +107,7 @@ void img_strmap_clear(struct img_strmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-void img_strmap_copy(struct img_strmap *dst, const struct img_strmap *src)
+void img_kvmap_copy(struct img_kvmap *dst, const struct img_kvmap *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	if (src->n) {
@@ -191,7 +191,7 @@ void img_descriptor_clear(struct img_descriptor *d)
 {
 	free(d->media_type);
 	img_strlist_clear(&d->urls);
-	img_strmap_clear(&d->annotations);
+	img_kvmap_clear(&d->annotations);
 	free(d->data);
 	if (d->platform) {
 		img_platform_clear(d->platform);
@@ -208,7 +208,7 @@ void img_descriptor_copy(struct img_descriptor *dst, const struct img_descriptor
 	dst->digest = src->digest;
 	dst->size = src->size;
 	img_strlist_copy(&dst->urls, &src->urls);
-	img_strmap_copy(&dst->annotations, &src->annotations);
+	img_kvmap_copy(&dst->annotations, &src->annotations);
 	dst->data = xstrdup_or_null(src->data);
 	if (src->platform) {
 		dst->platform = xcalloc(1, sizeof(*dst->platform));
@@ -372,7 +372,7 @@ static int kv_cmp(const void *a, const void *b)
 }
 
 static int jstrmap(struct jctx *c, const cJSON *o, const char *key, const char *field,
-		   struct img_strmap *out)
+		   struct img_kvmap *out)
 {
 	const cJSON *v = jget(o, key);
 	if (!v)
@@ -519,7 +519,7 @@ static void runconfig_clear(struct img_runconfig *r)
 	img_strlist_clear(&r->cmd);
 	img_strlist_clear(&r->volumes);
 	free(r->working_dir);
-	img_strmap_clear(&r->labels);
+	img_kvmap_clear(&r->labels);
 	free(r->stop_signal);
 	if (r->healthcheck) {
 		img_strlist_clear(&r->healthcheck->test);
@@ -568,7 +568,7 @@ void img_manifest_free(struct img_manifest *m)
 		img_descriptor_clear(m->subject);
 		free(m->subject);
 	}
-	img_strmap_clear(&m->annotations);
+	img_kvmap_clear(&m->annotations);
 	free(m);
 }
 
@@ -585,7 +585,7 @@ void img_index_free(struct img_index *x)
 		img_descriptor_clear(x->subject);
 		free(x->subject);
 	}
-	img_strmap_clear(&x->annotations);
+	img_kvmap_clear(&x->annotations);
 	free(x);
 }
 
@@ -855,7 +855,7 @@ static void add_strlist(cJSON *o, const char *key, const struct img_strlist *l, 
 	cJSON_AddItemToObject(o, key, a);
 }
 
-static void add_strmap(cJSON *o, const char *key, const struct img_strmap *m)
+static void add_strmap(cJSON *o, const char *key, const struct img_kvmap *m)
 {
 	if (m->n == 0)
 		return; /* omitempty, like the Go structs */

@@ -51,7 +51,7 @@ struct img_strlist {
 struct img_kv {
 	char *key, *value;
 };
-struct img_strmap {
+struct img_kvmap {
 	struct img_kv *v;
 	size_t n;
 	bool set;
@@ -61,11 +61,11 @@ void img_strlist_add(struct img_strlist *l, const char *s);
 void img_strlist_clear(struct img_strlist *l);
 void img_strlist_copy(struct img_strlist *dst, const struct img_strlist *src);
 /* set (replace) a key; value copied */
-void img_strmap_set(struct img_strmap *m, const char *key, const char *value);
-const char *img_strmap_get(const struct img_strmap *m, const char *key);
-bool img_strmap_del(struct img_strmap *m, const char *key);
-void img_strmap_clear(struct img_strmap *m);
-void img_strmap_copy(struct img_strmap *dst, const struct img_strmap *src);
+void img_kvmap_set(struct img_kvmap *m, const char *key, const char *value);
+const char *img_kvmap_get(const struct img_kvmap *m, const char *key);
+bool img_kvmap_del(struct img_kvmap *m, const char *key);
+void img_kvmap_clear(struct img_kvmap *m);
+void img_kvmap_copy(struct img_kvmap *dst, const struct img_kvmap *src);
 
 struct img_platform {
 	char *architecture;
@@ -86,7 +86,7 @@ struct img_descriptor {
 	struct img_digest digest;
 	int64_t size;
 	struct img_strlist urls;        /* kept exactly as loaded (foreign layers) */
-	struct img_strmap annotations;
+	struct img_kvmap annotations;
 	char *data;                     /* base64, optional */
 	struct img_platform *platform;  /* only in indexes; NULL when absent */
 	char *artifact_type;
@@ -111,7 +111,7 @@ struct img_runconfig {
 	struct img_strlist cmd;
 	struct img_strlist volumes;       /* keys of the Volumes object */
 	char *working_dir;
-	struct img_strmap labels;
+	struct img_kvmap labels;
 	char *stop_signal;
 	bool args_escaped;
 	struct img_healthcheck *healthcheck; /* NULL when absent */
@@ -143,7 +143,7 @@ struct img_manifest {
 	struct img_descriptor *layers;
 	size_t n_layers;
 	struct img_descriptor *subject; /* NULL when absent */
-	struct img_strmap annotations;
+	struct img_kvmap annotations;
 };
 
 struct img_index {
@@ -152,7 +152,7 @@ struct img_index {
 	struct img_descriptor *manifests;
 	size_t n_manifests;
 	struct img_descriptor *subject;
-	struct img_strmap annotations;
+	struct img_kvmap annotations;
 };
 
 /* Parse. `what` names the object in errors ("config 'sha256:...'"); may be NULL. */

@@ -456,9 +456,9 @@ int img_store_tag_set_raw(struct img_store *s, const char *ref_name, const char 
 	if (img_store_load_index(s, &x, err) < 0)
 		return -1;
 	for (size_t i = 0; i < x->n_manifests;) {
-		const struct img_strmap *a = &x->manifests[i].annotations;
-		const char *n = img_strmap_get(a, IMG_ANN_CONTAINERD_NAME);
-		const char *t = img_strmap_get(a, IMG_ANN_REF_NAME);
+		const struct img_kvmap *a = &x->manifests[i].annotations;
+		const char *n = img_kvmap_get(a, IMG_ANN_CONTAINERD_NAME);
+		const char *t = img_kvmap_get(a, IMG_ANN_REF_NAME);
 		bool same = full_name ? (n && strcmp(n, full_name) == 0)
 				      : (ref_name && !n && t && strcmp(t, ref_name) == 0);
 		if (same)
@@ -468,12 +468,12 @@ int img_store_tag_set_raw(struct img_store *s, const char *ref_name, const char 
 	}
 	struct img_descriptor d;
 	img_descriptor_copy(&d, desc);
-	img_strmap_del(&d.annotations, IMG_ANN_CONTAINERD_NAME);
-	img_strmap_del(&d.annotations, IMG_ANN_REF_NAME);
+	img_kvmap_del(&d.annotations, IMG_ANN_CONTAINERD_NAME);
+	img_kvmap_del(&d.annotations, IMG_ANN_REF_NAME);
 	if (full_name)
-		img_strmap_set(&d.annotations, IMG_ANN_CONTAINERD_NAME, full_name);
+		img_kvmap_set(&d.annotations, IMG_ANN_CONTAINERD_NAME, full_name);
 	if (ref_name)
-		img_strmap_set(&d.annotations, IMG_ANN_REF_NAME, ref_name);
+		img_kvmap_set(&d.annotations, IMG_ANN_REF_NAME, ref_name);
 	img_index_add(x, &d);
 	img_descriptor_clear(&d);
 	return img_store_save_index(s, x, err);
@@ -515,7 +515,7 @@ static long find_tag(const struct img_index *x, const char *ref, const char *dir
 	_cleanup_free_ char *full = NULL, *tag = NULL;
 	if (normalize(ref, &full, &tag, &ignored) == 0) {
 		for (size_t i = 0; i < x->n_manifests; i++) {
-			const char *n = img_strmap_get(&x->manifests[i].annotations, IMG_ANN_CONTAINERD_NAME);
+			const char *n = img_kvmap_get(&x->manifests[i].annotations, IMG_ANN_CONTAINERD_NAME);
 			if (n && strcmp(n, full) == 0)
 				return (long)i;
 		}
@@ -523,7 +523,7 @@ static long find_tag(const struct img_index *x, const char *ref, const char *dir
 	berr_free(ignored);
 	long hit = -1;
 	for (size_t i = 0; i < x->n_manifests; i++) {
-		const char *n = img_strmap_get(&x->manifests[i].annotations, IMG_ANN_REF_NAME);
+		const char *n = img_kvmap_get(&x->manifests[i].annotations, IMG_ANN_REF_NAME);
 		if (n && strcmp(n, ref) == 0) {
 			if (hit >= 0)
 				return berr_set(err, BERR_INPUT,

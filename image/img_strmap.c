@@ -13,7 +13,7 @@ static size_t strhash(const char *s)
 	return (size_t)h;
 }
 
-static size_t slot_of(const struct img_strmap *m, const char *key)
+static size_t slot_of(const struct img_hmap *m, const char *key)
 {
 	size_t i = strhash(key) & (m->cap - 1);
 	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
@@ -21,9 +21,9 @@ static size_t slot_of(const struct img_strmap *m, const char *key)
 	return i;
 }
 
-static void grow(struct img_strmap *m)
+static void grow(struct img_hmap *m)
 {
-	struct img_strmap n = { xcalloc(m->cap ? m->cap * 2 : 64, sizeof(char *)), NULL,
+	struct img_hmap n = { xcalloc(m->cap ? m->cap * 2 : 64, sizeof(char *)), NULL,
 				m->cap ? m->cap * 2 : 64, m->len };
 	n.vals = xcalloc(n.cap, sizeof(void *));
 	for (size_t i = 0; i < m->cap; i++) {
@@ -38,7 +38,7 @@ static void grow(struct img_strmap *m)
 	*m = n;
 }
 
-void *img_strmap_put(struct img_strmap *m, const char *key, void *val)
+void *img_hmap_put(struct img_hmap *m, const char *key, void *val)
 {
 	/* keep the load factor under 1/2 so probe chains stay short */
 	if ((m->len + 1) * 2 > m->cap)
@@ -55,7 +55,7 @@ void *img_strmap_put(struct img_strmap *m, const char *key, void *val)
 	return old;
 }
 
-bool img_strmap_get(const struct img_strmap *m, const char *key, void **val)
+bool img_hmap_get(const struct img_hmap *m, const char *key, void **val)
 {
 	if (!m->cap)
 		return false;
@@ -67,7 +67,7 @@ bool img_strmap_get(const struct img_strmap *m, const char *key, void **val)
 	return true;
 }
 
-void img_strmap_release(struct img_strmap *m)
+void img_hmap_release(struct img_hmap *m)
 {
 	for (size_t i = 0; i < m->cap; i++)
 		free(m->keys[i]);

@@ -8,17 +8,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct img_strmap {
+struct img_hmap {
 	char **keys;
 	void **vals;
 	size_t cap, len;
 };
-#define IMG_STRMAP_INIT { NULL, NULL, 0, 0 }
+#define IMG_HMAP_INIT { NULL, NULL, 0, 0 }
 
 /* Insert or replace; returns the previous value (NULL if none). */
-void *img_strmap_put(struct img_strmap *m, const char *key, void *val);
+void *img_hmap_put(struct img_hmap *m, const char *key, void *val);
 /* true when key is present; *val (may be NULL) receives its value */
-bool img_strmap_get(const struct img_strmap *m, const char *key, void **val);
-void img_strmap_release(struct img_strmap *m);
+bool img_hmap_get(const struct img_hmap *m, const char *key, void **val);
+void img_hmap_release(struct img_hmap *m);
 
 #endif

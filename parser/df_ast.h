@@ -29,6 +29,9 @@ struct df_node {
 	size_t nflags;
 	char **args;         /* parser-layer arguments (ENV/LABEL: key,value,sep triples) */
 	size_t nargs;
+	size_t *arglens;     /* byte length of each args[i]: differs from strlen only
+			      * when a JSON \u0000 escape put a NUL inside an exec-form
+			      * argument (BuildKit keeps it; its dump shows "\x00") */
 	bool json;           /* exec (JSON array) form */
 	struct df_node *trigger; /* ONBUILD only: the nested instruction, else NULL */
 	struct df_heredoc *heredocs;
@@ -40,6 +43,20 @@ struct df_node {
 	int col;             /* 1-based column of the keyword on start_line */
 };
 
+/* Limits. A physical line longer than DF_MAX_LINE_LEN bytes (not counting
+ * its '\n') is rejected as BuildKit's bufio.Scanner does ("dockerfile line
+ * greater than max allowed size of 65535"). */
+#define DF_MAX_LINE_LEN 65535
+/* df_parse_file refuses larger files (BuildKit has no such cap; this bounds
+ * memory for a CLI reading stdin). */
+#define DF_MAX_FILE_SIZE (64u * 1024 * 1024)
+/* ONBUILD ONBUILD ... nesting the parser follows before giving up (BuildKit
+ * recurses without a bound; the instruction layer rejects any nesting). */
+#define DF_MAX_ONBUILD_DEPTH 64
+/* Comment lines kept per instruction (the last ones before it). BuildKit
+ * keeps all; the cap bounds memory for files made of millions of comments. */
+#define DF_MAX_COMMENTS 1024
+
 struct df_warning {
 	char *msg;           /* e.g. "Empty continuation line found in: RUN a b" */
 	int start_line, end_line;
@@ -50,6 +67,8 @@ struct df_file {
 	char escape;         /* '\\' or '`' */
 	char *syntax;        /* `# syntax=` value or NULL */
 	char *check;         /* `# check=` value or NULL */
+	/* 1-based line of each directive, 0 when absent */
+	int syntax_line, escape_line, check_line;
 	struct df_node *nodes;
 	size_t nnodes;
 	struct df_warning *warnings;

@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -190,9 +192,8 @@ static void extra2(struct img_layer *l)
 	assert_int_equal(img_layer_add(l, &own, NULL), 0);
 }
 
-static void test_chain(void **state)
+static void chain(struct fx *f, unsigned flags)
 {
-	struct fx *f = *state;
 	char *t1 = tmpdir_new(), *t2 = tmpdir_new();
 	put_dir(t1, "bin", 0755);
 	put_file(t1, "bin/tool", "tool v1\n", 0755, 1500000000);
@@ -221,10 +222,11 @@ static void test_chain(void **state)
 	char *p1 = xasprintf("%s/l1.tar.gz", f->base), *p2 = xasprintf("%s/l2.tar.zst", f->base);
 	assert_int_equal(bfile_write_atomic(p1, g1.data, g1.len, 0644, NULL), 0);
 	assert_int_equal(bfile_write_atomic(p2, z2.data, z2.len, 0644, NULL), 0);
-	const char *chain[] = { p1, p2 };
+	const char *files[] = { p1, p2 };
 	struct img_apply_stats st;
 	struct berr *err = NULL;
-	if (img_apply_chain(f->root, chain, 2, NULL, &st, &err) < 0)
+	struct img_apply_opts o = { .flags = flags };
+	if (img_apply_chain(f->root, files, 2, &o, &st, &err) < 0)
 		fail_msg("%s", err->msg);
 	unlink(p1);
 	unlink(p2);
@@ -282,6 +284,16 @@ static void test_chain(void **state)
 	rm_rf(t2);
 	free(t1);
 	free(t2);
+}
+
+static void test_chain(void **state)
+{
+	chain(*state, 0);
+}
+
+static void test_chain_walk(void **state)
+{
+	chain(*state, IMG_APPLY_NO_OPENAT2);
 }
 
 static void test_no_chown(void **state)
@@ -347,6 +359,8 @@ static void test_duplicates_later_wins(void **state)
 	tb_file(t, "e", "file first");
 	tb_dir(t, "e/");
 	tb_file(t, "e/in", "in");
+	tb_add(t, '5', "m/", NULL, NULL, 0700);
+	tb_add(t, '5', "m/", NULL, NULL, 0751);
 	tb_end(t);
 	const struct bbuf *ls[] = { &t->buf };
 	struct berr *err = NULL;
@@ -364,6 +378,11 @@ static void test_duplicates_later_wins(void **state)
 	x = read_text(f->root, "e/in");
 	assert_string_equal(x, "in");
 	free(x);
+	char *m = xasprintf("%s/m", f->root);
+	struct stat st;
+	assert_int_equal(lstat(m, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0751); /* the later directory entry */
+	free(m);
 	free(abs);
 	tb_free(t);
 }
@@ -545,7 +564,7 @@ static void test_empty_and_broken_layers(void **state)
 	struct berr *err = NULL;
 	struct img_applier *ap = img_applier_new(f->root, NULL, &err);
 	assert_int_equal(img_apply_mem(ap, "", 0, "zero", &err), -1);
-	assert_string_equal(err->msg, "layer 'zero' is empty (0 bytes, not a tar archive)");
+	assert_string_equal(err->msg, "layer 'zero': empty (0 bytes, not a tar archive)");
 	assert_int_equal(err->code, BERR_INPUT);
 	berr_clear(&err);
 	img_applier_free(ap);
@@ -553,7 +572,17 @@ static void test_empty_and_broken_layers(void **state)
 	assert_int_equal(bfile_write_atomic(p, "", 0, 0644, NULL), 0);
 	ap = img_applier_new(f->root, NULL, &err);
 	assert_int_equal(img_apply_file(ap, p, &err), -1);
-	assert_non_null(strstr(err->msg, "is empty"));
+	assert_non_null(strstr(err->msg, "empty (0 bytes"));
+	berr_clear(&err);
+	img_applier_free(ap);
+	/* the same through a pipe */
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	close(pfd[1]);
+	ap = img_applier_new(f->root, NULL, &err);
+	assert_int_equal(img_apply_fd(ap, pfd[0], "pipe", &err), -1);
+	close(pfd[0]);
+	assert_string_equal(err->msg, "layer 'pipe': empty (0 bytes, not a tar archive)");
 	berr_clear(&err);
 	img_applier_free(ap);
 	unlink(p);
@@ -576,6 +605,23 @@ static void test_empty_and_broken_layers(void **state)
 	assert_false(path_exists(f->root, "after"));
 	berr_clear(&err);
 	img_applier_free(ap);
+	/* corrupted gzip (a flipped byte in the deflate stream) and truncated zstd */
+	gz.len *= 2;
+	gz.data[gz.len / 2] ^= 0x55;
+	ap = img_applier_new(f->root, NULL, &err);
+	assert_int_equal(img_apply_mem(ap, gz.data, gz.len, "corrupt", &err), -1);
+	assert_int_equal(err->code, BERR_INPUT);
+	berr_clear(&err);
+	img_applier_free(ap);
+	struct bbuf zs = zstd_of(&t->buf);
+	zs.len -= 10;
+	ap = img_applier_new(f->root, NULL, &err);
+	assert_int_equal(img_apply_mem(ap, zs.data, zs.len, "zcut", &err), -1);
+	assert_int_equal(err->code, BERR_INPUT);
+	print_message("truncated zstd: %s\n", err->msg);
+	berr_clear(&err);
+	img_applier_free(ap);
+	bbuf_release(&zs);
 	/* truncated plain tar in the middle of a header */
 	ap = img_applier_new(f->root, NULL, &err);
 	assert_int_equal(img_apply_mem(ap, t->buf.data, 512 + 200000 + 100, "cut", &err), -1);
@@ -647,10 +693,79 @@ static void test_windows_layer_paths(void **state)
 	tb_free(t2);
 }
 
+/* As an unprivileged user: owners are not applied, device nodes are skipped
+ * and directories keep u+rwx so a later layer can still write into them. */
+static int unprivileged_child(struct fx *f, const struct bbuf *l1, const struct bbuf *l2)
+{
+	struct fx local = *f;
+	if (geteuid() == 0) {
+		/* chroot first: the test host may not let other users reach TMPDIR */
+		if (chroot(f->base) < 0 || chdir("/") < 0)
+			return 9;
+		local.root = "/root";
+		f = &local;
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			return 10;
+	}
+	struct berr *err = NULL;
+	struct img_applier *ap = img_applier_new(f->root, NULL, &err);
+	if (!ap || img_apply_mem(ap, l1->data, l1->len, "l1", &err) < 0 ||
+	    img_apply_mem(ap, l2->data, l2->len, "l2", &err) < 0) {
+		fprintf(stderr, "child: %s\n", err ? err->msg : "?");
+		return 11;
+	}
+	img_applier_free(ap);
+	struct stat st;
+	char *p = xasprintf("%s/ro", f->root);
+	int rc = lstat(p, &st) < 0 || (st.st_mode & 07777) != 0755 ? 12 : 0;
+	free(p);
+	if (!rc && (!path_exists(f->root, "ro/g") || path_exists(f->root, "ro/f")))
+		rc = 13;
+	p = xasprintf("%s/owned", f->root);
+	if (!rc && (lstat(p, &st) < 0 || st.st_uid != geteuid()))
+		rc = 14;
+	free(p);
+	if (!rc && path_exists(f->root, "null"))
+		rc = 15;
+	return rc;
+}
+
+static void test_unprivileged(void **state)
+{
+	struct fx *f = *state;
+	struct tb *l1 = tb_new(), *l2 = tb_new();
+	tb_add(l1, '5', "ro/", NULL, NULL, 0555);
+	tb_add(l1, '0', "ro/f", NULL, "f", 0444);
+	struct img_tar_hdr own = { .name = "owned", .typeflag = '0', .mode = 0644, .uid = 1234 };
+	assert_int_equal(img_tarw_header(l1->w, &own, NULL, 0, NULL), 0);
+	struct img_tar_hdr dev = { .name = "null", .typeflag = '3', .mode = 0666, .devmajor = 1,
+				   .devminor = 3 };
+	assert_int_equal(img_tarw_header(l1->w, &dev, NULL, 0, NULL), 0);
+	tb_file(l2, "ro/g", "g");
+	tb_file(l2, "ro/.wh.f", NULL);
+	tb_end(l1);
+	tb_end(l2);
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(f->base, 0711), 0); /* mkdtemp made it 0700 */
+		assert_int_equal(chown(f->root, 65534, 65534), 0);
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(unprivileged_child(f, &l1->buf, &l2->buf));
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tb_free(l1);
+	tb_free(l2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_chain, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_chain_walk, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_no_chown, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_whiteout_same_layer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_later_wins, fx_setup, fx_teardown),
@@ -666,6 +781,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_and_broken_layers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_whiteouts, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_windows_layer_paths, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_unprivileged, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("apply", tests, NULL, NULL);
 }

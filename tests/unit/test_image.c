@@ -340,9 +340,9 @@ static void test_store_tags(void **state)
 	assert_int_equal(img_store_tag_set(s, "reg.example:5000/x/y:2", &b, &err), 0);
 	assert_int_equal(img_store_tag_resolve(s, "foo:latest", &got, &err), 0);
 	assert_string_equal(got.digest.s, a.digest.s);
-	assert_string_equal(img_strmap_get(&got.annotations, IMG_ANN_CONTAINERD_NAME),
+	assert_string_equal(img_kvmap_get(&got.annotations, IMG_ANN_CONTAINERD_NAME),
 			    "docker.io/library/foo:latest");
-	assert_string_equal(img_strmap_get(&got.annotations, IMG_ANN_REF_NAME), "latest");
+	assert_string_equal(img_kvmap_get(&got.annotations, IMG_ANN_REF_NAME), "latest");
 	img_descriptor_clear(&got);
 	assert_int_equal(img_store_tag_resolve(s, "docker.io/library/foo", &got, &err), 0);
 	img_descriptor_clear(&got);
@@ -397,7 +397,7 @@ static void test_config_roundtrip(void **state)
 	assert_true(c->config.cmd.set);
 	assert_int_equal(c->config.cmd.n, 0);
 	assert_int_equal(c->config.healthcheck->interval, 30000000000LL);
-	assert_string_equal(img_strmap_get(&c->config.labels, "a"), "1");
+	assert_string_equal(img_kvmap_get(&c->config.labels, "a"), "1");
 	assert_true(c->history[0].empty_layer);
 	struct bbuf out = BBUF_INIT;
 	assert_int_equal(img_config_to_json(c, &out, &err), 0);

@@ -502,6 +502,67 @@ static void test_epoch_from_env(void **state)
 	unsetenv("SOURCE_DATE_EPOCH");
 }
 
+/* Many paths, some parents explicit, most synthesized: every name once and
+ * every parent before its children, in both formats. */
+static void test_parents_many(void **state)
+{
+	(void)state;
+	for (int win = 0; win < 2; win++) {
+		struct bbuf out = BBUF_INIT;
+		struct bsink s = mem_sink(&out);
+		struct berr *err = NULL;
+		struct img_layer_opts o = { .flags = IMG_LAYER_PARENTS |
+						     (win ? IMG_LAYER_WINDOWS : 0) };
+		struct img_layer *l = img_layer_new(&o, &s);
+		uint32_t x = 12345;
+		for (int i = 0; i < 300; i++) {
+			char path[64];
+			int w = 0;
+			int depth = 1 + (int)((x >> 8) % 4);
+			for (int d = 0; d < depth; d++) {
+				x = x * 1103515245u + 12345u;
+				w += snprintf(path + w, sizeof(path) - (size_t)w, "/%c%c",
+					      'a' + (int)((x >> 16) % 3), '0' + (int)((x >> 20) % 3));
+			}
+			/* leaves are files under a "f" prefix so they never collide
+			 * with directory names */
+			snprintf(path + w, sizeof(path) - (size_t)w, "%s", i % 5 ? "/f" : "");
+			struct img_layer_entry e = { .dst = path,
+						     .type = i % 5 ? IMG_ENTRY_FILE : IMG_ENTRY_DIR };
+			assert_int_equal(img_layer_add(l, &e, &err), 0);
+		}
+		if (img_layer_finish(l, NULL, &err) < 0)
+			fail_msg("%s", err->msg);
+		img_layer_free(l);
+		size_t n;
+		const char *why;
+		struct tt_entry *v = tt_parse((const unsigned char *)out.data, out.len, &n, &why);
+		assert_null(why);
+		assert_true(n > 50);
+		for (size_t i = 0; i < n; i++) {
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(v[i].name, v[j].name) == 0)
+					fail_msg("duplicate '%s'", v[i].name);
+			char *p = xstrdup(v[i].name);
+			size_t pl = strlen(p);
+			if (p[pl - 1] == '/')
+				p[pl - 1] = '\0';
+			char *sl = strrchr(p, '/');
+			if (sl) {
+				sl[1] = '\0';
+				bool found = false;
+				for (size_t j = 0; j < i && !found; j++)
+					found = strcmp(v[j].name, p) == 0 && v[j].type == '5';
+				if (!found)
+					fail_msg("'%s' before its parent '%s'", v[i].name, p);
+			}
+			free(p);
+		}
+		tt_free(v, n);
+		bbuf_release(&out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_big_file_streams),
 		cmocka_unit_test(test_xattrs),
 		cmocka_unit_test(test_epoch_from_env),
+		cmocka_unit_test(test_parents_many),
 	};
 	return cmocka_run_group_tests_name("layer", tests, NULL, NULL);
 }

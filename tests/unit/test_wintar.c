@@ -11,6 +11,9 @@
 #include "image/img_wintar.h"
 
 #define T_FILE 1600000000
+/* sha256 of the Windows layer written by write_win(make_src()); changes only
+ * when the Windows format changes on purpose */
+#define GOLDEN_WIN_DIGEST "0ca578aeb0658103fe4830911f33b3a15f357ec618f40bc812a7acd9ccb2ed1d"
 
 /* ---- an independent parser for self-relative security descriptors ---- */
 
@@ -241,6 +244,10 @@ static void test_structure(void **state)
 	assert_int_equal(write_win(t, &again, &err), 0);
 	assert_int_equal(out.len, again.len);
 	assert_memory_equal(out.data, again.data, out.len); /* deterministic */
+	char hex[65];
+	sha256_hex(out.data, out.len, hex);
+	print_message("windows layer sha256:%s (%zu bytes)\n", hex, out.len);
+	assert_string_equal(hex, GOLDEN_WIN_DIGEST);
 	size_t n;
 	const char *why;
 	struct tt_entry *v = tt_parse((const unsigned char *)out.data, out.len, &n, &why);
@@ -258,7 +265,7 @@ static void test_structure(void **state)
 		print_message("  %c %06o %s%s%s\n", v[i].type, v[i].mode, v[i].name,
 			      v[i].linkname[0] ? " -> " : "", v[i].linkname);
 	assert_int_equal(n, ARRAY_SIZE(want));
-	struct img_strmap dirs = IMG_STRMAP_INIT;
+	struct img_hmap dirs = IMG_HMAP_INIT;
 	for (size_t i = 0; i < n; i++) {
 		struct tt_entry *e = &v[i];
 		assert_string_equal(e->name, want[i]);
@@ -274,14 +281,14 @@ static void test_structure(void **state)
 		for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
 			*s = '\0';
 			char *key = xasprintf("%s/", p);
-			if (!img_strmap_get(&dirs, key, NULL))
+			if (!img_hmap_get(&dirs, key, NULL))
 				fail_msg("'%s' comes before its parent '%s'", e->name, key);
 			free(key);
 		}
 		free(p);
 		bool dir = e->type == '5';
 		if (dir)
-			img_strmap_put(&dirs, e->name, NULL);
+			img_hmap_put(&dirs, e->name, NULL);
 		assert_int_equal(e->mode & 0170000, dir ? 0040000 : e->type == '2' ? 0120000 : 0100000);
 		const char *ct = tt_rec(e, "LIBARCHIVE.creationtime");
 		assert_non_null(ct);
@@ -298,7 +305,7 @@ static void test_structure(void **state)
 		assert_int_equal(si.naces, dir ? 7 : 3);
 		assert_null(tt_rec(e, "atime"));
 	}
-	img_strmap_release(&dirs);
+	img_hmap_release(&dirs);
 	/* hardlink target under Files/, long name through a PAX path record */
 	assert_int_equal(v[12].type, '1');
 	assert_string_equal(v[12].linkname, "Files/app/bin/x-link.dll");

@@ -1,0 +1,744 @@
+/* COPY and ADD: sources from the build context, a stage, an image or a
+ * named context; heredocs; local archives (ADD) and URLs (ADD). Builds an
+ * item list first (so the cache key can include a digest of every input
+ * byte), then writes the layer from it. Semantics follow BuildKit's
+ * dockerfile2llb + fsutil copy: see docs/builder.md. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/bld_int.h"
+#include "builder/bld_match.h"
+#include "image/img_apply.h"
+#include "image/img_layer.h"
+#include "parser/df_instr.h"
+#include "common/common.h"
+
+/* A URL download larger than this is refused. */
+#define BLD_URL_MAX (8ULL << 30)
+#define BLD_URL_CONNECT_TIMEOUT 10L
+/* read chunk for input digests */
+#define BLD_HASH_CHUNK (128 * 1024)
+
+struct item {
+	char *src;        /* host path, NULL for synthetic directories */
+	char *dst;        /* absolute internal path */
+	bool keep_owner;  /* ADD of an archive: owners from the tar */
+	bool dir;         /* synthetic directory */
+};
+
+struct bld_copy_plan {
+	struct item *items;
+	size_t n, cap;
+	char **parents;   /* existing parent dirs: host path, dst pairs */
+	size_t nparents;
+	uid_t uid;
+	gid_t gid;
+	bool chmod;
+	mode_t mode;
+	bool windows;
+	char *stage_rootfs;
+};
+
+void bld_copy_plan_free(struct bld_copy_plan *cp)
+{
+	if (!cp)
+		return;
+	for (size_t i = 0; i < cp->n; i++) {
+		free(cp->items[i].src);
+		free(cp->items[i].dst);
+	}
+	free(cp->items);
+	for (size_t i = 0; i < cp->nparents * 2; i++)
+		free(cp->parents[i]);
+	free(cp->parents);
+	free(cp->stage_rootfs);
+	free(cp);
+}
+
+static void add_item(struct bld_copy_plan *cp, char *src, char *dst, bool keep_owner, bool dir)
+{
+	XGROW(cp->items, cp->n + 1, cp->cap);
+	cp->items[cp->n++] = (struct item){ src, dst, keep_owner, dir };
+}
+
+static char *join_dst(const char *base, const char *rel)
+{
+	if (!*rel)
+		return xstrdup(base);
+	_cleanup_free_ char *j = xasprintf("%s/%s", strcmp(base, "/") ? base : "", rel);
+	return bpath_clean(j);
+}
+
+/* hash what an item contributes: path, type, mode, size, content, link */
+static int hash_item(struct img_hasher *h, const char *dst, const struct stat *st,
+		     const char *link, int fd, struct berr **err)
+{
+	char meta[256];
+	int n = snprintf(meta, sizeof(meta), "\n%o %llu ", (unsigned)st->st_mode,
+			 (unsigned long long)(S_ISREG(st->st_mode) ? st->st_size : 0));
+	img_hasher_update(h, dst, strlen(dst));
+	img_hasher_update(h, meta, (size_t)n);
+	if (link)
+		img_hasher_update(h, link, strlen(link));
+	if (fd >= 0) {
+		static char buf[BLD_HASH_CHUNK];
+		for (;;) {
+			ssize_t r = read(fd, buf, sizeof(buf));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return berr_set_errno(err, BERR_IO, errno, "read '%s'", dst);
+			if (r == 0)
+				break;
+			img_hasher_update(h, buf, (size_t)r);
+		}
+	}
+	return 0;
+}
+
+struct walk_ud {
+	struct bld_copy_plan *cp;
+	struct img_hasher *h;
+	const char *dst_base;     /* directory source: the dest dir; file: the dest path */
+	bool src_is_dir;
+	bool keep_owner;
+	struct df_ignore *exclude;
+	const char *prefix;       /* --parents: path kept under dest */
+	bool skip_root;           /* archive: the extraction dir itself is not copied */
+};
+
+static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
+{
+	struct walk_ud *u = vud;
+	if (u->skip_root && !e->rel[0])
+		return 0;
+	if (u->exclude && e->rel[0]) {
+		bool m = false;
+		if (df_ignore_matches_or_parent_matches(u->exclude, e->rel, &m, err) < 0)
+			return -1;
+		if (m)
+			return 0;
+	}
+	char *dst;
+	if (u->prefix && *u->prefix) {
+		_cleanup_free_ char *r = e->rel[0] ? xasprintf("%s/%s", u->prefix, e->rel)
+						   : xstrdup(u->prefix);
+		dst = join_dst(u->dst_base, r);
+	} else {
+		dst = join_dst(u->dst_base, e->rel);
+	}
+	char *src = bld_entry_host_path(e, err);
+	if (!src) {
+		free(dst);
+		return -1;
+	}
+	int fd = -1;
+	if (S_ISREG(e->st->st_mode)) {
+		fd = bld_entry_open(e, err);
+		if (fd < 0) {
+			free(dst);
+			free(src);
+			return -1;
+		}
+	}
+	int r = hash_item(u->h, dst, e->st, e->link, fd, err);
+	if (fd >= 0)
+		close(fd);
+	add_item(u->cp, src, dst, u->keep_owner, false);
+	return r;
+}
+
+static bool is_url(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+}
+
+struct dl {
+	FILE *f;
+	struct img_hasher *h;
+	uint64_t n;
+};
+
+static size_t dl_write(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct dl *d = ud;
+	size_t len = sz * nm;
+	d->n += len;
+	if (d->n > BLD_URL_MAX)
+		return 0;
+	img_hasher_update(d->h, p, len);
+	return fwrite(p, 1, len, d->f);
+}
+
+/* Download url into dir/name; verify checksum when given. */
+static int fetch_url(const char *url, const char *checksum, const char *path, struct berr **err)
+{
+	struct dl d = { fopen(path, "wbe"), img_hasher_new(), 0 };
+	if (!d.f) {
+		img_hasher_free(d.h);
+		return berr_set_errno(err, BERR_IO, errno, "create '%s'", path);
+	}
+	CURL *c = curl_easy_init();
+	char ebuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, BLD_URL_CONNECT_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dl_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	int fr = fclose(d.f);
+	struct img_digest got;
+	img_hasher_final(d.h, &got);
+	img_hasher_free(d.h);
+	if (rc != CURLE_OK)
+		return berr_set(err, BERR_NETWORK, "failed to fetch '%s': %s", url,
+				ebuf[0] ? ebuf : curl_easy_strerror(rc));
+	if (fr != 0)
+		return berr_set_errno(err, BERR_IO, errno, "write '%s'", path);
+	if (checksum && *checksum && strcmp(checksum, got.s))
+		return berr_set(err, BERR_INTEGRITY,
+				"digest mismatch for '%s': expected %s, got %s", url, checksum, got.s);
+	return 0;
+}
+
+/* Decompress a local file with libarchive (any filter) into an fd when it
+ * is a tar archive; returns the fd, -2 when not an archive, -1 on error. */
+static int archive_to_tar(const char *path, struct berr **err)
+{
+	/* recognised as an archive only if libarchive reads a tar header */
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	struct archive_entry *ae;
+	bool is_tar = archive_read_open_filename(a, path, 16384) == ARCHIVE_OK &&
+		      archive_read_next_header(a, &ae) == ARCHIVE_OK;
+	archive_read_free(a);
+	if (!is_tar)
+		return -2;
+	a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &ae) != ARCHIVE_OK) {
+		berr_set(err, BERR_INPUT, "read archive '%s': %s", path, archive_error_string(a));
+		archive_read_free(a);
+		return -1;
+	}
+	int fd = memfd_create("berth-add", MFD_CLOEXEC);
+	if (fd < 0) {
+		archive_read_free(a);
+		return berr_set_errno(err, BERR_IO, errno, "memfd_create");
+	}
+	static char buf[65536];
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
+		if (n < 0) {
+			berr_set(err, BERR_INPUT, "decompress '%s': %s", path, archive_error_string(a));
+			archive_read_free(a);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (bfd_write_all(fd, buf, (size_t)n, "archive", err) < 0) {
+			archive_read_free(a);
+			close(fd);
+			return -1;
+		}
+	}
+	archive_read_free(a);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static char *mk_tmp(struct bld *b, struct berr **err)
+{
+	_cleanup_free_ char *base = xasprintf("%s/tmp", b->cache_dir);
+	if (bfile_mkdir_p(base, 0700, err) < 0)
+		return NULL;
+	char *t = xasprintf("%s/copy-XXXXXX", base);
+	if (!mkdtemp(t)) {
+		berr_set_errno(err, BERR_IO, errno, "create '%s'", t);
+		free(t);
+		return NULL;
+	}
+	bld_tmpdir_add(b, t);
+	return t;
+}
+
+
+static int exclude_new(const struct df_copy *c, struct df_env *env, char escape,
+		       struct df_ignore **out, struct berr **err)
+{
+	*out = NULL;
+	if (!c->exclude.items || !c->exclude.n)
+		return 0;
+	struct df_lexer lex = DF_LEXER_INIT(escape);
+	char **pats = xcalloc(c->exclude.n, sizeof(char *));
+	int rc = 0;
+	for (size_t i = 0; i < c->exclude.n && rc == 0; i++) {
+		pats[i] = df_shell_process_word(&lex, c->exclude.items[i], env, NULL, err);
+		if (!pats[i])
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = df_ignore_new(pats, c->exclude.n, out, err);
+	df_ignore_patterns_free(pats, c->exclude.n);
+	return rc;
+}
+
+int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *in,
+		     struct df_env *env, struct bld_copy_plan **out, struct img_digest *inputs,
+		     char **summary, struct berr **err)
+{
+	const struct df_copy *c = &in->u.copy;
+	bool add = in->kind == DF_I_ADD;
+	struct df_lexer lex = DF_LEXER_INIT(b->plan->file->escape);
+	struct bld_copy_plan *cp = xcalloc(1, sizeof(*cp));
+	struct img_hasher *h = img_hasher_new();
+	struct df_ignore *excl = NULL;
+	struct bld_context *src_ctx = NULL;
+	char *src_rootfs = NULL;
+	_cleanup_bbuf_ struct bbuf sum = BBUF_INIT;
+	char **srcs = NULL;
+	size_t nsrcs = c->sources.n;
+	_cleanup_free_ char *dest = NULL, *raw_dest = NULL, *chown = NULL, *chmod_s = NULL,
+			    *from = NULL, *checksum = NULL;
+	bool dir_hint = false;
+	int rc = -1;
+	cp->windows = s->windows;
+
+	raw_dest = df_shell_process_word(&lex, c->dest, env, NULL, err);
+	chown = df_shell_process_word(&lex, c->chown, env, NULL, err);
+	chmod_s = df_shell_process_word(&lex, c->chmod, env, NULL, err);
+	from = xstrdup(c->from);
+	checksum = df_shell_process_word(&lex, c->checksum, env, NULL, err);
+	if (!raw_dest || !chown || !chmod_s || !checksum)
+		goto out;
+	if (bld_stage_path(s, raw_dest, &dest, &dir_hint, err) < 0)
+		goto out;
+	srcs = xcalloc(nsrcs + 1, sizeof(char *));
+	for (size_t i = 0; i < nsrcs; i++) {
+		srcs[i] = df_shell_process_word(&lex, c->sources.items[i], env, NULL, err);
+		if (!srcs[i])
+			goto out;
+	}
+	bbuf_addf(&sum, NULL, "%s", add ? "ADD" : "COPY");
+	if (from[0])
+		bbuf_addf(&sum, NULL, " --from=%s", from);
+	if (chown[0])
+		bbuf_addf(&sum, NULL, " --chown=%s", chown);
+	if (chmod_s[0])
+		bbuf_addf(&sum, NULL, " --chmod=%s", chmod_s);
+	if (c->link)
+		bbuf_addf(&sum, NULL, " --link");
+	if (c->parents)
+		bbuf_addf(&sum, NULL, " --parents");
+	for (size_t i = 0; i < c->exclude.n; i++)
+		bbuf_addf(&sum, NULL, " --exclude=%s", c->exclude.items[i]);
+	if (checksum[0])
+		bbuf_addf(&sum, NULL, " --checksum=%s", checksum);
+	for (size_t i = 0; i < nsrcs; i++)
+		bbuf_addf(&sum, NULL, " %s", srcs[i]);
+	for (size_t i = 0; i < c->ncontents; i++)
+		bbuf_addf(&sum, NULL, " <<%s", c->contents[i].path);
+	bbuf_addf(&sum, NULL, " %s", raw_dest);
+	img_hasher_update(h, sum.data, sum.len);
+
+	if (chmod_s[0]) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long m = strtoul(chmod_s, &end, 8);
+		if (errno || *end || m > 07777 || end == chmod_s) {
+			berr_set(err, BERR_INPUT, "invalid chmod parameter: '%s' (octal mode expected)",
+				 chmod_s);
+			goto out;
+		}
+		cp->chmod = true;
+		cp->mode = (mode_t)m;
+	}
+	if (checksum[0]) {
+		if (nsrcs != 1 || !is_url(srcs[0])) {
+			berr_set(err, BERR_INPUT, "checksum can't be specified for non-HTTP(S) sources");
+			goto out;
+		}
+		if (!img_digest_valid(checksum)) {
+			berr_set(err, BERR_INPUT, "invalid checksum digest format: '%s'", checksum);
+			goto out;
+		}
+	}
+	if (s->nlayers && !c->link) {
+		if (bld_rootfs(b, s, &cp->stage_rootfs, err) < 0)
+			goto out;
+	}
+	if (chown[0]) {
+		if (s->windows) {
+			berr_set(err, BERR_UNSUPPORTED, "--chown is not supported in a windows stage");
+			goto out;
+		}
+		if (bld_resolve_owner(cp->stage_rootfs, chown, &cp->uid, &cp->gid, err) < 0)
+			goto out;
+	}
+	if (exclude_new(c, env, b->plan->file->escape, &excl, err) < 0)
+		goto out;
+
+	/* source filesystem */
+	if (from[0]) {
+		long si = bld_plan_find_stage(b->plan, from, b->plan->n);
+		bool named_dir = false;
+		for (size_t i = 0; i < b->nnamed; i++)
+			if (!strcmp(b->named[i].name, from) && b->named[i].dir) {
+				named_dir = true;
+				if (bld_context_open(b->named[i].dir, NULL, NULL, &src_ctx, err) < 0)
+					goto out;
+			}
+		if (!named_dir) {
+			(void)si;
+			if (bld_load_source_stage(b, s, from, in, &src_rootfs, err) < 0)
+				goto out;
+			if (bld_context_open(src_rootfs, NULL, NULL, &src_ctx, err) < 0)
+				goto out;
+		}
+	}
+	struct bld_context *ctx = src_ctx ? src_ctx : b->ctx;
+
+	/* expand wildcards; decide whether dest is a directory */
+	char ***lists = xcalloc(nsrcs + 1, sizeof(char **));
+	size_t *counts = xcalloc(nsrcs + 1, sizeof(size_t));
+	size_t total = c->ncontents;
+	bool wild = false;
+	for (size_t i = 0; i < nsrcs; i++) {
+		if (add && is_url(srcs[i])) {
+			total++;
+			continue;
+		}
+		wild |= bld_has_wildcard(srcs[i]);
+		if (bld_context_expand(ctx, srcs[i], &lists[i], &counts[i], err) < 0) {
+			if (*err && (*err)->code == BERR_NOTFOUND && !from[0])
+				berr_wrap(err, "%s failed to compute cache key: '%s' not found in the build context",
+					  add ? "ADD" : "COPY", srcs[i]);
+			else if (*err && (*err)->code == BERR_NOTFOUND)
+				berr_wrap(err, "'%s' not found in '%s'", srcs[i], from);
+			goto free_lists;
+		}
+		total += counts[i];
+	}
+	bool dest_dir = dir_hint || nsrcs + c->ncontents > 1 || wild;
+	if (nsrcs + c->ncontents > 1 && !dir_hint) {
+		berr_set(err, BERR_INPUT,
+			 "When using %s with more than one source file, the destination must be a "
+			 "directory and end with a /", add ? "ADD" : "COPY");
+		goto free_lists;
+	}
+	/* resolve symlinked parents of dest inside the stage (e.g. /bin -> usr/bin) */
+	if (cp->stage_rootfs && !s->windows) {
+		_cleanup_free_ char *probe = xstrdup(dest);
+		_cleanup_free_ char *rest = xstrdup("");
+		for (;;) {
+			struct stat st;
+			_cleanup_free_ char *real = NULL;
+			_cleanup_free_ char *dotted = xasprintf("%s/.", probe);
+			int r = bld_rootfs_stat(cp->stage_rootfs, dotted, false, &st, &real, err);
+			if (r < 0)
+				goto free_lists;
+			if (r == 0 && S_ISDIR(st.st_mode)) {
+				char *nd = *rest ? join_dst(real, rest) : xstrdup(real);
+				free(dest);
+				dest = nd;
+				if (!*rest)
+					dest_dir = dest_dir || (total == 1 && nsrcs == 1);
+				break;
+			}
+			if (!strcmp(probe, "/"))
+				break;
+			char *slash = strrchr(probe, '/');
+			char *nrest = *rest ? xasprintf("%s/%s", slash + 1, rest) : xstrdup(slash + 1);
+			free(rest);
+			rest = nrest;
+			if (slash == probe)
+				slash[1] = '\0';
+			else
+				*slash = '\0';
+		}
+	} else if (cp->stage_rootfs && s->windows && !dest_dir) {
+		struct stat st;
+		int r = bld_rootfs_stat(cp->stage_rootfs, dest, true, &st, NULL, err);
+		if (r < 0)
+			goto free_lists;
+		if (r == 0 && S_ISDIR(st.st_mode))
+			dest_dir = true;
+	}
+
+	/* heredocs */
+	for (size_t i = 0; i < c->ncontents; i++) {
+		char *t = mk_tmp(b, err);
+		if (!t)
+			goto free_lists;
+		const struct df_source_content *sc = &c->contents[i];
+		_cleanup_free_ char *data = NULL;
+		if (sc->expand) {
+			struct df_lexer hl = DF_LEXER_INIT(b->plan->file->escape);
+			hl.skip_process_quotes = true;
+			data = df_shell_process_word(&hl, sc->data, env, NULL, err);
+			if (!data)
+				goto free_lists;
+		} else {
+			data = xstrdup(sc->data);
+		}
+		_cleanup_free_ char *p = xasprintf("%s/f", t);
+		if (bfile_write_atomic(p, data, strlen(data), 0644, err) < 0)
+			goto free_lists;
+		struct timespec ts[2] = { { b->now, 0 }, { b->now, 0 } };
+		utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
+		char *dst = dest_dir ? join_dst(dest, sc->path) : xstrdup(dest);
+		struct stat st;
+		lstat(p, &st);
+		hash_item(h, dst, &st, NULL, -1, err);
+		img_hasher_update(h, data, strlen(data));
+		add_item(cp, xstrdup(p), dst, false, false);
+	}
+
+	for (size_t i = 0; i < nsrcs; i++) {
+		if (add && is_url(srcs[i])) {
+			char *t = mk_tmp(b, err);
+			if (!t)
+				goto free_lists;
+			_cleanup_free_ char *u = xstrdup(srcs[i]);
+			char *q = strpbrk(u, "?#");
+			if (q)
+				*q = '\0';
+			const char *bn = strrchr(u + 8, '/');
+			bn = bn && bn[1] ? bn + 1 : "index.html";
+			_cleanup_free_ char *p = xasprintf("%s/%s", t, bn);
+			if (fetch_url(srcs[i], checksum, p, err) < 0)
+				goto free_lists;
+			chmod(p, 0600);
+			struct timespec ts[2] = { { b->now, 0 }, { b->now, 0 } };
+			utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
+			char *dst = dest_dir ? join_dst(dest, bn) : xstrdup(dest);
+			struct stat st;
+			lstat(p, &st);
+			int fd = open(p, O_RDONLY | O_CLOEXEC);
+			hash_item(h, dst, &st, NULL, fd, err);
+			if (fd >= 0)
+				close(fd);
+			add_item(cp, xstrdup(p), dst, false, false);
+			continue;
+		}
+		for (size_t k = 0; k < counts[i]; k++) {
+			const char *rel = lists[i][k];
+			struct stat st;
+			/* ADD of a local tar archive (any compression): extract it */
+			if (add && !from[0] && (c->unpack != 0)) {
+				_cleanup_free_ char *host = NULL;
+				int fd = bld_context_open_path(ctx, rel, err);
+				if (fd < 0)
+					goto free_lists;
+				if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+					char link[64], buf[4096];
+					snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+					ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+					if (n > 0) {
+						buf[n] = '\0';
+						host = xstrdup(buf);
+					}
+				}
+				close(fd);
+				if (host) {
+					int tfd = archive_to_tar(host, err);
+					if (tfd == -1)
+						goto free_lists;
+					if (tfd >= 0) {
+						char *t = mk_tmp(b, err);
+						if (!t) {
+							close(tfd);
+							goto free_lists;
+						}
+						struct img_apply_opts ao = { 0 };
+						struct img_applier *ap = img_applier_new(t, &ao, err);
+						int ar = ap ? img_apply_fd(ap, tfd, rel, err) : -1;
+						img_applier_free(ap);
+						close(tfd);
+						if (ar < 0) {
+							berr_wrap(err, "ADD: extract '%s'", rel);
+							goto free_lists;
+						}
+						struct bld_context *xc = NULL;
+						if (bld_context_open(t, NULL, NULL, &xc, err) < 0)
+							goto free_lists;
+						struct walk_ud u = { cp, h, dest, true, !chown[0], NULL, NULL, true };
+						int wr = bld_context_walk(xc, ".", walk_cb, &u, err);
+						bld_context_free(xc);
+						/* the archive's root entry is the dest dir itself:
+						 * drop it, dest keeps its own metadata */
+						if (wr < 0)
+							goto free_lists;
+						continue;
+					}
+				}
+			}
+			struct walk_ud u = { cp, h, NULL, false, false, excl, NULL, false };
+			_cleanup_free_ char *bn_src = xstrdup(rel);
+			const char *bn = strrchr(bn_src, '/');
+			bn = bn ? bn + 1 : bn_src;
+			_cleanup_free_ char *fdst = NULL;
+			/* type of the source (followed: a symlink source copies its target) */
+			int sfd = -1;
+			{
+				struct bld_entry_probe {
+					bool dir;
+				} pr = { false };
+				sfd = bld_context_open_path(ctx, rel, err);
+				if (sfd < 0) {
+					berr_clear(err);
+					/* directories cannot be opened O_RDONLY by the helper on
+					 * every kernel; fall back to the walk's own stat below */
+				} else {
+					if (fstat(sfd, &st) == 0)
+						pr.dir = S_ISDIR(st.st_mode);
+					close(sfd);
+				}
+				u.src_is_dir = pr.dir;
+			}
+			if (c->parents) {
+				/* --parents keeps the source path (from a "/./" pivot if any) */
+				const char *piv = strstr(srcs[i], "/./");
+				_cleanup_free_ char *cl = NULL;
+				if (piv) {
+					_cleanup_free_ char *pre = xstrndup(srcs[i], (size_t)(piv - srcs[i]));
+					_cleanup_free_ char *pc = bpath_clean(pre[0] == '/' ? pre + 1 : pre);
+					size_t pl = strcmp(pc, ".") ? strlen(pc) : 0;
+					cl = xstrdup(rel + (pl && !strncmp(rel, pc, pl) ? pl + (rel[pl] == '/') : 0));
+				} else {
+					cl = xstrdup(rel);
+				}
+				u.dst_base = dest;
+				u.prefix = strcmp(cl, ".") ? cl : "";
+				_cleanup_free_ char *keep = xstrdup(u.prefix);
+				u.prefix = keep;
+				if (bld_context_walk(ctx, rel, walk_cb, &u, err) < 0)
+					goto free_lists;
+				continue;
+			}
+			if (u.src_is_dir) {
+				u.dst_base = dest;
+			} else {
+				fdst = dest_dir ? join_dst(dest, bn) : xstrdup(dest);
+				u.dst_base = fdst;
+			}
+			if (bld_context_walk(ctx, rel, walk_cb, &u, err) < 0)
+				goto free_lists;
+		}
+	}
+
+	/* parents of dest that exist in the stage keep their metadata; missing
+	 * ones are created 0755 and owned by the --chown user (BuildKit) */
+	if (!s->windows && !c->link) {
+		_cleanup_free_ char *p = xstrdup(dest);
+		bool first = dest_dir;
+		for (;;) {
+			if (!first) {
+				char *slash = strrchr(p, '/');
+				if (!slash || slash == p)
+					break;
+				*slash = '\0';
+			}
+			first = false;
+			if (!strcmp(p, "/"))
+				break;
+			struct stat st;
+			_cleanup_free_ char *real = NULL;
+			int r = cp->stage_rootfs
+					? bld_rootfs_stat(cp->stage_rootfs, p, false, &st, &real, err)
+					: 1;
+			if (r < 0)
+				goto free_lists;
+			if (r == 0 && S_ISDIR(st.st_mode)) {
+				cp->parents = xreallocarray(cp->parents, cp->nparents * 2 + 2, sizeof(char *));
+				cp->parents[cp->nparents * 2] = xasprintf("%s%s", cp->stage_rootfs, p);
+				cp->parents[cp->nparents * 2 + 1] = xstrdup(p);
+				cp->nparents++;
+			} else if (r == 1) {
+				add_item(cp, NULL, xstrdup(p), false, true);
+			}
+		}
+		/* dest itself when it already exists as a directory */
+	}
+	char own[64];
+	snprintf(own, sizeof(own), "\nowner %u:%u", (unsigned)cp->uid, (unsigned)cp->gid);
+	img_hasher_update(h, own, strlen(own));
+	img_hasher_final(h, inputs);
+	*summary = bbuf_detach(&sum, NULL);
+	*out = steal_pointer(&cp);
+	rc = 0;
+free_lists:
+	for (size_t i = 0; i < nsrcs; i++) {
+		for (size_t k = 0; lists[i] && k < counts[i]; k++)
+			free(lists[i][k]);
+		free(lists[i]);
+	}
+	free(lists);
+	free(counts);
+out:
+	if (srcs)
+		for (size_t i = 0; i < nsrcs; i++)
+			free(srcs[i]);
+	free(srcs);
+	img_hasher_free(h);
+	df_ignore_free(excl);
+	bld_context_free(src_ctx);
+	free(src_rootfs);
+	bld_copy_plan_free(cp);
+	return rc;
+}
+
+int bld_copy_write(struct bld *b, struct bld_stage *s, struct bld_copy_plan *cp,
+		   struct img_layer *layer, struct berr **err)
+{
+	(void)s;
+	for (size_t i = 0; i < cp->nparents; i++) {
+		struct img_layer_entry e = { .src = cp->parents[i * 2], .dst = cp->parents[i * 2 + 1] };
+		if (img_layer_add(layer, &e, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < cp->n; i++) {
+		const struct item *it = &cp->items[i];
+		struct img_layer_entry e = { .src = it->src, .dst = it->dst };
+		if (it->dir) {
+			e.type = IMG_ENTRY_DIR;
+			e.set = IMG_SET_MODE | IMG_SET_MTIME;
+			e.mode = 0755;
+			e.mtime = b->now;
+		}
+		if (!it->keep_owner) {
+			e.set |= IMG_SET_OWNER;
+			e.uid = cp->uid;
+			e.gid = cp->gid;
+		}
+		if (cp->chmod && !it->dir) {
+			struct stat st;
+			if (lstat(it->src, &st) == 0 && !S_ISLNK(st.st_mode)) {
+				e.set |= IMG_SET_MODE;
+				e.mode = cp->mode;
+			}
+		}
+		if (img_layer_add(layer, &e, err) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,370 @@
+/* Stage filesystem helpers: materialised rootfs per chain ID, lookups inside
+ * it, owner resolution from /etc/passwd and /etc/group, stage paths (Linux
+ * and Windows forms). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "builder/bld_int.h"
+#include "image/img_apply.h"
+#include "common/common.h"
+
+/* /etc/passwd and /etc/group larger than this are refused */
+#define BLD_PASSWD_MAX (4u << 20)
+
+static int open_in_root(int rootfd, const char *rel, int flags, bool follow_last)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags | O_CLOEXEC | (follow_last ? 0 : O_NOFOLLOW),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+}
+
+static int unlink_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int bld_rm_rf(const char *path)
+{
+	/* directories left read-only by a layer would stop the walk: make them
+	 * writable first (we are removing our own temp trees) */
+	return nftw(path, unlink_cb, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+void bld_tmpdir_add(struct bld *b, char *dir)
+{
+	b->tmpdirs = xreallocarray(b->tmpdirs, b->ntmpdirs + 1, sizeof(char *));
+	b->tmpdirs[b->ntmpdirs++] = dir;
+}
+
+int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr **err)
+{
+	struct img_digest chain;
+	const struct img_config *c = s->cfg;
+	char name[IMG_DIGEST_HEX_LEN + 16];
+	if (c->n_diff_ids) {
+		img_chain_id(c->diff_ids, c->n_diff_ids, &chain);
+		snprintf(name, sizeof(name), "%s%s", img_digest_hex(&chain), s->windows ? "-w" : "");
+	} else {
+		snprintf(name, sizeof(name), "empty%s", s->windows ? "-w" : "");
+	}
+	_cleanup_free_ char *dir = xasprintf("%s/rootfs", b->cache_dir);
+	if (bfile_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	char *path = xasprintf("%s/%s", dir, name);
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		*out = path;
+		return 0;
+	}
+	_cleanup_free_ char *tmp = xasprintf("%s/.tmp-XXXXXX", dir);
+	if (!mkdtemp(tmp)) {
+		free(path);
+		return berr_set_errno(err, BERR_IO, errno, "create '%s'", tmp);
+	}
+	const char **paths = xcalloc(s->nlayers + 1, sizeof(char *));
+	for (size_t i = 0; i < s->nlayers; i++)
+		paths[i] = img_store_blob_path(b->cs, &s->layers[i].digest);
+	struct img_apply_opts ao = { .flags = s->windows ? IMG_APPLY_WINDOWS : 0 };
+	int rc = img_apply_chain(tmp, paths, s->nlayers, &ao, NULL, err);
+	for (size_t i = 0; i < s->nlayers; i++)
+		free((char *)paths[i]);
+	free(paths);
+	if (rc < 0 || rename(tmp, path) < 0) {
+		if (rc == 0)
+			berr_set_errno(err, BERR_IO, errno, "rename '%s'", tmp);
+		bld_rm_rf(tmp);
+		free(path);
+		return berr_wrap(err, "materialise the stage filesystem");
+	}
+	*out = path;
+	return 0;
+}
+
+/* Case-insensitive component lookup for Windows stages. */
+static int ci_find(const char *dir, const char *name, char **found)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 1;
+	struct dirent *de;
+	int r = 1;
+	while ((de = readdir(d))) {
+		if (!strcasecmp(de->d_name, name)) {
+			*found = xstrdup(de->d_name);
+			r = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+int bld_rootfs_stat(const char *rootfs, const char *path, bool windows, struct stat *st,
+		    char **real, struct berr **err)
+{
+	if (real)
+		*real = NULL;
+	while (*path == '/')
+		path++;
+	if (!*path) {
+		if (stat(rootfs, st) < 0)
+			return berr_set_errno(err, BERR_IO, errno, "stat '%s'", rootfs);
+		if (real)
+			*real = xstrdup("/");
+		return 0;
+	}
+	if (windows) {
+		_cleanup_free_ char *host = xstrdup(rootfs);
+		_cleanup_free_ char *rel = xstrdup("");
+		_cleanup_free_ char *dup = xstrdup(path);
+		char *save = NULL;
+		for (char *c = strtok_r(dup, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+			char *f = NULL;
+			if (ci_find(host, c, &f))
+				return 1;
+			char *nh = xasprintf("%s/%s", host, f);
+			char *nr = xasprintf("%s/%s", rel, f);
+			free(f);
+			free(host);
+			free(rel);
+			host = nh;
+			rel = nr;
+		}
+		if (lstat(host, st) < 0)
+			return 1;
+		if (real)
+			*real = steal_pointer(&rel);
+		return 0;
+	}
+	_cleanup_close_ int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return berr_set_errno(err, BERR_IO, errno, "open '%s'", rootfs);
+	_cleanup_close_ int fd = open_in_root(rfd, path, O_PATH, false);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		return berr_set_errno(err, BERR_IO, errno, "look up '/%s' in the stage", path);
+	}
+	if (fstat(fd, st) < 0)
+		return berr_set_errno(err, BERR_IO, errno, "stat '/%s'", path);
+	if (real) {
+		char link[64], buf[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+		size_t rl = strlen(rootfs);
+		if (n < 0 || (size_t)n < rl || strncmp(buf, rootfs, rl))
+			return berr_set(err, BERR_IO, "cannot resolve '/%s' in the stage", path);
+		buf[n] = '\0';
+		*real = xstrdup(buf[rl] ? buf + rl : "/");
+	}
+	return 0;
+}
+
+/* Reads rootfs/etc/<file> (symlinks resolved inside rootfs); absent -> "". */
+static int read_etc(const char *rootfs, const char *file, struct bbuf *out, struct berr **err)
+{
+	_cleanup_close_ int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return berr_set_errno(err, BERR_IO, errno, "open '%s'", rootfs);
+	_cleanup_free_ char *rel = xasprintf("etc/%s", file);
+	_cleanup_close_ int fd = open_in_root(rfd, rel, O_RDONLY, true);
+	if (fd < 0)
+		return 0;
+	return bfd_read_all(fd, rel, BLD_PASSWD_MAX, out, err);
+}
+
+static bool parse_id(const char *s, unsigned long *v)
+{
+	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10)
+		return false;
+	*v = strtoul(s, NULL, 10);
+	return *v <= 0xFFFFFFFEul;
+}
+
+/* Field `want` (0-based) of the line whose field 0 (by_name) or field
+ * `idfield` equals key. */
+static bool db_lookup(const char *db, const char *key, int keyfield, int want, char *out,
+		      size_t outn)
+{
+	const char *line = db;
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		_cleanup_free_ char *l = xstrndup(line, len);
+		char *fields[8] = { 0 };
+		int nf = 0;
+		char *p = l;
+		while (nf < 8) {
+			fields[nf++] = p;
+			char *c = strchr(p, ':');
+			if (!c)
+				break;
+			*c = '\0';
+			p = c + 1;
+		}
+		if (nf > want && nf > keyfield && l[0] != '#' && !strcmp(fields[keyfield], key)) {
+			snprintf(out, outn, "%s", fields[want]);
+			return true;
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return false;
+}
+
+int bld_resolve_owner(const char *rootfs, const char *spec, uid_t *uid, gid_t *gid,
+		      struct berr **err)
+{
+	_cleanup_free_ char *u = xstrdup(spec);
+	char *g = strchr(u, ':');
+	if (g)
+		*g++ = '\0';
+	if (!*u)
+		return berr_set(err, BERR_INPUT, "invalid user '%s'", spec);
+	_cleanup_bbuf_ struct bbuf pw = BBUF_INIT, gr = BBUF_INIT;
+	unsigned long v;
+	char field[64];
+	bool have_gid = false;
+	if (parse_id(u, &v)) {
+		*uid = (uid_t)v;
+		if (!g) {
+			/* numeric user alone: its passwd group if listed, else uid */
+			if (rootfs && read_etc(rootfs, "passwd", &pw, err) < 0)
+				return -1;
+			*gid = (gid_t)v;
+			if (db_lookup(bbuf_str(&pw), u, 2, 3, field, sizeof(field)) &&
+			    parse_id(field, &v))
+				*gid = (gid_t)v;
+			have_gid = true;
+		}
+	} else {
+		if (rootfs && read_etc(rootfs, "passwd", &pw, err) < 0)
+			return -1;
+		if (!db_lookup(bbuf_str(&pw), u, 0, 2, field, sizeof(field)) || !parse_id(field, &v))
+			return berr_set(err, BERR_INPUT,
+					"unable to find user '%s': no matching entries in passwd file", u);
+		*uid = (uid_t)v;
+		if (!g) {
+			if (db_lookup(bbuf_str(&pw), u, 0, 3, field, sizeof(field)) &&
+			    parse_id(field, &v))
+				*gid = (gid_t)v;
+			else
+				*gid = 0;
+			have_gid = true;
+		}
+	}
+	if (have_gid)
+		return 0;
+	if (!*g)
+		return berr_set(err, BERR_INPUT, "invalid group in '%s'", spec);
+	if (parse_id(g, &v)) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	if (rootfs && read_etc(rootfs, "group", &gr, err) < 0)
+		return -1;
+	if (!db_lookup(bbuf_str(&gr), g, 0, 2, field, sizeof(field)) || !parse_id(field, &v))
+		return berr_set(err, BERR_INPUT,
+				"unable to find group '%s': no matching entries in group file", g);
+	*gid = (gid_t)v;
+	return 0;
+}
+
+char *bld_stage_workdir(const struct bld_stage *s)
+{
+	const char *wd = s->cfg->config.working_dir;
+	if (!wd || !*wd)
+		return xstrdup("/");
+	if (!s->windows)
+		return bpath_clean(wd);
+	_cleanup_free_ char *t = xstrdup(wd);
+	for (char *c = t; *c; c++)
+		if (*c == '\\')
+			*c = '/';
+	const char *p = t;
+	if (isalpha((unsigned char)p[0]) && p[1] == ':')
+		p += 2;
+	_cleanup_free_ char *abs = xasprintf("/%s", p);
+	return bpath_clean(abs);
+}
+
+char *bld_stage_display_path(const struct bld_stage *s, const char *internal)
+{
+	if (!s->windows)
+		return xstrdup(internal);
+	char *r = xasprintf("C:%s", internal);
+	for (char *c = r; *c; c++)
+		if (*c == '/')
+			*c = '\\';
+	return r;
+}
+
+static bool has_drive(const char *p)
+{
+	return isalpha((unsigned char)p[0]) && p[1] == ':' &&
+	       (p[2] == '\0' || p[2] == '\\' || p[2] == '/');
+}
+
+int bld_stage_path(const struct bld_stage *s, const char *raw, char **out, bool *dir_hint,
+		   struct berr **err)
+{
+	size_t n = strlen(raw);
+	if (!s->windows) {
+		if (has_drive(raw))
+			return berr_set(err, BERR_INPUT,
+					"'%s' is a Windows path but this is a linux stage", raw);
+		if (dir_hint)
+			*dir_hint = n && (raw[n - 1] == '/' ||
+					  (n >= 2 && raw[n - 1] == '.' && raw[n - 2] == '/') ||
+					  !strcmp(raw, "."));
+		_cleanup_free_ char *wd = bld_stage_workdir(s);
+		_cleanup_free_ char *j = raw[0] == '/' ? xstrdup(raw) : xasprintf("%s/%s", wd, raw);
+		*out = bpath_clean(j);
+		return 0;
+	}
+	_cleanup_free_ char *t = xstrdup(raw);
+	for (char *c = t; *c; c++)
+		if (*c == '\\')
+			*c = '/';
+	const char *p = t;
+	if (isalpha((unsigned char)p[0]) && p[1] == ':') {
+		if (toupper((unsigned char)p[0]) != 'C')
+			return berr_set(err, BERR_INPUT,
+					"'%s' is on drive %c:, a Windows stage only has drive C:", raw,
+					toupper((unsigned char)p[0]));
+		p += 2;
+	} else if (p[0] == '/' && p[1] != '/' && strchr(p, ':')) {
+		/* a path with ':' inside is no Windows path (':' names a stream) */
+		return berr_set(err, BERR_INPUT, "'%s' is not a valid path in a windows stage", raw);
+	}
+	if (p[0] == '/' && p[1] == '/')
+		return berr_set(err, BERR_INPUT, "'%s': UNC paths are not supported", raw);
+	size_t pn = strlen(p);
+	if (dir_hint)
+		*dir_hint = pn == 0 || p[pn - 1] == '/' || !strcmp(p, ".") ||
+			    (pn >= 2 && p[pn - 1] == '.' && p[pn - 2] == '/');
+	_cleanup_free_ char *wd = bld_stage_workdir(s);
+	_cleanup_free_ char *j = p[0] == '/' ? xstrdup(p) : xasprintf("%s/%s", wd, p);
+	char *c = bpath_clean(j);
+	if (strchr(c, ':')) {
+		free(c);
+		return berr_set(err, BERR_INPUT, "'%s' is not a valid path in a windows stage", raw);
+	}
+	*out = c;
+	return 0;
+}

@@ -1,0 +1,110 @@
+/* Internals shared by the builder's step loop (bld_build.c), COPY/ADD
+ * (bld_copy.c) and stage filesystem helpers (bld_fs.c). Not a public API. */
+#ifndef BERTH_BLD_INT_H
+#define BERTH_BLD_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "builder/bld_build.h"
+#include "builder/bld_context.h"
+#include "builder/bld_plan.h"
+#include "common/berr.h"
+#include "image/img_digest.h"
+#include "image/img_model.h"
+#include "image/img_store.h"
+#include "parser/df_ignore.h"
+#include "parser/df_instr.h"
+#include "parser/df_shell.h"
+
+struct bld_stage {
+	bool done, running;
+	bool windows;
+	struct img_config *cfg;
+	struct img_descriptor *layers;   /* blobs in the build's cache store */
+	size_t nlayers;
+	struct df_env *args;             /* ARGs in scope */
+	struct img_digest key;           /* cache chain key after the last step */
+	bool cmd_set;
+	char *base_name;                 /* for the base annotations, or NULL */
+	struct img_digest base_digest;
+};
+
+struct bld_named {
+	char *name;
+	char *src;       /* as given */
+	char *dir;       /* NAME=DIR: a local directory */
+	bool image;      /* oci-layout:// or docker-image:// */
+};
+
+struct bld {
+	const struct bld_opts *o;
+	struct bld_plan *plan;
+	char *root;                /* $BERTH_ROOT */
+	char *cache_dir;           /* $BERTH_ROOT/cache */
+	struct img_store *ls;      /* local store (images) */
+	struct img_store *cs;      /* build cache store (layers of every step) */
+	struct bld_context *ctx;   /* the build context */
+	struct df_ignore *ign;
+	struct bld_stage *stages;
+	struct bld_named *named;
+	size_t nnamed;
+	int64_t now;               /* epoch or time(NULL) */
+	unsigned step_id;          /* progress step counter (#N) */
+	struct bld_result *res;
+	char **tmpdirs;            /* removed at the end */
+	size_t ntmpdirs;
+};
+
+/* --- bld_fs.c --- */
+
+/* A stage's filesystem as a directory: the layer chain applied into
+ * $BERTH_ROOT/cache/rootfs/<chain id>, reused while it exists. */
+int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr **err);
+
+/* lstat of an absolute in-image path inside rootfs, without following
+ * symlinks outside it (Windows: case-insensitive). 0 found, 1 absent. */
+int bld_rootfs_stat(const char *rootfs, const char *path, bool windows, struct stat *st,
+		    char **real, struct berr **err);
+
+/* --chown / USER "user[:group]" resolved with rootfs /etc/passwd and
+ * /etc/group (names) or as numbers. */
+int bld_resolve_owner(const char *rootfs, const char *spec, uid_t *uid, gid_t *gid,
+		      struct berr **err);
+
+/* Destination path of an instruction in a stage, as an absolute internal
+ * path ("/app/x"; Windows paths C:\app, c:/app map to "/app"), relative
+ * ones joined to the working directory. *dir_hint: ends with a slash. */
+int bld_stage_path(const struct bld_stage *s, const char *raw, char **out, bool *dir_hint,
+		   struct berr **err);
+/* Working directory of the stage as an internal path ("/" default). */
+char *bld_stage_workdir(const struct bld_stage *s);
+/* Internal path -> config form ("/app" or "C:\app"). */
+char *bld_stage_display_path(const struct bld_stage *s, const char *internal);
+
+void bld_tmpdir_add(struct bld *b, char *dir);
+int bld_rm_rf(const char *path);
+
+/* --- bld_build.c --- */
+
+/* COPY --from / RUN --mount from=: a stage (built first when needed) or an
+ * image (named context or local store), as a materialised rootfs. */
+int bld_load_source_stage(struct bld *b, struct bld_stage *cur, const char *from,
+			  const struct df_instr *in, char **rootfs, struct berr **err);
+
+/* --- bld_copy.c --- */
+
+struct bld_step;
+struct img_layer;
+/* COPY/ADD: writes the layer, fills the input digest for the cache key. */
+struct bld_copy_plan;
+int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *in,
+		     struct df_env *env, struct bld_copy_plan **out, struct img_digest *inputs,
+		     char **summary, struct berr **err);
+int bld_copy_write(struct bld *b, struct bld_stage *s, struct bld_copy_plan *cp,
+		   struct img_layer *layer, struct berr **err);
+void bld_copy_plan_free(struct bld_copy_plan *cp);
+
+#endif

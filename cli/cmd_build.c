@@ -1,0 +1,187 @@
+/* berth build: build an image from a Dockerfile, with no daemon. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/bld_build.h"
+#include "cli/cli.h"
+#include "image/img_model.h"
+#include "common/common.h"
+
+static const struct cli_command cmd;
+
+enum {
+	OPT_BUILD_ARG = 256,
+	OPT_BUILD_CONTEXT,
+	OPT_SECRET,
+	OPT_TARGET,
+	OPT_PLATFORM,
+	OPT_OUTPUT,
+	OPT_LABEL,
+	OPT_NO_CACHE,
+	OPT_COMPRESSION,
+	OPT_EPOCH,
+	OPT_PROGRESS,
+	OPT_EXECUTOR,
+};
+
+static void push(char ***v, size_t *n, const char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(char *));
+	(*v)[(*n)++] = (char *)s;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "build-arg", required_argument, NULL, OPT_BUILD_ARG },
+		{ "build-context", required_argument, NULL, OPT_BUILD_CONTEXT },
+		{ "secret", required_argument, NULL, OPT_SECRET },
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "output", required_argument, NULL, 'o' },
+		{ "label", required_argument, NULL, OPT_LABEL },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		{ "compression", required_argument, NULL, OPT_COMPRESSION },
+		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
+		{ "executor", required_argument, NULL, OPT_EXECUTOR },
+		{ "quiet", no_argument, NULL, 'q' },
+		CLI_HELP_OPTION,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bld_opts o = { .executor = "auto", .comp = IMG_COMP_GZIP, .log = stderr };
+	const char *epoch = NULL, *progress = "auto";
+	bool quiet = false;
+	struct berr *err = NULL;
+	int c, rc = 2;
+	while ((c = getopt_long(argc, argv, "f:t:o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o.dockerfile = optarg; break;
+		case 't': push(&o.tags, &o.ntags, optarg); break;
+		case 'o': push(&o.outputs, &o.noutputs, optarg); break;
+		case 'q': quiet = true; break;
+		case OPT_BUILD_ARG: push(&o.build_args, &o.nbuild_args, optarg); break;
+		case OPT_BUILD_CONTEXT: push(&o.build_contexts, &o.nbuild_contexts, optarg); break;
+		case OPT_SECRET:
+			rc = cli_usage_error(&cmd, "--secret is only used by RUN, which no executor runs yet");
+			goto out;
+		case OPT_TARGET: o.target = optarg; break;
+		case OPT_PLATFORM: o.platform = optarg; break;
+		case OPT_LABEL: push(&o.labels, &o.nlabels, optarg); break;
+		case OPT_NO_CACHE: o.no_cache = true; break;
+		case OPT_COMPRESSION:
+			if (img_compression_parse(optarg, &o.comp, &err) < 0) {
+				rc = cli_report(err);
+				goto out;
+			}
+			break;
+		case OPT_EPOCH: epoch = optarg; break;
+		case OPT_PROGRESS: progress = optarg; break;
+		case OPT_EXECUTOR: o.executor = optarg; break;
+		case 'h':
+			cli_print_help(&cmd, stdout);
+			rc = 0;
+			goto out;
+		default:
+			rc = cli_usage_error(&cmd, "unknown option");
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		rc = cli_usage_error(&cmd, "expected exactly one CONTEXT argument");
+		goto out;
+	}
+	o.context = argv[optind];
+	if (!strcmp(o.context, "-")) {
+		rc = cli_usage_error(&cmd, "a build context from stdin is not supported yet; "
+					   "use -f - with a context directory");
+		goto out;
+	}
+	if (!strcmp(progress, "plain") || !strcmp(progress, "auto") || !strcmp(progress, "tty"))
+		o.progress = BLD_PROGRESS_PLAIN;
+	else if (!strcmp(progress, "json") || !strcmp(progress, "rawjson"))
+		o.progress = BLD_PROGRESS_JSON;
+	else if (!strcmp(progress, "quiet"))
+		o.progress = BLD_PROGRESS_QUIET;
+	else {
+		rc = cli_usage_error(&cmd, "invalid --progress '%s' (auto, plain, json, quiet)", progress);
+		goto out;
+	}
+	if (quiet)
+		o.progress = BLD_PROGRESS_QUIET;
+	if (epoch) {
+		char *end = NULL;
+		long long v = strtoll(epoch, &end, 10);
+		if (!*epoch || *end || v < 0) {
+			rc = cli_usage_error(&cmd, "invalid --source-date-epoch '%s'", epoch);
+			goto out;
+		}
+		o.has_epoch = true;
+		o.epoch = v;
+	} else {
+		int64_t v = -1;
+		if (img_source_date_epoch(-1, &v, &err) < 0) {
+			rc = cli_report(err);
+			goto out;
+		}
+		if (v >= 0) {
+			o.has_epoch = true;
+			o.epoch = v;
+		}
+	}
+	struct bld_result res;
+	if (bld_build(&o, &res, &err) < 0) {
+		rc = cli_report(err);
+		goto out;
+	}
+	if (quiet) {
+		printf("%s\n", res.manifest.s);
+	} else if (o.progress != BLD_PROGRESS_QUIET) {
+		fprintf(stderr, "writing image %s done\n", res.manifest.s);
+		for (size_t i = 0; i < o.ntags; i++)
+			fprintf(stderr, "naming to %s done\n", o.tags[i]);
+	}
+	rc = 0;
+out:
+	free(o.tags);
+	free(o.outputs);
+	free(o.build_args);
+	free(o.build_contexts);
+	free(o.labels);
+	return rc;
+}
+
+static const struct cli_command cmd = {
+	.name = "build",
+	.summary = "build an image from a Dockerfile (no daemon)",
+	.usage = "usage: berth build [OPTIONS] CONTEXT\n"
+		 "\n"
+		 "Build an image from the Dockerfile in CONTEXT (or -f FILE) and store it in\n"
+		 "berth's local store ($BERTH_ROOT, default ~/.local/share/berth).\n"
+		 "\n"
+		 "  -f, --file FILE                 Dockerfile (default CONTEXT/Dockerfile; - for stdin)\n"
+		 "  -t, --tag REF                   name the image (repeatable)\n"
+		 "      --build-arg K[=V]           build argument; K alone takes $K (repeatable)\n"
+		 "      --build-context NAME=SRC    named context: DIR, oci-layout://DIR[:TAG|@DIGEST],\n"
+		 "                                  docker-image://REF (an image in the local store)\n"
+		 "      --target STAGE              build this stage (and what it needs) only\n"
+		 "      --platform OS/ARCH[/VAR]    target platform (default: the host's)\n"
+		 "  -o, --output SPEC               also export: type=oci,dest=DIR |\n"
+		 "                                  type=oci-archive,dest=FILE |\n"
+		 "                                  type=docker,dest=FILE[,name=REF]\n"
+		 "      --label K=V                 add a label to the image (repeatable)\n"
+		 "      --no-cache                  do not use the build cache\n"
+		 "      --compression ALGO          gzip (default), zstd or none\n"
+		 "      --source-date-epoch N       reproducible timestamps (also SOURCE_DATE_EPOCH)\n"
+		 "      --progress MODE             auto, plain, json or quiet (on stderr)\n"
+		 "      --executor NAME             auto, linux, docker or none (for RUN)\n"
+		 "  -q, --quiet                     print only the image digest\n"
+		 "  -h, --help                      show this help\n",
+	.run = run,
+};
+CLI_REGISTER(cmd);

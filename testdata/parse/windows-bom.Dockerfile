@@ -1,0 +1,6 @@
+﻿# escape=`
+FROM mcr.microsoft.com/windows/nanoserver:ltsc2022
+RUN echo one `
+    `
+    && echo two
+USER ContainerUser

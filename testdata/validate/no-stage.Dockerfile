@@ -1,0 +1,3 @@
+ARG BASE=alpine
+ENV A=1
+FROM $BASE
