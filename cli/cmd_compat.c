@@ -266,6 +266,36 @@ static int compat_check(int argc, char **argv, const char *kbfile)
 			}
 		}
 	}
+	/* a layout whose index lists several platforms: which entry each runtime picks */
+	size_t nwin = 0;
+	for (size_t i = 0; i < img.nentries; i++)
+		nwin += img.entries[i].windows;
+	if (nwin > 1) {
+		cJSON *jl = root ? cJSON_AddArrayToObject(root, "manifest_list_picks") : NULL;
+		for (int r = 0; r < WC_RT_COUNT; r++) {
+			int k = wc_runtime_pick(r, h.build, h.arch, img.entries, img.nentries);
+			char pick[40] = "none";
+			if (k >= 0)
+				snprintf(pick, sizeof(pick), "10.0.%u.%u", img.entries[k].build, img.entries[k].rev);
+			if (text)
+				printf("%-9s %s picks %s [%s]\n", r == 0 ? "list" : "", wc_runtime_versions(r),
+				       k >= 0 ? pick : "no entry (pull fails)", wc_runtime_source(r));
+			if (jl) {
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "runtime", wc_runtime_name(r));
+				if (k >= 0) {
+					cJSON_AddNumberToObject(o, "index", k);
+					cJSON_AddStringToObject(o, "os_version", pick);
+				} else {
+					cJSON_AddNullToObject(o, "index");
+					cJSON_AddNullToObject(o, "os_version");
+				}
+				cJSON_AddItemToArray(jl, o);
+			}
+		}
+		add_note(notes, text, "the index lists %zu Windows entries; the verdicts are for the first "
+			 "(os.version %u.%u.%u.%u)", nwin, img.major, img.minor, img.build, img.rev);
+	}
 	if (ctrd_rejects && wc_level_runs(v[1].level) && !wc_level_runs(v[0].level))
 		add_note(notes, text, "containerd's matcher only pulls this image for Hyper-V isolation with "
 			 "an explicit platform without a version (--platform windows/%s matches every "

@@ -141,8 +141,10 @@ static int print_text(const char *spec, const struct img_image *img)
 		for (size_t k = 0; k < l->urls.n; k++)
 			printf("      url %s\n", l->urls.v[k]);
 	}
-	if (c->has_config) {
-		const struct img_runconfig *r = &c->config;
+	const struct img_runconfig *r = &c->config;
+	if (c->has_config && (r->user || r->env.n || r->entrypoint.set || r->cmd.set || r->working_dir ||
+			      r->exposed_ports.n || r->volumes.n || r->labels.n || r->stop_signal ||
+			      r->shell.set || r->onbuild.n || r->healthcheck || r->args_escaped)) {
 		printf("Config:\n");
 		if (r->user)
 			printf("  %-13s%s\n", "User:", r->user);

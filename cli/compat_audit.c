@@ -227,6 +227,8 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 			cJSON_AddNumberToObject(o, "build", s->build);
 			cJSON_AddStringToObject(o, "kind", s->client ? "client" : "server");
 			cJSON_AddItemToObject(o, "release", s->rel ? cJSON_CreateString(s->rel->name) : cJSON_CreateNull());
+			cJSON_AddStringToObject(o, "host_support",
+						s->rel ? wc_support_name(wc_release_support(s->rel, today)) : "unknown");
 			cJSON_AddNumberToObject(o, "nodes", (double)s->nodes);
 			cJSON_AddNumberToObject(o, "process", (double)s->process_ok);
 			cJSON_AddNumberToObject(o, "hyperv", (double)s->hyperv_ok);
@@ -303,6 +305,8 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		const struct wc_build_summary *s = &a.b[i];
 		printf("10.0.%-7u %-8s %-32s %6zu %8zu %7zu\n", s->build, s->client ? "client" : "server",
 		       s->rel ? s->rel->name : "unknown", s->nodes, s->process_ok, s->hyperv_ok);
+		if (s->rel && wc_release_support(s->rel, today) == WC_SUP_ENDED)
+			printf("  lifecycle: %s is out of support on %s\n", s->rel->name, today);
 		if (s->example) {
 			printf("  process: %s: %s [%s]\n", wc_level_name(s->example->v[0].level),
 			       s->example->v[0].reason, s->example->v[0].source);

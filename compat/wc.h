@@ -51,6 +51,9 @@ struct wc_release {
 	size_t nimages;
 	bool has_images;        /* the KB lists images for this release (maybe none) */
 	char *images_source;
+	/* per-family image support end (Nano Server 2016 ended before the OS) */
+	char **img_end_family, **img_end_date;
+	size_t nimg_end;
 	/* February 2020 "2B" revision baseline, 0 when not applicable */
 	uint32_t bl_1b, bl_2b, bl_2b_oob;
 	char *note;
@@ -111,6 +114,8 @@ const char *wc_kb_source_text(const struct wc_kb *kb, const char *key);
 bool wc_kb_is_image_build(const struct wc_kb *kb, uint32_t build);
 /* Tags of `family` for release r, NULL when none. */
 const struct wc_family_tags *wc_release_tags(const struct wc_release *r, const char *family);
+/* End of support of one family's image for r when it differs from r's, or NULL. */
+const char *wc_release_image_end(const struct wc_release *r, const char *family);
 
 enum wc_support { WC_SUP_MAINSTREAM, WC_SUP_EXTENDED, WC_SUP_ENDED, WC_SUP_UNKNOWN, WC_SUP_NOT_YET };
 /* Support status on ISO date `today` ("2026-11-30"). */
@@ -183,6 +188,15 @@ struct wc_host {
 	const struct wc_release *rel;
 };
 
+/* One manifest-list entry's platform, as runtimes see it. */
+struct wc_entry {
+	uint32_t build, rev;    /* build 0 = os.version empty */
+	char arch[16];
+	bool windows;
+};
+
+#define WC_MAX_ENTRIES 32
+
 struct wc_image {
 	uint32_t major, minor, build, rev;
 	bool has_version;       /* false: os.version missing/unknown */
@@ -190,6 +204,10 @@ struct wc_image {
 	char os[16];            /* "windows", "linux", "" unknown */
 	char arch[16];
 	const struct wc_release *rel;
+	/* platforms of the index the image was read from (OCI layouts with
+	 * several entries); the fields above describe the entry followed */
+	struct wc_entry entries[WC_MAX_ENTRIES];
+	size_t nentries;
 };
 
 /* Host spec: version, build or release name (client releases by name). */
@@ -227,11 +245,6 @@ const char *wc_runtime_versions(enum wc_runtime r);
 const char *wc_runtime_source(enum wc_runtime r);
 /* Does this runtime's matcher accept an entry of image build ib on host hb? */
 bool wc_runtime_accepts(enum wc_runtime r, uint32_t hb, uint32_t ib);
-struct wc_entry {
-	uint32_t build, rev;    /* build 0 = os.version empty */
-	char arch[16];
-	bool windows;
-};
 /* Index of the entry the runtime picks from a manifest list, -1 for none. */
 int wc_runtime_pick(enum wc_runtime r, uint32_t host_build, const char *host_arch,
 		    const struct wc_entry *e, size_t n);

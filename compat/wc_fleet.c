@@ -278,6 +278,9 @@ static int parse_csv(struct wc_fleet *f, char *data, struct berr **err)
 				map[i] = -1;
 				for (int c = 0; c < C_COUNT; c++)
 					if (strcasecmp(cols[i], csv_names[c]) == 0) {
+						if (have[c])
+							return berr_set_at(err, BERR_INPUT, f->name, line, 0,
+									   "duplicate column '%s'", cols[i]);
 						map[i] = c;
 						have[c] = true;
 					}
@@ -486,7 +489,8 @@ int wc_audit_run(const struct wc_kb *kb, const struct wc_fleet *f, const struct 
 		s->hyperv_ok += h;
 		s->pull_blocked += r->pull_blocked;
 	}
-	qsort(a->b, a->nb, sizeof(*a->b), summary_cmp);
+	if (a->nb > 1)
+		qsort(a->b, a->nb, sizeof(*a->b), summary_cmp);
 	/* examples are set after sorting so the pointers stay valid */
 	for (size_t i = 0; i < f->n; i++)
 		for (size_t j = 0; a->r[i].host_ok && j < a->nb; j++)

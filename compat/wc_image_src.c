@@ -246,6 +246,31 @@ static const cJSON *pick_manifest(const cJSON *index)
 	return first;
 }
 
+/* Record the platforms of an index's entries for the runtime models. */
+static void collect_entries(const cJSON *index, struct wc_image *img)
+{
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(index, "manifests"), *m;
+	img->nentries = 0;
+	cJSON_ArrayForEach(m, ms) {
+		const cJSON *pl = cJSON_GetObjectItemCaseSensitive(m, "platform");
+		if (!cJSON_IsObject(pl) || img->nentries >= WC_MAX_ENTRIES)
+			continue;
+		struct wc_entry *e = &img->entries[img->nentries++];
+		memset(e, 0, sizeof(*e));
+		const cJSON *os = cJSON_GetObjectItemCaseSensitive(pl, "os");
+		const cJSON *arch = cJSON_GetObjectItemCaseSensitive(pl, "architecture");
+		const cJSON *ov = cJSON_GetObjectItemCaseSensitive(pl, "os.version");
+		e->windows = cJSON_IsString(os) && strcmp(os->valuestring, "windows") == 0;
+		if (cJSON_IsString(arch))
+			snprintf(e->arch, sizeof(e->arch), "%s", arch->valuestring);
+		struct wc_version v;
+		if (cJSON_IsString(ov) && wc_version_parse(ov->valuestring, &v, NULL) == 0) {
+			e->build = v.build;
+			e->rev = v.rev;
+		}
+	}
+}
+
 static int read_oci(struct src *s, const char *index_json, size_t len, struct wc_image *img,
 		    char *desc, size_t desc_len, struct berr **err)
 {
@@ -256,6 +281,7 @@ static int read_oci(struct src *s, const char *index_json, size_t len, struct wc
 	const cJSON *cur = idx;
 	for (int depth = 0; depth < SRC_MAX_DEPTH; depth++) {
 		const cJSON *m = pick_manifest(cur);
+		collect_entries(cur, img);
 		if (!m)
 			return berr_set(err, BERR_INPUT, "%s: index has no manifests", s->path);
 		cJSON *blob = read_blob(s, m, is_index(m) ? "index" : "manifest", err);

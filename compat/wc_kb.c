@@ -192,6 +192,20 @@ static int parse_release(const cJSON *o, struct wc_release *r, const char *name,
 		    get_u32(bl, "2b_oob", &r->bl_2b_oob, false, name, err) < 0)
 			return berr_wrap(err, "release '%s'", r->id);
 	}
+	const cJSON *ie = cJSON_GetObjectItemCaseSensitive(o, "image_support_end");
+	if (cJSON_IsObject(ie)) {
+		size_t cnt = (size_t)cJSON_GetArraySize(ie);
+		r->img_end_family = xcalloc(cnt + 1, sizeof(char *));
+		r->img_end_date = xcalloc(cnt + 1, sizeof(char *));
+		const cJSON *f;
+		cJSON_ArrayForEach(f, ie) {
+			if (!cJSON_IsString(f) || !wc_date_valid(f->valuestring))
+				return berr_set(err, BERR_INPUT, "%s: release '%s': invalid date in "
+						"'image_support_end'", name, r->id);
+			r->img_end_family[r->nimg_end] = xstrdup(f->string);
+			r->img_end_date[r->nimg_end++] = xstrdup(f->valuestring);
+		}
+	}
 	const cJSON *im = cJSON_GetObjectItemCaseSensitive(o, "images");
 	if (im && !cJSON_IsNull(im)) {
 		if (!cJSON_IsObject(im))
@@ -399,6 +413,8 @@ void wc_kb_free(struct wc_kb *kb)
 		for (size_t j = 0; j < r->nimages; j++)
 			strv_free(r->images[j].tags, r->images[j].ntags);
 		free(r->images);
+		strv_free(r->img_end_family, r->nimg_end);
+		strv_free(r->img_end_date, r->nimg_end);
 	}
 	free(kb->rel);
 	for (size_t i = 0; i < kb->nfam; i++) {
@@ -486,6 +502,14 @@ bool wc_kb_is_image_build(const struct wc_kb *kb, uint32_t build)
 				return true;
 	}
 	return false;
+}
+
+const char *wc_release_image_end(const struct wc_release *r, const char *family)
+{
+	for (size_t i = 0; i < r->nimg_end; i++)
+		if (strcmp(r->img_end_family[i], family) == 0)
+			return r->img_end_date[i];
+	return NULL;
 }
 
 const struct wc_family_tags *wc_release_tags(const struct wc_release *r, const char *family)

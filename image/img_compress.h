@@ -35,8 +35,10 @@ enum img_compression {
 struct img_compress_opts {
 	enum img_compression comp;
 	int level;   /* 0 = default for the algorithm */
-	int threads; /* zstd only: ZSTD_c_nbWorkers; 0 = single-threaded. Output
-	              * for any threads >= 1 is identical, but differs from 0. */
+	int threads; /* 0 = single-threaded. zstd: ZSTD_c_nbWorkers; gzip: that
+	              * many deflate workers on 128 KiB blocks (pigz scheme, one
+	              * standard gzip member). For both, output is identical for
+	              * any threads >= 1, but differs from threads = 0. */
 };
 
 /* Media types (static strings). */

@@ -114,6 +114,23 @@ if [ "$RC" = 1 ] && echo "$OUT" | jq -e '.verdicts[0].level == "blocked" and .im
 printf 'not a tar' >"$TMP/junk.tar"
 expect_rc "junk archive exit 2" 2 "$BERTH" compat check --image "$TMP/junk.tar" --host ws2022
 
+# an index with two Windows entries: which one each runtime picks (docker/for-win#13986)
+ML=$TMP/mlist
+c1='{"architecture":"amd64","os":"windows","os.version":"10.0.17763.5000"}'
+c2='{"architecture":"amd64","os":"windows","os.version":"10.0.20348.100"}'
+h1=$(mk_blob "$ML" "$c1"); h2=$(mk_blob "$ML" "$c2")
+m1="{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:$h1\",\"size\":${#c1}},\"layers\":[]}"
+m2="{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:$h2\",\"size\":${#c2}},\"layers\":[]}"
+mh1=$(mk_blob "$ML" "$m1"); mh2=$(mk_blob "$ML" "$m2")
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"platform":{"os":"windows","architecture":"amd64","os.version":"10.0.17763.5000"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"platform":{"os":"windows","architecture":"amd64","os.version":"10.0.20348.100"}}]}' \
+	"$mh1" ${#m1} "$mh2" ${#m2} >"$ML/index.json"
+run "$BERTH" compat check --image "$ML" --host win11-23h2 --format json
+if echo "$OUT" | jq -e '
+	(.manifest_list_picks[] | select(.runtime == "docker") | .os_version == "10.0.17763.5000") and
+	(.manifest_list_picks[] | select(.runtime == "containerd-compat") | .os_version == "10.0.20348.100") and
+	(.manifest_list_picks[] | select(.runtime == "containerd-prefix") | .index == null)' >/dev/null; then
+	ok "manifest list picks per runtime"; else fail "manifest list picks per runtime" "$OUT"; fi
+
 # --- releases ---
 run "$BERTH" compat releases --json --date 2026-08-20
 if [ "$RC" = 0 ] && echo "$OUT" | jq -e '

@@ -51,6 +51,12 @@ d = next(yaml.safe_load_all(open(sys.argv[1])))
 assert d["nodeSelector"] == {"kubernetes.io/os": "windows", "node.kubernetes.io/windows-build": "10.0.17763"}, d
 ' "$TMP/s2.yaml"; then ok "single-build nodeSelector"; else fail "single-build nodeSelector" "$(cat "$TMP/s2.yaml")"; fi
 
+# lifecycle per build on a date
+run "$BERTH" compat audit --image ltsc2019 --fleet "$D/kubectl-mixed.json" --format json --date 2030-01-01
+if echo "$OUT" | jq -e '(.builds[] | select(.build == 17763) | .host_support == "ended") and
+	(.builds[] | select(.build == 20348) | .host_support == "extended")' >/dev/null; then
+	ok "lifecycle per build"; else fail "lifecycle per build" "$(echo "$OUT" | jq -c .builds)"; fi
+
 # text output: per node and per build
 run "$BERTH" compat audit --image mcr.microsoft.com/windows/servercore:ltsc2019 --fleet "$D/kubectl-mixed.json"
 expect_match "text per-node row" "akswin19000000 +10.0.17763.7314 +Windows Server 2019 +supported +supported +process" "$OUT"
@@ -99,6 +105,8 @@ run "$BERTH" compat audit --image ltsc2022 --fleet "$D/bad-bool.csv"
 expect_match "bad hyperv value" "bad-bool.csv:2:.*invalid hyperv 'maybe'" "$ERR"
 run "$BERTH" compat audit --image ltsc2022 --fleet "$D/bad-fields.csv"
 expect_match "field count" "bad-fields.csv:2:.*3 fields, header has 2" "$ERR"
+run "$BERTH" compat audit --image ltsc2022 --fleet "$D/bad-dup.csv"
+expect_match "duplicate column" "bad-dup.csv:1:.*duplicate column 'Name'" "$ERR"
 run "$BERTH" compat audit --image ltsc2022 --fleet "$D/bad.json"
 [ "$RC" = 2 ] && ok "bad json exit 2" || fail "bad json exit 2" "rc $RC"
 expect_match "bad json message" "bad.json:1:.*invalid JSON" "$ERR"

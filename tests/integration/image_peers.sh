@@ -26,12 +26,22 @@ for comp in gzip zstd; do
 	run "$BERTH" import --compression "$comp" -o "oci:$TMP/oci-$comp:v1" "$TMP/layer.tar"
 	[ "$RC" = 0 ] && ok "import $comp" || fail "import $comp" "$ERR"
 done
-"$BERTH" import --compression gzip "$TMP/layer.tar" berth-test/peers:1 >/dev/null
+# parallel gzip (several 128 KiB blocks): Go (skopeo, docker) and Python must read it
+"$BERTH" import --compression gzip --threads 2 "$TMP/layer.tar" berth-test/peers:1 >/dev/null
 "$BERTH" save -o "$TMP/docker.tar" berth-test/peers:1
 "$BERTH" save -f oci-archive -o "$TMP/oci.tar" berth-test/peers:1
 json() { "$BERTH" inspect --format json "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"; }
 DIFF=$(json "oci:$TMP/oci-gzip:v1" 'd["layers"][0]["diffID"]')
 GZ=$(json "oci:$TMP/oci-gzip:v1" 'd["layers"][0]["digest"]')
+
+PGZ=$(json berth-test/peers:1 'd["layers"][0]["digest"]')
+if python3 - "$BERTH_ROOT/images/blobs/sha256/${PGZ#sha256:}" "$DIFF" <<'PY'
+import gzip, hashlib, sys
+data = gzip.decompress(open(sys.argv[1], "rb").read())
+assert "sha256:" + hashlib.sha256(data).hexdigest() == sys.argv[2]
+PY
+then ok "python reads the parallel gzip layer"; else fail "python gzip"; fi
+[ "$(json berth-test/peers:1 'd["layers"][0]["diffID"]')" = "$DIFF" ] && ok "parallel gzip keeps the diff_id" || fail "pgz diff_id"
 
 # --- oci-image-tool ---
 if have oci-image-tool; then

@@ -191,6 +191,7 @@ static const struct tag_case tags[] = {
 	{ "mcr.microsoft.com/windows/servercore:ltsc2030", WC_TAG_UNKNOWN, 0, NULL, "", "", false },
 	{ "mcr.microsoft.com/windows:ltsc2022", WC_TAG_UNKNOWN, 0, NULL, "", "", false },
 	{ "mcr.microsoft.com/windows/server:ltsc2019", WC_TAG_UNKNOWN, 0, NULL, "", "", false },
+	{ "mcr.microsoft.com/windows/nanoserver:ltsc2019", WC_TAG_UNKNOWN, 0, NULL, "", "", false }, /* unconfirmed tag */
 	{ "mcr.microsoft.com/windows/servercore@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", WC_TAG_UNKNOWN, 0, NULL, "", "", false },
 	{ "mcr.microsoft.com/windows/servercore/insider:latest", WC_TAG_UNKNOWN, 0, NULL, "", "", false },
 	{ "alpine:3.19", WC_TAG_UNKNOWN, 0, NULL, "", "", false },

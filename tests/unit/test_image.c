@@ -161,6 +161,8 @@ static void compress_buf(enum img_compression c, int threads, const struct bbuf 
  * version; they are pinned for the versions named here. */
 #define GOLD_TAR_VALUE "sha256:e48d4ed94519dce36a969394244cbd9ca62c23e56d6eeb9b3adc067b8d765642"
 #define GOLD_GZIP_VALUE "sha256:78573850005899fa703fa7384846516bcfa4522e67e6bf3533057e7e4826d657"
+/* one block: the parallel stream equals the single-stream one */
+#define GOLD_PGZ_VALUE "sha256:78573850005899fa703fa7384846516bcfa4522e67e6bf3533057e7e4826d657"
 #define GOLD_ZSTD_VALUE "sha256:332d990c838d0052a1a0351648b21e18c5dc5003e2480782cd8ca7fd8bb84b3b"
 
 static void test_compress_roundtrip_and_golden(void **state)
@@ -205,6 +207,31 @@ static void test_compress_roundtrip_and_golden(void **state)
 			assert_memory_equal(back, tar.data, tar.len);
 			inflateEnd(&z);
 		}
+		if (cs[i] == IMG_COMP_GZIP) {
+			/* parallel gzip: same bytes for any thread count, readable by zlib */
+			struct img_compress_result p1, p2;
+			struct bbuf o1 = BBUF_INIT, o2 = BBUF_INIT;
+			compress_buf(cs[i], 1, &tar, &p1, &o1, 100);
+			compress_buf(cs[i], 3, &tar, &p2, &o2, 5000);
+			assert_string_equal(p1.digest.s, p2.digest.s);
+			assert_string_equal(p1.diff_id.s, tar_d.s);
+			printf("golden: parallel gzip %s\n", p1.digest.s);
+			if (strcmp(zlibVersion(), "1.2.13") == 0)
+				assert_string_equal(p1.digest.s, GOLD_PGZ_VALUE);
+			unsigned char back[8192];
+			z_stream z = { 0 };
+			inflateInit2(&z, 15 + 16);
+			z.next_in = (Bytef *)o2.data;
+			z.avail_in = (uInt)o2.len;
+			z.next_out = back;
+			z.avail_out = sizeof(back);
+			assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+			assert_int_equal(z.total_out, tar.len);
+			assert_memory_equal(back, tar.data, tar.len);
+			inflateEnd(&z);
+			bbuf_release(&o1);
+			bbuf_release(&o2);
+		}
 		if (cs[i] == IMG_COMP_ZSTD) {
 			unsigned char back[8192];
 			size_t n = ZSTD_decompress(back, sizeof(back), out.data, out.len);
@@ -234,6 +261,58 @@ static void test_compress_roundtrip_and_golden(void **state)
 	if (ZSTD_versionNumber() == 10504)
 		assert_string_equal(first[2].s, GOLD_ZSTD_VALUE);
 	bbuf_release(&tar);
+}
+
+/* Multi-block parallel gzip: several MiB of mixed data through 2 workers,
+ * checked by inflating the whole stream and comparing. */
+static void test_parallel_gzip_large(void **state)
+{
+	(void)state;
+	struct bbuf in = BBUF_INIT;
+	uint32_t x = 12345;
+	for (size_t i = 0; i < (3u << 20) + 777; i++) {
+		x = x * 1103515245u + 12345u;
+		char ch = (i / 4096) % 3 == 0 ? (char)(x >> 24) : (char)('a' + (i % 7));
+		bbuf_addch(&in, ch, NULL);
+	}
+	struct img_compress_result r, r1;
+	struct bbuf out = BBUF_INIT, out1 = BBUF_INIT;
+	compress_buf(IMG_COMP_GZIP, 2, &in, &r, &out, 65536 + 3);
+	compress_buf(IMG_COMP_GZIP, 1, &in, &r1, &out1, 1 << 20);
+	assert_string_equal(r.digest.s, r1.digest.s);
+	unsigned char *back = xmalloc(in.len + 16);
+	z_stream z = { 0 };
+	inflateInit2(&z, 15 + 16);
+	z.next_in = (Bytef *)out.data;
+	z.avail_in = (uInt)out.len;
+	z.next_out = back;
+	z.avail_out = (uInt)in.len + 16;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(z.total_out, in.len);
+	assert_int_equal(z.avail_in, 0);
+	assert_memory_equal(back, in.data, in.len);
+	inflateEnd(&z);
+	free(back);
+	/* empty input is a valid gzip stream too */
+	struct bbuf empty = BBUF_INIT;
+	struct bbuf eo = BBUF_INIT;
+	struct img_compress_result er;
+	compress_buf(IMG_COMP_GZIP, 2, &empty, &er, &eo, 1);
+	unsigned char tiny[4];
+	uLongf tl = sizeof(tiny);
+	z_stream z2 = { 0 };
+	inflateInit2(&z2, 15 + 16);
+	z2.next_in = (Bytef *)eo.data;
+	z2.avail_in = (uInt)eo.len;
+	z2.next_out = tiny;
+	z2.avail_out = (uInt)tl;
+	assert_int_equal(inflate(&z2, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(z2.total_out, 0);
+	inflateEnd(&z2);
+	bbuf_release(&eo);
+	bbuf_release(&in);
+	bbuf_release(&out);
+	bbuf_release(&out1);
 }
 
 static void test_compress_opts(void **state)
@@ -701,11 +780,77 @@ static void test_export_import_roundtrip(void **state)
 	rmtmp(dir);
 }
 
+/* A Windows-style image on a foreign base layer: the descriptor (media type,
+ * size, urls) is kept exactly; OCI exports skip the absent blob; a
+ * docker-archive export refuses it. */
+static void test_foreign_layer(void **state)
+{
+	(void)state;
+	char *dir = mktmp();
+	struct berr *err = NULL;
+	struct img_store *s = NULL;
+	assert_int_equal(img_store_open(dir, IMG_STORE_CREATE, &s, &err), 0);
+	struct img_descriptor base = { 0 };
+	base.media_type = xstrdup(IMG_MT_DOCKER_FOREIGN);
+	img_digest_bytes("windows base", 12, &base.digest);
+	base.size = 1234567890123LL;
+	img_strlist_add(&base.urls, "https://mcr.microsoft.com/v2/windows/servercore/blobs/x?a=1&b=2");
+	struct img_descriptor top = { 0 };
+	build_image(s, "windows", "10.0.17763.1", NULL, &top); /* puts a real layer in the store */
+	struct img_image *tmp = NULL;
+	assert_int_equal(img_image_load(s, &top, NULL, &tmp, &err), 0);
+	struct img_descriptor layers[2];
+	img_descriptor_copy(&layers[0], &base);
+	img_descriptor_copy(&layers[1], &tmp->manifest->layers[0]);
+	struct img_config *c = img_config_new();
+	c->platform.os = xstrdup("windows");
+	c->platform.architecture = xstrdup("amd64");
+	c->platform.os_version = xstrdup("10.0.17763.1");
+	img_config_add_diff_id(c, &base.digest);
+	img_config_add_diff_id(c, &tmp->config->diff_ids[0]);
+	img_image_free(tmp);
+	struct img_descriptor man;
+	assert_int_equal(img_image_write(s, c, layers, 2, true, NULL, &man, &err), 0);
+	struct img_image *img = NULL;
+	assert_int_equal(img_image_load(s, &man, NULL, &img, &err), 0);
+	const struct img_descriptor *l0 = &img->manifest->layers[0];
+	assert_string_equal(l0->media_type, IMG_MT_DOCKER_FOREIGN);
+	assert_int_equal(l0->size, 1234567890123LL);
+	assert_string_equal(l0->urls.v[0], "https://mcr.microsoft.com/v2/windows/servercore/blobs/x?a=1&b=2");
+	assert_non_null(strstr(img->manifest_json, "\"size\":1234567890123,\"urls\":[\"https://mcr"));
+	_cleanup_free_ char *oci = xasprintf("%s/out-oci", dir);
+	_cleanup_free_ char *da = xasprintf("%s/out.tar", dir);
+	assert_int_equal(img_image_export(img, IMG_SRC_OCI_DIR, oci, NULL, 0, &err), 0);
+	assert_int_equal(img_image_export(img, IMG_SRC_DOCKER_ARCHIVE, da, NULL, 0, &err), -1);
+	assert_non_null(strstr(err->msg, "foreign layer"));
+	berr_clear(&err);
+	assert_int_equal(access(da, F_OK), -1);
+	/* docker flavour refuses zstd layers */
+	img_descriptor_clear(&layers[1]);
+	img_descriptor_copy(&layers[1], &img->manifest->layers[1]);
+	free(layers[1].media_type);
+	layers[1].media_type = xstrdup(IMG_MT_OCI_LAYER_ZSTD);
+	struct img_descriptor m2;
+	assert_int_equal(img_image_write(s, c, layers, 2, true, NULL, &m2, &err), -1);
+	assert_int_equal(err->code, BERR_UNSUPPORTED);
+	berr_clear(&err);
+	img_image_free(img);
+	img_config_free(c);
+	img_descriptor_clear(&layers[0]);
+	img_descriptor_clear(&layers[1]);
+	img_descriptor_clear(&base);
+	img_descriptor_clear(&top);
+	img_descriptor_clear(&man);
+	img_store_free(s);
+	rmtmp(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_compress_roundtrip_and_golden),
+		cmocka_unit_test(test_parallel_gzip_large),
 		cmocka_unit_test(test_compress_opts),
 		cmocka_unit_test(test_store_blobs),
 		cmocka_unit_test(test_store_tags),
@@ -715,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_refs_platform),
 		cmocka_unit_test(test_platform_selection),
 		cmocka_unit_test(test_export_import_roundtrip),
+		cmocka_unit_test(test_foreign_layer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,2 @@
+ARG 1BAD=x
+FROM mcr.microsoft.com/windows/servercore:ltsc2022

@@ -1,0 +1,2 @@
+# escape=x
+FROM mcr.microsoft.com/windows/servercore:ltsc2022
