@@ -213,6 +213,7 @@ struct bld_engine_run_spec {
 };
 
 struct bld_engine_run_result {
+	bool exited;                    /* the command ran to its end: exit_code is valid */
 	int exit_code;                  /* the command's exit status */
 	bool empty_layer;               /* no filesystem change: no layer (diff_id unset,
 					 * chain_id = parent's; history empty_layer) */

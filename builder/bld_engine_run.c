@@ -834,6 +834,7 @@ static int do_run(struct bld_engine *e, const struct bld_engine_facts *f,
 		return berr_set(err, BERR_INPUT, "wait for the RUN container: no StatusCode");
 	const char *werr = eng_jstr(cJSON_GetObjectItemCaseSensitive(wj, "Error"), "Message");
 	r->exit_code = (int)sc->valuedouble;
+	r->exited = true;
 	if (r->exit_code != 0 || (werr && *werr)) {
 		_cleanup_free_ char *cmd = command_text(s);
 		return berr_set(err, BERR_FAILED, "the command '%s' returned a non-zero code: %d%s%s", cmd,
