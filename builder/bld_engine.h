@@ -120,9 +120,9 @@ int bld_engine_wc_host(const struct wc_kb *kb, const struct bld_engine_facts *f,
 
 /* --- isolation decision --- */
 enum bld_engine_iso {
-	BLD_ISO_DEFAULT = 0,    /* Linux: no isolation choice (HostConfig.Isolation unset) */
-	BLD_ISO_PROCESS,
-	BLD_ISO_HYPERV,
+	BLD_ENGINE_ISO_DEFAULT = 0,    /* Linux: no isolation choice (HostConfig.Isolation unset) */
+	BLD_ENGINE_ISO_PROCESS,
+	BLD_ENGINE_ISO_HYPERV,
 };
 const char *bld_engine_iso_name(enum bld_engine_iso i); /* "default"/"process"/"hyperv" */
 /* "process" | "hyperv" | "default" -> enum; BERR_USAGE otherwise */
@@ -136,7 +136,7 @@ struct bld_engine_decision {
 };
 /* Decide how a stage runs on this engine. stage_os: the base image's os
  * ("windows"/"linux"); os_version: its os.version (may be NULL); arch: its
- * architecture (may be NULL). forced: BLD_ISO_DEFAULT = choose.
+ * architecture (may be NULL). forced: BLD_ENGINE_ISO_DEFAULT = choose.
  *  - stage OS differs from the engine's OSType: error (BERR_UNSUPPORTED),
  *    before anything runs;
  *  - Linux: iso = DEFAULT (forcing hyperv/process is an error);
@@ -155,11 +155,11 @@ char *bld_engine_hosts_that_run(const struct wc_kb *kb, const struct wc_image *i
 
 /* --- RUN (bld_engine_run.c) --- */
 enum bld_engine_mount_type {
-	BLD_MOUNT_BIND,         /* host path -> target (only for a local engine) */
-	BLD_MOUNT_CACHE,        /* persistent cache -> an engine volume */
-	BLD_MOUNT_TMPFS,        /* Linux engines only */
-	BLD_MOUNT_SECRET,       /* not supported by this executor */
-	BLD_MOUNT_SSH,          /* not supported by this executor */
+	BLD_ENGINE_MOUNT_BIND,         /* host path -> target (only for a local engine) */
+	BLD_ENGINE_MOUNT_CACHE,        /* persistent cache -> an engine volume */
+	BLD_ENGINE_MOUNT_TMPFS,        /* Linux engines only */
+	BLD_ENGINE_MOUNT_SECRET,       /* not supported by this executor */
+	BLD_ENGINE_MOUNT_SSH,          /* not supported by this executor */
 };
 struct bld_engine_mount {
 	enum bld_engine_mount_type type;
@@ -168,7 +168,7 @@ struct bld_engine_mount {
 	bool readonly;
 };
 
-enum bld_engine_network { BLD_NET_DEFAULT = 0, BLD_NET_NONE, BLD_NET_HOST };
+enum bld_engine_network { BLD_ENGINE_NET_DEFAULT = 0, BLD_ENGINE_NET_NONE, BLD_ENGINE_NET_HOST };
 
 /* Output of the RUN command, demultiplexed (stream 1 stdout, 2 stderr). */
 typedef int (*bld_engine_output_fn)(void *ctx, int stream, const void *p, size_t n,

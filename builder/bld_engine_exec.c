@@ -60,7 +60,7 @@ void bld_engine_exec_configure(const char *url, enum bld_engine_iso forced)
 
 void bld_engine_exec_shutdown(void)
 {
-	bld_engine_exec_configure(NULL, BLD_ISO_DEFAULT);
+	bld_engine_exec_configure(NULL, BLD_ENGINE_ISO_DEFAULT);
 	wc_kb_free(g.kb);
 	g.kb = NULL;
 }
@@ -270,14 +270,14 @@ static void *cancel_thread(void *ud)
 static enum bld_engine_mount_type mount_type(const char *t)
 {
 	if (!strcmp(t, "cache"))
-		return BLD_MOUNT_CACHE;
+		return BLD_ENGINE_MOUNT_CACHE;
 	if (!strcmp(t, "tmpfs"))
-		return BLD_MOUNT_TMPFS;
+		return BLD_ENGINE_MOUNT_TMPFS;
 	if (!strcmp(t, "secret"))
-		return BLD_MOUNT_SECRET;
+		return BLD_ENGINE_MOUNT_SECRET;
 	if (!strcmp(t, "ssh"))
-		return BLD_MOUNT_SSH;
-	return BLD_MOUNT_BIND;
+		return BLD_ENGINE_MOUNT_SSH;
+	return BLD_ENGINE_MOUNT_BIND;
 }
 
 static int engine_run_step(struct bld_exec_session *bs, const struct bld_exec_spec *spec,
@@ -303,8 +303,8 @@ static int engine_run_step(struct bld_exec_session *bs, const struct bld_exec_sp
 		.n_env = spec->nenv,
 		.user = spec->user,
 		.workdir = spec->workdir,
-		.network = !spec->network || !strcmp(spec->network, "default") ? BLD_NET_DEFAULT
-			   : !strcmp(spec->network, "none") ? BLD_NET_NONE : BLD_NET_HOST,
+		.network = !spec->network || !strcmp(spec->network, "default") ? BLD_ENGINE_NET_DEFAULT
+			   : !strcmp(spec->network, "none") ? BLD_ENGINE_NET_NONE : BLD_ENGINE_NET_HOST,
 		.mounts = m,
 		.n_mounts = spec->nmounts,
 		.decision = &s->d,
@@ -380,21 +380,28 @@ static int engine_diff(struct bld_exec_session *bs, struct img_layer *out, bool 
 		return berr_set(err, BERR_UNSUPPORTED, "a Windows layer cannot be re-encoded through the "
 				"layer writer without losing its security descriptors; take it verbatim "
 				"with bld_engine_exec_layer_path");
-	s->diffdir = xasprintf("%s/engine-diff", s->scratch);
-	if (bfile_mkdir_p(s->diffdir, 0755, err) < 0)
+	_cleanup_free_ char *dd = xasprintf("%s/engine-diff", s->scratch);
+	if (bfile_mkdir_p(dd, 0755, err) < 0)
 		return -1;
+	/* entry names are checked (relative, no ".."); the unpack root is
+	 * absolute and symlink-free so SECURE_SYMLINKS only judges the entries */
+	s->diffdir = realpath(dd, NULL);
+	if (!s->diffdir)
+		return berr_set_errno(err, BERR_IO, errno, "resolve '%s'", dd);
 	struct archive *ar = archive_read_new();
 	struct archive *dw = archive_write_disk_new();
 	archive_read_support_format_tar(ar);
 	archive_write_disk_set_options(dw, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
 				       ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
 				       ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-				       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_UNLINK);
+				       ARCHIVE_EXTRACT_UNLINK);
 	int ret = 0;
 	if (archive_read_open_filename(ar, s->r.layer_path, 64 * 1024) != ARCHIVE_OK)
 		ret = berr_set(err, BERR_IO, "open '%s': %s", s->r.layer_path, archive_error_string(ar));
 	struct archive_entry *ent;
-	int r;
+	char *(*added)[2] = NULL;
+	size_t nadded = 0, cap = 0;
+	int r = ARCHIVE_OK;
 	while (ret == 0 && (r = archive_read_next_header(ar, &ent)) == ARCHIVE_OK) {
 		const char *raw = archive_entry_pathname(ent);
 		if (!raw)
@@ -461,11 +468,25 @@ static int engine_diff(struct bld_exec_session *bs, struct img_layer *out, bool 
 				       archive_error_string(dw));
 			break;
 		}
-		struct img_layer_entry le = { .src = disk, .dst = dst };
-		ret = img_layer_add(out, &le, err);
+		/* added after the unpack: a file's link count is final only then */
+		XGROW(added, nadded + 1, cap);
+		added[nadded][0] = steal_pointer(&disk);
+		added[nadded][1] = steal_pointer(&dst);
+		nadded++;
 	}
+	if (ret == 0 && r != ARCHIVE_EOF)
+		ret = berr_set(err, BERR_INPUT, "engine layer '%s': %s", s->r.layer_path,
+			       archive_error_string(ar));
 	archive_read_free(ar);
 	archive_write_free(dw);
+	for (size_t i = 0; i < nadded; i++) {
+		struct img_layer_entry le = { .src = added[i][0], .dst = added[i][1] };
+		if (ret == 0)
+			ret = img_layer_add(out, &le, err);
+		free(added[i][0]);
+		free(added[i][1]);
+	}
+	free(added);
 	return ret;
 }
 

@@ -244,8 +244,8 @@ int bld_engine_wc_host(const struct wc_kb *kb, const struct bld_engine_facts *f,
 const char *bld_engine_iso_name(enum bld_engine_iso i)
 {
 	switch (i) {
-	case BLD_ISO_PROCESS: return "process";
-	case BLD_ISO_HYPERV: return "hyperv";
+	case BLD_ENGINE_ISO_PROCESS: return "process";
+	case BLD_ENGINE_ISO_HYPERV: return "hyperv";
 	default: return "default";
 	}
 }
@@ -253,11 +253,11 @@ const char *bld_engine_iso_name(enum bld_engine_iso i)
 int bld_engine_iso_parse(const char *s, enum bld_engine_iso *out, struct berr **err)
 {
 	if (strcmp(s, "process") == 0)
-		*out = BLD_ISO_PROCESS;
+		*out = BLD_ENGINE_ISO_PROCESS;
 	else if (strcmp(s, "hyperv") == 0)
-		*out = BLD_ISO_HYPERV;
+		*out = BLD_ENGINE_ISO_HYPERV;
 	else if (strcmp(s, "default") == 0)
-		*out = BLD_ISO_DEFAULT;
+		*out = BLD_ENGINE_ISO_DEFAULT;
 	else
 		return berr_set(err, BERR_USAGE, "invalid isolation '%s' (want process, hyperv or default)", s);
 	return 0;
@@ -329,7 +329,7 @@ int bld_engine_decide(const struct wc_kb *kb, const struct bld_engine_facts *f,
 		      enum bld_engine_iso forced, struct bld_engine_decision *d, struct berr **err)
 {
 	memset(d, 0, sizeof(*d));
-	d->forced = forced != BLD_ISO_DEFAULT;
+	d->forced = forced != BLD_ENGINE_ISO_DEFAULT;
 	if (!stage_os || !*stage_os)
 		return berr_set(err, BERR_INPUT, "the stage's base image names no os");
 	_cleanup_free_ char *host = bld_engine_host_desc(f);
@@ -344,10 +344,10 @@ int bld_engine_decide(const struct wc_kb *kb, const struct bld_engine_facts *f,
 				"containers (OSType '%s', %s)", stage_os, f->os_type, f->os_type, host);
 	}
 	if (!is_windows(stage_os)) {
-		if (forced != BLD_ISO_DEFAULT)
+		if (forced != BLD_ENGINE_ISO_DEFAULT)
 			return berr_set(err, BERR_USAGE, "--isolation %s applies to Windows stages only; "
 					"this is a %s stage", bld_engine_iso_name(forced), stage_os);
-		d->iso = BLD_ISO_DEFAULT;
+		d->iso = BLD_ENGINE_ISO_DEFAULT;
 		snprintf(d->note, sizeof(d->note), "%s engine: no isolation choice", f->os_type);
 		return 0;
 	}
@@ -371,8 +371,8 @@ int bld_engine_decide(const struct wc_kb *kb, const struct bld_engine_facts *f,
 	wc_check(kb, &h, &img, WC_ISO_PROCESS, &d->process);
 	wc_check(kb, &h, &img, WC_ISO_HYPERV, &d->hyperv);
 	const char *ver = img.has_version ? os_version : "unknown";
-	if (forced != BLD_ISO_DEFAULT) {
-		const struct wc_verdict *fv = forced == BLD_ISO_PROCESS ? &d->process : &d->hyperv;
+	if (forced != BLD_ENGINE_ISO_DEFAULT) {
+		const struct wc_verdict *fv = forced == BLD_ENGINE_ISO_PROCESS ? &d->process : &d->hyperv;
 		if (fv->level == WC_BLOCKED) {
 			_cleanup_free_ char *hosts = img.has_version ? bld_engine_hosts_that_run(kb, &img) : NULL;
 			return berr_set(err, BERR_FAILED, "--isolation %s: the base image (os.version %s) "
@@ -386,19 +386,19 @@ int bld_engine_decide(const struct wc_kb *kb, const struct bld_engine_facts *f,
 		return 0;
 	}
 	if (d->process.level == WC_SUPPORTED) {
-		d->iso = BLD_ISO_PROCESS;
+		d->iso = BLD_ENGINE_ISO_PROCESS;
 		snprintf(d->note, sizeof(d->note), "process isolation: %s", d->process.reason);
 		return 0;
 	}
 	if (d->hyperv.level == WC_SUPPORTED) {
-		d->iso = BLD_ISO_HYPERV;
+		d->iso = BLD_ENGINE_ISO_HYPERV;
 		snprintf(d->note, sizeof(d->note), "Hyper-V isolation (process isolation: %s): %s",
 			 d->process.reason, d->hyperv.reason);
 		return 0;
 	}
 	if (d->process.level == WC_WORKS_UNSUPPORTED || d->hyperv.level == WC_WORKS_UNSUPPORTED) {
 		bool p = d->process.level == WC_WORKS_UNSUPPORTED;
-		d->iso = p ? BLD_ISO_PROCESS : BLD_ISO_HYPERV;
+		d->iso = p ? BLD_ENGINE_ISO_PROCESS : BLD_ENGINE_ISO_HYPERV;
 		snprintf(d->note, sizeof(d->note), "warning: %s isolation works here but is not "
 			 "supported by Microsoft: %s", p ? "process" : "Hyper-V",
 			 p ? d->process.reason : d->hyperv.reason);

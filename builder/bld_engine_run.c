@@ -306,7 +306,7 @@ static int add_mounts(struct bld_engine *e, const struct bld_engine_facts *f,
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddItemToArray(arr, o);
 		switch (m->type) {
-		case BLD_MOUNT_BIND:
+		case BLD_ENGINE_MOUNT_BIND:
 			if (!bld_engine_is_local(e))
 				return berr_set(err, BERR_UNSUPPORTED, "RUN --mount=type=bind,target=%s: the "
 						"engine at '%s' is remote and cannot see berth's files; bind "
@@ -318,24 +318,24 @@ static int add_mounts(struct bld_engine *e, const struct bld_engine_facts *f,
 			cJSON_AddStringToObject(o, "Type", "bind");
 			cJSON_AddStringToObject(o, "Source", m->source);
 			break;
-		case BLD_MOUNT_CACHE: {
+		case BLD_ENGINE_MOUNT_CACHE: {
 			_cleanup_free_ char *vol = cache_volume(m);
 			cJSON_AddStringToObject(o, "Type", "volume");
 			cJSON_AddStringToObject(o, "Source", vol);
 			break;
 		}
-		case BLD_MOUNT_TMPFS:
+		case BLD_ENGINE_MOUNT_TMPFS:
 			if (win)
 				return berr_set(err, BERR_UNSUPPORTED, "RUN --mount=type=tmpfs,target=%s: "
 						"Windows engines have no tmpfs mounts", m->target);
 			cJSON_AddStringToObject(o, "Type", "tmpfs");
 			break;
-		case BLD_MOUNT_SECRET:
-		case BLD_MOUNT_SSH:
+		case BLD_ENGINE_MOUNT_SECRET:
+		case BLD_ENGINE_MOUNT_SSH:
 			return berr_set(err, BERR_UNSUPPORTED, "RUN --mount=type=%s,target=%s is not "
 					"supported by the engine executor (the Docker Engine API cannot "
 					"provide it without writing the secret into a container)",
-					m->type == BLD_MOUNT_SECRET ? "secret" : "ssh", m->target);
+					m->type == BLD_ENGINE_MOUNT_SECRET ? "secret" : "ssh", m->target);
 		}
 		cJSON_AddStringToObject(o, "Target", m->target);
 		if (m->readonly)
@@ -388,17 +388,17 @@ static int build_create_body(struct bld_engine *e, const struct bld_engine_facts
 	cJSON *labels = cJSON_AddObjectToObject(o, "Labels");
 	cJSON_AddStringToObject(labels, BLD_ENGINE_LABEL, s->label && *s->label ? s->label : "run");
 	cJSON *hc = cJSON_AddObjectToObject(o, "HostConfig");
-	if (s->decision && s->decision->iso != BLD_ISO_DEFAULT) {
+	if (s->decision && s->decision->iso != BLD_ENGINE_ISO_DEFAULT) {
 		if (!win)
 			return berr_set(err, BERR_USAGE, "isolation '%s' needs a Windows engine",
 					bld_engine_iso_name(s->decision->iso));
 		cJSON_AddStringToObject(hc, "Isolation", bld_engine_iso_name(s->decision->iso));
 	}
 	switch (s->network) {
-	case BLD_NET_NONE:
+	case BLD_ENGINE_NET_NONE:
 		cJSON_AddStringToObject(hc, "NetworkMode", "none");
 		break;
-	case BLD_NET_HOST:
+	case BLD_ENGINE_NET_HOST:
 		if (win)
 			return berr_set(err, BERR_UNSUPPORTED, "RUN --network=host: Windows engines have no "
 					"host network mode");
@@ -927,7 +927,7 @@ int bld_engine_run(struct bld_engine *e, const struct bld_engine_facts *f,
 				"%s containers", pos, bld_engine_url(e), f->os_type);
 	r->engine_url = xstrdup(bld_engine_url(e));
 	r->host_build = host_build(f);
-	r->isolation = xstrdup(bld_engine_iso_name(s->decision ? s->decision->iso : BLD_ISO_DEFAULT));
+	r->isolation = xstrdup(bld_engine_iso_name(s->decision ? s->decision->iso : BLD_ENGINE_ISO_DEFAULT));
 	_cleanup_free_ char *hd = bld_engine_host_desc(f);
 	r->comment = xasprintf("berth RUN on engine %s (%s, Docker %s), isolation %s",
 			       r->engine_url, hd, f->server_version ? f->server_version : "?",

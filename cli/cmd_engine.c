@@ -2,6 +2,7 @@
  * command line (until `berth build --executor docker` drives it). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@
 #include "cli/cli.h"
 #include "common/common.h"
 #include "builder/bld_engine.h"
+#include "builder/bld_engine_exec.h"
+#include "builder/bld_sandbox.h"
+#include "image/img_layer.h"
 #include "compat/wc.h"
 #include "image/img_archive.h"
 
@@ -88,7 +92,7 @@ static int engine_info(int argc, char **argv)
 	};
 	const char *url = NULL, *fmt = "text", *info_file = NULL, *ver_file = NULL, *base = NULL;
 	const char *kbfile = NULL;
-	enum bld_engine_iso forced = BLD_ISO_DEFAULT;
+	enum bld_engine_iso forced = BLD_ENGINE_ISO_DEFAULT;
 	struct berr *err = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "H:f:h", opts, NULL)) != -1) {
@@ -251,7 +255,7 @@ static int engine_info(int argc, char **argv)
 		}
 		if (nrows) {
 			printf("\nWindows base images on this host%s:\n",
-			       forced != BLD_ISO_DEFAULT ? " (isolation forced)" : "");
+			       forced != BLD_ENGINE_ISO_DEFAULT ? " (isolation forced)" : "");
 			printf("  %-6s %-29s %-21s %-21s %s\n", "BUILD", "RELEASE", "PROCESS", "HYPERV",
 			       "BERTH RUNS IT");
 			for (size_t i = 0; i < nrows; i++)
@@ -279,12 +283,106 @@ static int engine_info(int argc, char **argv)
 /* --- run --- */
 
 static struct bld_engine *volatile g_engine;
+static volatile int g_cancel_wr = -1;   /* executor path: the cancel pipe */
 
 static void on_signal(int sig)
 {
 	struct bld_engine *e = g_engine;
 	if (e)
 		bld_engine_cancel(e);
+	if (g_cancel_wr >= 0) {
+		ssize_t n = write(g_cancel_wr, "x", 1);
+		(void)n;
+	}
+}
+
+static void exec_out(void *ud, int fd, const char *data, size_t n)
+{
+	FILE *f = fd == 1 ? stdout : stderr;
+	fwrite(data, 1, n, f);
+	fflush(f);
+}
+
+static int fd_sink_write(void *ctx, const void *p, size_t n, struct berr **err)
+{
+	return bfd_write_all(*(int *)ctx, p, n, "layer", err);
+}
+
+/* One RUN through the builder's executor interface (bld_exec.h) over a
+ * directory tree, as `berth build --executor docker` will do it. */
+static int run_via_executor(const char *url, enum bld_engine_iso forced, const char *rootfs,
+			    struct bld_exec_spec *spec, const char *outlayer, struct berr **err)
+{
+	bld_engine_exec_configure(url, forced);
+	struct img_platform p = { 0 };
+	img_host_platform(&p);
+	int ret = 0;
+	char *why = bld_engine_executor.unsupported(&p);
+	if (why) {
+		ret = berr_set(err, BERR_UNSUPPORTED, "the docker executor cannot run this stage: %s", why);
+		free(why);
+		img_platform_clear(&p);
+		bld_engine_exec_shutdown();
+		return ret;
+	}
+	const char *t = getenv("TMPDIR");
+	_cleanup_free_ char *tmp = xasprintf("%s/berth-engine-exec-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(tmp)) {
+		img_platform_clear(&p);
+		bld_engine_exec_shutdown();
+		return berr_set_errno(err, BERR_IO, errno, "create '%s'", tmp);
+	}
+	_cleanup_free_ char *scratch = xasprintf("%s/sb", tmp);
+	int cp[2] = { -1, -1 };
+	if (pipe2(cp, O_CLOEXEC) == 0) {
+		spec->cancel_fd = cp[0];
+		g_cancel_wr = cp[1];
+	}
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	struct bld_exec_session *sess = NULL;
+	const char *lowers[1] = { rootfs };
+	int status = 0;
+	ret = bld_engine_executor.prepare(lowers, 1, scratch, &p, &sess, err);
+	if (ret == 0)
+		ret = bld_engine_executor.run(sess, spec, &status, err);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	g_cancel_wr = -1;
+	if (ret == 0 && status != 0)
+		ret = berr_set(err, BERR_FAILED, "the command returned a non-zero code: %d", status);
+	if (ret == 0) {
+		int fd = open(outlayer ? outlayer : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			ret = berr_set_errno(err, BERR_IO, errno, "create '%s'", outlayer);
+		} else {
+			struct bsink sink = { .write = fd_sink_write, .ctx = &fd };
+			struct img_layer_opts lo = { 0 };
+			struct img_layer *l = img_layer_new(&lo, &sink);
+			bool changed = false;
+			ret = bld_engine_executor.diff(sess, l, &changed, err);
+			if (ret == 0)
+				ret = img_layer_finish(l, NULL, err);
+			img_layer_free(l);
+			close(fd);
+			if (ret == 0) {
+				const char *h = bld_engine_exec_history(sess);
+				fprintf(stderr, "changed: %s\nhistory: %s\n", changed ? "yes" : "no", h ? h : "");
+			}
+		}
+	}
+	if (sess)
+		bld_engine_executor.release(sess);
+	if (cp[0] >= 0) {
+		close(cp[0]);
+		close(cp[1]);
+	}
+	bld_sandbox_remove_tree(tmp, NULL);
+	img_platform_clear(&p);
+	bld_engine_exec_shutdown();
+	return ret;
 }
 
 static int out_fn(void *ctx, int stream, const void *p, size_t n, struct berr **err)
@@ -300,7 +398,7 @@ static int out_fn(void *ctx, int stream, const void *p, size_t n, struct berr **
 static int parse_mount(const char *s, struct bld_engine_mount *m, char **buf, struct berr **err)
 {
 	memset(m, 0, sizeof(*m));
-	m->type = BLD_MOUNT_BIND;
+	m->type = BLD_ENGINE_MOUNT_BIND;
 	char *dup = xstrdup(s), *save = NULL;
 	*buf = dup;
 	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -309,11 +407,11 @@ static int parse_mount(const char *s, struct bld_engine_mount *m, char **buf, st
 		if (eq)
 			*eq = '\0';
 		if (strcmp(tok, "type") == 0) {
-			if (strcmp(v, "bind") == 0) m->type = BLD_MOUNT_BIND;
-			else if (strcmp(v, "cache") == 0) m->type = BLD_MOUNT_CACHE;
-			else if (strcmp(v, "tmpfs") == 0) m->type = BLD_MOUNT_TMPFS;
-			else if (strcmp(v, "secret") == 0) m->type = BLD_MOUNT_SECRET;
-			else if (strcmp(v, "ssh") == 0) m->type = BLD_MOUNT_SSH;
+			if (strcmp(v, "bind") == 0) m->type = BLD_ENGINE_MOUNT_BIND;
+			else if (strcmp(v, "cache") == 0) m->type = BLD_ENGINE_MOUNT_CACHE;
+			else if (strcmp(v, "tmpfs") == 0) m->type = BLD_ENGINE_MOUNT_TMPFS;
+			else if (strcmp(v, "secret") == 0) m->type = BLD_ENGINE_MOUNT_SECRET;
+			else if (strcmp(v, "ssh") == 0) m->type = BLD_ENGINE_MOUNT_SSH;
 			else return berr_set(err, BERR_USAGE, "--mount '%s': unknown type '%s'", s, v);
 		} else if (strcmp(tok, "target") == 0 || strcmp(tok, "dst") == 0 ||
 			   strcmp(tok, "destination") == 0) {
@@ -338,6 +436,7 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 	static const struct option opts[] = {
 		{ "engine", required_argument, NULL, 'H' },
 		{ "from", required_argument, NULL, 'F' },
+		{ "rootfs", required_argument, NULL, 'R' },
 		{ "isolation", required_argument, NULL, 'i' },
 		{ "shell-form", no_argument, NULL, 'S' },
 		{ "shell", required_argument, NULL, 's' },
@@ -353,6 +452,7 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL, *from = NULL, *user = NULL, *workdir = NULL, *outlayer = NULL;
+	const char *rootfs = NULL, *netname = "default";
 	const char *kbfile = NULL;
 	const char *env[MAX_EXTRA_ENV];
 	size_t nenv = 0;
@@ -360,14 +460,15 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 	size_t nshell = 0;
 	_cleanup_cjson_ cJSON *shell_json = NULL;
 	bool shell_form = false, keep = true;
-	enum bld_engine_iso forced = BLD_ISO_DEFAULT;
-	enum bld_engine_network net = BLD_NET_DEFAULT;
+	enum bld_engine_iso forced = BLD_ENGINE_ISO_DEFAULT;
+	enum bld_engine_network net = BLD_ENGINE_NET_DEFAULT;
 	struct berr *err = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "+H:e:u:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H': url = optarg; break;
 		case 'F': from = optarg; break;
+		case 'R': rootfs = optarg; break;
 		case 'S': shell_form = true; break;
 		case 'u': user = optarg; break;
 		case 'w': workdir = optarg; break;
@@ -386,9 +487,10 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 			env[nenv++] = optarg;
 			break;
 		case 'n':
-			if (strcmp(optarg, "none") == 0) net = BLD_NET_NONE;
-			else if (strcmp(optarg, "host") == 0) net = BLD_NET_HOST;
-			else if (strcmp(optarg, "default") == 0) net = BLD_NET_DEFAULT;
+			netname = optarg;
+			if (strcmp(optarg, "none") == 0) net = BLD_ENGINE_NET_NONE;
+			else if (strcmp(optarg, "host") == 0) net = BLD_ENGINE_NET_HOST;
+			else if (strcmp(optarg, "default") == 0) net = BLD_ENGINE_NET_DEFAULT;
 			else return cli_usage_error(&cmd, "invalid --network '%s' (default, none, host)", optarg);
 			break;
 		case 'm':
@@ -422,15 +524,52 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 		default: return cli_usage_error(&cmd, "invalid option");
 		}
 	}
-	if (!from)
-		return cli_usage_error(&cmd, "engine run needs --from IMAGE (oci:DIR[:TAG], "
-				       "docker-archive:FILE, or a local image)");
+	if (!from == !rootfs)
+		return cli_usage_error(&cmd, "engine run needs one of --from IMAGE (oci:DIR[:TAG], "
+				       "docker-archive:FILE, or a local image) or --rootfs DIR");
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
 		optind++;
 	if (optind >= argc)
 		return cli_usage_error(&cmd, "engine run needs a command after the options");
 	if (nshell && !shell_form)
 		return cli_usage_error(&cmd, "--shell applies to --shell-form only");
+	if (rootfs) {
+		/* the builder wraps shell form itself; do the same here */
+		size_t n = (size_t)(argc - optind);
+		_cleanup_free_ char **av = xcalloc(n + nshell + 3, sizeof(*av));
+		size_t k = 0;
+		_cleanup_free_ char *line = NULL;
+		if (shell_form) {
+			if (nshell)
+				for (size_t i = 0; i < nshell; i++)
+					av[k++] = shell[i];
+			else {
+				av[k++] = (char *)"/bin/sh";
+				av[k++] = (char *)"-c";
+			}
+			struct bbuf b = BBUF_INIT;
+			for (int i = optind; i < argc; i++)
+				bbuf_addf(&b, NULL, "%s%s", i > optind ? " " : "", argv[i]);
+			line = bbuf_detach(&b, NULL);
+			av[k++] = line;
+		} else {
+			for (int i = optind; i < argc; i++)
+				av[k++] = argv[i];
+		}
+		struct bld_exec_mount xm[MAX_MOUNTS];
+		static const char *const tn[] = { "bind", "cache", "tmpfs", "secret", "ssh" };
+		for (size_t i = 0; i < *nmounts_out; i++)
+			xm[i] = (struct bld_exec_mount){ .type = tn[mounts[i].type], .source = mounts[i].source,
+							 .target = mounts[i].target, .readonly = mounts[i].readonly };
+		struct bld_exec_spec xs = {
+			.argv = av, .argc = k, .env = (char *const *)env, .nenv = nenv,
+			.user = user ? user : "", .workdir = workdir, .network = netname,
+			.cancel_fd = -1, .mounts = xm, .nmounts = *nmounts_out, .output = exec_out,
+		};
+		if (run_via_executor(url, forced, rootfs, &xs, outlayer, &err) < 0)
+			return cli_report(err);
+		return 0;
+	}
 
 	_cleanup_kb_ struct wc_kb *kb = wc_kb_load(kbfile, &err);
 	if (!kb)
@@ -605,7 +744,7 @@ static const struct cli_command cmd = {
 	"        image builds run there in which isolation (compat's verdicts). --base asks\n"
 	"        about one base (10.0.17763.5329, or 'linux'); exit 1 when berth would refuse\n"
 	"        it. --info-json/--version-json read saved payloads instead of an engine.\n"
-	"  run --from IMAGE [--engine URL] [--isolation process|hyperv] [--shell-form]\n"
+	"  run --from IMAGE|--rootfs DIR [--engine URL] [--isolation process|hyperv] [--shell-form]\n"
 	"      [--shell JSON] [-e KEY=VALUE]... [-u USER] [-w DIR] [--network MODE]\n"
 	"      [--mount type=bind|cache|tmpfs,target=PATH[,source=X][,ro]]...\n"
 	"      [--output-layer FILE] [--no-keep-chain] [--] COMMAND...\n"
@@ -614,6 +753,8 @@ static const struct cli_command cmd = {
 	"        the shell with --shell-form), stream its output, commit, and take the new\n"
 	"        layer out. Prints diff_id, chain_id and the history comment on stderr;\n"
 	"        --output-layer keeps the layer tar. Interrupt (Ctrl-C) removes the container.\n"
+	"        --rootfs DIR runs over a directory tree through the builder's executor\n"
+	"        interface instead (the tree is packaged as a layer; the layer is re-encoded).\n"
 	"  prune [--engine URL] [--chains]\n"
 	"        Remove containers berth left behind and, with --chains, its chain images.\n",
 	.run = run,

@@ -192,11 +192,11 @@ static void test_decide_matrix(void **state)
 		const char *host;
 		int want[4];
 	} rows[] = {
-		{ "ws2019",     { BLD_ISO_HYPERV, BLD_ISO_PROCESS, X, X } },
-		{ "ws2022",     { BLD_ISO_HYPERV, BLD_ISO_HYPERV, BLD_ISO_PROCESS, X } },
-		{ "ws2025",     { BLD_ISO_HYPERV, BLD_ISO_HYPERV, BLD_ISO_PROCESS, BLD_ISO_PROCESS } },
-		{ "win11-23h2", { BLD_ISO_HYPERV, BLD_ISO_HYPERV, BLD_ISO_PROCESS, X } },
-		{ "win11-24h2", { BLD_ISO_HYPERV, BLD_ISO_HYPERV, BLD_ISO_PROCESS, BLD_ISO_PROCESS } },
+		{ "ws2019",     { BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_PROCESS, X, X } },
+		{ "ws2022",     { BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_PROCESS, X } },
+		{ "ws2025",     { BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_PROCESS, BLD_ENGINE_ISO_PROCESS } },
+		{ "win11-23h2", { BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_PROCESS, X } },
+		{ "win11-24h2", { BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_HYPERV, BLD_ENGINE_ISO_PROCESS, BLD_ENGINE_ISO_PROCESS } },
 	};
 	for (size_t r = 0; r < ARRAY_SIZE(rows); r++) {
 		struct bld_engine_facts f;
@@ -204,7 +204,7 @@ static void test_decide_matrix(void **state)
 		for (size_t b = 0; b < ARRAY_SIZE(bases); b++) {
 			struct bld_engine_decision d;
 			struct berr *err = NULL;
-			int rc = bld_engine_decide(kb, &f, "windows", bases[b], "amd64", BLD_ISO_DEFAULT,
+			int rc = bld_engine_decide(kb, &f, "windows", bases[b], "amd64", BLD_ENGINE_ISO_DEFAULT,
 						   &d, &err);
 			if (rows[r].want[b] == X) {
 				if (rc != -1)
@@ -240,7 +240,7 @@ static void test_decide_messages(void **state)
 	load_host("ws2019", &f);
 	/* ltsc2022 on a 2019 host: refused, lists the 2022+ servers */
 	assert_int_equal(bld_engine_decide(kb, &f, "windows", "10.0.20348.2227", NULL,
-					   BLD_ISO_DEFAULT, &d, &err), -1);
+					   BLD_ENGINE_ISO_DEFAULT, &d, &err), -1);
 	assert_non_null(strstr(err->msg, "the base image (os.version 10.0.20348.2227) cannot run on "
 				    "Windows Server 2019 Datacenter Version 1809 (OS Build 17763.5329)"));
 	assert_non_null(strstr(err->msg, "the image (build 20348) is newer than the host (build 17763)"));
@@ -250,33 +250,33 @@ static void test_decide_messages(void **state)
 	err = NULL;
 	/* forcing process for a 2016 image on 2019: compat says blocked */
 	assert_int_equal(bld_engine_decide(kb, &f, "windows", "10.0.14393.6614", NULL,
-					   BLD_ISO_PROCESS, &d, &err), -1);
+					   BLD_ENGINE_ISO_PROCESS, &d, &err), -1);
 	assert_non_null(strstr(err->msg, "--isolation process"));
 	assert_non_null(strstr(err->msg, "Windows Server 2016 (14393)"));
 	berr_free(err);
 	err = NULL;
 	/* forcing hyperv where process would be chosen is allowed */
 	assert_int_equal(bld_engine_decide(kb, &f, "windows", "10.0.17763.5329", NULL,
-					   BLD_ISO_HYPERV, &d, &err), 0);
-	assert_int_equal(d.iso, BLD_ISO_HYPERV);
+					   BLD_ENGINE_ISO_HYPERV, &d, &err), 0);
+	assert_int_equal(d.iso, BLD_ENGINE_ISO_HYPERV);
 	assert_true(d.forced);
 	assert_non_null(strstr(d.note, "forced"));
 	/* no os.version: unknown is never taken as allowed */
-	assert_int_equal(bld_engine_decide(kb, &f, "windows", NULL, NULL, BLD_ISO_DEFAULT, &d, &err),
+	assert_int_equal(bld_engine_decide(kb, &f, "windows", NULL, NULL, BLD_ENGINE_ISO_DEFAULT, &d, &err),
 			 -1);
 	assert_non_null(strstr(err->msg, "os.version unknown"));
 	assert_non_null(strstr(err->msg, "unknown in both isolation modes"));
 	berr_free(err);
 	err = NULL;
 	/* a Linux stage on a Windows engine */
-	assert_int_equal(bld_engine_decide(kb, &f, "linux", NULL, NULL, BLD_ISO_DEFAULT, &d, &err), -1);
+	assert_int_equal(bld_engine_decide(kb, &f, "linux", NULL, NULL, BLD_ENGINE_ISO_DEFAULT, &d, &err), -1);
 	assert_int_equal(err->code, BERR_UNSUPPORTED);
 	assert_non_null(strstr(err->msg, "runs windows containers"));
 	berr_free(err);
 	err = NULL;
 	/* an arm64 image on an amd64 host */
 	assert_int_equal(bld_engine_decide(kb, &f, "windows", "10.0.17763.5329", "arm64",
-					   BLD_ISO_DEFAULT, &d, &err), -1);
+					   BLD_ENGINE_ISO_DEFAULT, &d, &err), -1);
 	assert_non_null(strstr(err->msg, "arm64"));
 	berr_free(err);
 	bld_engine_facts_clear(&f);
@@ -285,7 +285,7 @@ static void test_decide_messages(void **state)
 	load_host("linux", &f);
 	err = NULL;
 	assert_int_equal(bld_engine_decide(kb, &f, "windows", "10.0.17763.5329", NULL,
-					   BLD_ISO_DEFAULT, &d, &err), -1);
+					   BLD_ENGINE_ISO_DEFAULT, &d, &err), -1);
 	assert_int_equal(err->code, BERR_UNSUPPORTED);
 	assert_non_null(strstr(err->msg, "this is a Windows stage"));
 	assert_non_null(strstr(err->msg, "OSType 'linux'"));
@@ -293,9 +293,9 @@ static void test_decide_messages(void **state)
 	berr_free(err);
 	err = NULL;
 	/* Linux on Linux: no isolation choice; forcing one is a usage error */
-	assert_int_equal(bld_engine_decide(kb, &f, "linux", NULL, "amd64", BLD_ISO_DEFAULT, &d, &err), 0);
-	assert_int_equal(d.iso, BLD_ISO_DEFAULT);
-	assert_int_equal(bld_engine_decide(kb, &f, "linux", NULL, NULL, BLD_ISO_HYPERV, &d, &err), -1);
+	assert_int_equal(bld_engine_decide(kb, &f, "linux", NULL, "amd64", BLD_ENGINE_ISO_DEFAULT, &d, &err), 0);
+	assert_int_equal(d.iso, BLD_ENGINE_ISO_DEFAULT);
+	assert_int_equal(bld_engine_decide(kb, &f, "linux", NULL, NULL, BLD_ENGINE_ISO_HYPERV, &d, &err), -1);
 	assert_int_equal(err->code, BERR_USAGE);
 	berr_free(err);
 	bld_engine_facts_clear(&f);
@@ -306,9 +306,9 @@ static void test_iso_parse(void **state)
 	enum bld_engine_iso i;
 	struct berr *err = NULL;
 	assert_int_equal(bld_engine_iso_parse("process", &i, &err), 0);
-	assert_int_equal(i, BLD_ISO_PROCESS);
+	assert_int_equal(i, BLD_ENGINE_ISO_PROCESS);
 	assert_int_equal(bld_engine_iso_parse("hyperv", &i, &err), 0);
-	assert_int_equal(i, BLD_ISO_HYPERV);
+	assert_int_equal(i, BLD_ENGINE_ISO_HYPERV);
 	assert_int_equal(bld_engine_iso_parse("Hyper-V", &i, &err), -1);
 	assert_int_equal(err->code, BERR_USAGE);
 	berr_free(err);
