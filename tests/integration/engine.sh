@@ -259,6 +259,21 @@ if [ "$RUNNING" = 1 ] && [ "$IRC" = 1 ] && grep -q "interrupted" "$TMP/int.err" 
 	ok "interrupt: container and temporary images removed"
 else fail "interrupt" "running=$RUNNING rc=$IRC $(cat "$TMP/int.err") containers=$(containers)"; fi
 
+# --- the builder's executor interface (bld_exec.h) over a rootfs directory ---
+run "$BERTH" engine run --rootfs "$TMP/tree" --output-layer "$TMP/lx.tar" -- sh -c \
+	'echo via-executor; mkdir /data/n; echo 1 >/data/n/f; ln /data/n/f /data/n/hl; ln -s f /data/n/sl; rm /data/old'
+LX=$(tar -tvf "$TMP/lx.tar" 2>/dev/null | awk '{print substr($1,1,1), $NF}' | tr '\n' ' ')
+if [ "$RC" = 0 ] && [ "$OUT" = via-executor ] && [[ "$ERR" == *"changed: yes"* ]]; then
+	ok "executor interface: RUN over a rootfs"
+else fail "executor run" "$RC $OUT $ERR"; fi
+WANTX="d data/ - data/.wh.old d data/n/ - data/n/f h data/n/f l f "
+[ "$LX" = "$WANTX" ] && ok "executor interface: re-encoded layer keeps whiteouts, hardlinks, symlinks" || fail "executor layer" "got '$LX' want '$WANTX'"
+run "$BERTH" engine run --rootfs "$TMP/tree" -- sh -c 'exit 5'
+[ "$RC" = 1 ] && [[ "$ERR" == *"non-zero code: 5"* ]] && ok "executor interface: exit status reported" || fail "executor exit" "$RC $ERR"
+run "$BERTH" engine run --rootfs "$TMP/tree" -- echo unchanged
+[ "$RC" = 0 ] && [[ "$ERR" == *"changed: no"* ]] && ok "executor interface: no change, no layer" || fail "executor unchanged" "$RC $ERR"
+[ "$(containers)" = 0 ] && [ "$(dangling)" = 0 ] && [ "$(nonchain)" = 0 ] && ok "executor interface: nothing left in the engine" || fail "executor cleanup" "$(api '/containers/json?all=1')"
+
 # --- TLS on loopback TCP ---
 T_URL="tcp://127.0.0.1:$PORT"
 run env -u DOCKER_HOST DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$D/good" "$BERTH" engine info --engine "$T_URL"
