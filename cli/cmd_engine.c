@@ -149,7 +149,7 @@ static int engine_info(int argc, char **argv)
 	/* rows: one per base-image build the KB knows (server releases with images) */
 	struct base_row *rows = NULL;
 	size_t nrows = 0, cap = 0;
-	if (win && !base) {
+	if (win) {
 		for (size_t i = 0; i < kb->nrel; i++) {
 			const struct wc_release *r = &kb->rel[i];
 			if (!r->has_images || r->nimages == 0 || !wc_kind_is_server(r->kind))
