@@ -15,7 +15,7 @@
 #include "builder/bld_engine_int.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 10L
-/* Ordinary requests (not load/export/attach/wait) must finish in this time. */
+/* GET and DELETE requests (except the image export) must finish in this time. */
 #define REQUEST_TIMEOUT_S 300L
 #define ERR_BODY_MAX 4096u
 
@@ -435,7 +435,9 @@ int eng_do(struct bld_engine *e, struct eng_req *r, struct berr **err)
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, r->ignore_cancel ? progress_cb_nocancel : progress_cb);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, e);
-	if (!r->no_timeout_limit)
+	/* POSTs (create, start, commit, load, wait) may legitimately take long
+	 * on Windows hosts; they end by the engine's answer or by cancel */
+	if (!r->no_timeout_limit && strcmp(r->method, "POST") != 0)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
 	r->status = 0;
 	CURLcode rc = curl_easy_perform(c);

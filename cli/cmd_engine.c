@@ -446,13 +446,14 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 		{ "network", required_argument, NULL, 'n' },
 		{ "mount", required_argument, NULL, 'm' },
 		{ "output-layer", required_argument, NULL, 'o' },
+		{ "layer-store", required_argument, NULL, 'L' },
 		{ "no-keep-chain", no_argument, NULL, 'K' },
 		{ "releases", required_argument, NULL, 'r' },
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL, *from = NULL, *user = NULL, *workdir = NULL, *outlayer = NULL;
-	const char *rootfs = NULL, *netname = "default";
+	const char *rootfs = NULL, *netname = "default", *layer_store = NULL;
 	const char *kbfile = NULL;
 	const char *env[MAX_EXTRA_ENV];
 	size_t nenv = 0;
@@ -473,6 +474,7 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 		case 'u': user = optarg; break;
 		case 'w': workdir = optarg; break;
 		case 'o': outlayer = optarg; break;
+		case 'L': layer_store = optarg; break;
 		case 'K': keep = false; break;
 		case 'r': kbfile = optarg; break;
 		case 'i':
@@ -583,6 +585,11 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 	if (ret < 0)
 		return cli_report(err);
 
+	if (layer_store && outlayer)
+		return cli_usage_error(&cmd, "--layer-store and --output-layer exclude each other");
+	_cleanup_img_store_ struct img_store *lst = NULL;
+	if (layer_store && img_store_open(layer_store, IMG_STORE_CREATE, &lst, &err) < 0)
+		return cli_report(err);
 	struct bld_engine_opts o = { .url = url, .tls = -1, .tls_verify = -1 };
 	_cleanup_bld_engine_ struct bld_engine *e = NULL;
 	if (bld_engine_open(&o, &e, &err) < 0)
@@ -618,6 +625,8 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 		.output = out_fn,
 		.keep_chain = keep,
 		.label = "cli",
+		.store = lst,
+		.comp = { .comp = IMG_COMP_GZIP },
 	};
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
 	sigemptyset(&sa.sa_mask);
@@ -641,7 +650,10 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 		bld_engine_run_result_clear(&r);
 		return 0;
 	}
-	if (outlayer) {
+	if (lst) {
+		fprintf(stderr, "blob: %s %s (%llu bytes)\n", r.layer.r.digest.s, r.layer.media_type,
+			(unsigned long long)r.layer.r.size);
+	} else if (outlayer) {
 		if (rename(r.layer_path, outlayer) < 0) {
 			berr_set_errno(&err, BERR_IO, errno, "move the layer to '%s'", outlayer);
 			unlink(r.layer_path);
@@ -747,12 +759,13 @@ static const struct cli_command cmd = {
 	"  run --from IMAGE|--rootfs DIR [--engine URL] [--isolation process|hyperv] [--shell-form]\n"
 	"      [--shell JSON] [-e KEY=VALUE]... [-u USER] [-w DIR] [--network MODE]\n"
 	"      [--mount type=bind|cache|tmpfs,target=PATH[,source=X][,ro]]...\n"
-	"      [--output-layer FILE] [--no-keep-chain] [--] COMMAND...\n"
+	"      [--output-layer FILE | --layer-store DIR] [--no-keep-chain] [--] COMMAND...\n"
 	"        One RUN step: load IMAGE's layer chain into the engine (once; tagged\n"
 	"        berth-chain:<chain ID>), run COMMAND (exec form, or a command line for\n"
 	"        the shell with --shell-form), stream its output, commit, and take the new\n"
 	"        layer out. Prints diff_id, chain_id and the history comment on stderr;\n"
-	"        --output-layer keeps the layer tar. Interrupt (Ctrl-C) removes the container.\n"
+	"        --output-layer keeps the layer tar; --layer-store DIR gzips it into an OCI\n"
+	"        layout's blobs (printed as 'blob:'). Interrupt (Ctrl-C) removes the container.\n"
 	"        --rootfs DIR runs over a directory tree through the builder's executor\n"
 	"        interface instead (the tree is packaged as a layer; the layer is re-encoded).\n"
 	"  prune [--engine URL] [--chains]\n"

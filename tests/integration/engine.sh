@@ -203,6 +203,14 @@ SUM="sha256:$(sha256sum "$TMP/l1.tar" | cut -d' ' -f1)"
 [ "$(containers)" = 0 ] && ok "no containers left after success" || fail "containers after success" "$(api '/containers/json?all=1')"
 [ "$(dangling)" = 0 ] && [ "$(nonchain)" = 0 ] && ok "no temporary images left (only berth-chain tags)" || fail "images after success" "$(api /images/json)"
 
+run "$BERTH" engine run --from "$BASE" --layer-store "$TMP/lstore" -- sh -c 'echo stored >/stored'
+BLOB=$(printf '%s\n' "$ERR" | sed -n 's/^blob: sha256:\([0-9a-f]*\) .*/\1/p')
+SDIFF=$(printf '%s\n' "$ERR" | sed -n 's/^diff_id: //p')
+if [ "$RC" = 0 ] && [ -n "$BLOB" ] && [ -f "$TMP/lstore/blobs/sha256/$BLOB" ] &&
+	[ "sha256:$(gzip -dc "$TMP/lstore/blobs/sha256/$BLOB" | sha256sum | cut -d' ' -f1)" = "$SDIFF" ] &&
+	[ "$(gzip -dc "$TMP/lstore/blobs/sha256/$BLOB" | tar -tf - | tr '\n' ' ')" = "stored " ]; then
+	ok "the layer goes into a content store (gzip blob, diff_id verified)"
+else fail "layer store" "$RC $ERR"; fi
 run "$BERTH" engine run --from "$BASE" -- sh -c 'echo second >/second'
 [ "$RC" = 0 ] && [[ "$ERR" == *"parent: reused"* ]] && ok "the parent chain is reused" || fail "reuse" "$RC $ERR"
 
