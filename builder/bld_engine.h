@@ -106,9 +106,9 @@ struct bld_engine_facts {
 	bool win_client;        /* Windows 10/11 (client SKU), not Windows Server */
 };
 void bld_engine_facts_clear(struct bld_engine_facts *f);
-/* Pure: parse /info and /version JSON (either may be NULL). `what` names
- * the source in errors. Windows hosts must yield a build from KernelVersion
- * or OSVersion or OperatingSystem, else BERR_INPUT. */
+/* Pure: parse /info and /version JSON (either may be NULL); on failure f is
+ * left empty. `what` names the source in errors. Windows hosts must yield a
+ * build from KernelVersion, OSVersion or OperatingSystem, else BERR_INPUT. */
 int bld_engine_facts_parse(const char *info_json, const char *version_json, const char *what,
 			   struct bld_engine_facts *f, struct berr **err);
 int bld_engine_get_facts(struct bld_engine *e, struct bld_engine_facts *f, struct berr **err);

@@ -101,10 +101,9 @@ static bool parse_os_build(const char *s, uint32_t *build, uint32_t *rev)
 	return parse_u32(&p, build) && *p++ == '.' && parse_u32(&p, rev) && *p == ')';
 }
 
-int bld_engine_facts_parse(const char *info_json, const char *version_json, const char *what,
-			   struct bld_engine_facts *f, struct berr **err)
+static int facts_parse(const char *info_json, const char *version_json, const char *what,
+		       struct bld_engine_facts *f, struct berr **err)
 {
-	memset(f, 0, sizeof(*f));
 	if (!what)
 		what = "engine";
 	_cleanup_cjson_ cJSON *info = NULL;
@@ -184,6 +183,17 @@ int bld_engine_facts_parse(const char *info_json, const char *version_json, cons
 		f->win_client = true;
 	else
 		f->win_client = f->isolation && strcmp(f->isolation, "hyperv") == 0;
+	return 0;
+}
+
+int bld_engine_facts_parse(const char *info_json, const char *version_json, const char *what,
+			   struct bld_engine_facts *f, struct berr **err)
+{
+	memset(f, 0, sizeof(*f));
+	if (facts_parse(info_json, version_json, what, f, err) < 0) {
+		bld_engine_facts_clear(f);
+		return -1;
+	}
 	return 0;
 }
 
