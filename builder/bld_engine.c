@@ -496,6 +496,14 @@ int eng_json(struct bld_engine *e, const char *method, const char *path, const c
 
 /* --- open / negotiate --- */
 
+/* Connection and TLS errors already name the engine. */
+static int wrap_unless_named(struct bld_engine *e, struct berr **err)
+{
+	if (err && *err && (*err)->msg && !strstr((*err)->msg, e->url))
+		berr_wrap(err, "engine '%s'", e->url);
+	return -1;
+}
+
 static int negotiate(struct bld_engine *e, struct berr **err)
 {
 	struct eng_req r;
@@ -507,7 +515,7 @@ static int negotiate(struct bld_engine *e, struct berr **err)
 	int ret = eng_do(e, &r, err);
 	bbuf_release(&b);
 	if (ret < 0)
-		return berr_wrap(err, "engine '%s'", e->url), -1;
+		return wrap_unless_named(e, err);
 	_cleanup_free_ char *text = NULL;
 	eng_req_init(&r, "GET", "/version");
 	r.unversioned = true;
@@ -516,7 +524,7 @@ static int negotiate(struct bld_engine *e, struct berr **err)
 	r.resp = &vb;
 	if (eng_do(e, &r, err) < 0) {
 		bbuf_release(&vb);
-		return berr_wrap(err, "engine '%s'", e->url);
+		return wrap_unless_named(e, err);
 	}
 	text = bbuf_detach(&vb, NULL);
 	_cleanup_cjson_ cJSON *j = cJSON_Parse(text);
