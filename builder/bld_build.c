@@ -26,7 +26,7 @@
 /* Largest cache record */
 #define BLD_CACHE_REC_MAX 4096
 /* bumped when step semantics change, so old cache records stop matching */
-#define BLD_CACHE_VERSION "berth-cache-1"
+#define BLD_CACHE_VERSION "berth-cache-2"
 
 /* ------------------------------------------------------------------ */
 /* progress */
@@ -151,7 +151,7 @@ static void add_history(struct bld *b, struct bld_stage *s, const char *created_
 	char ts[32];
 	time_str(b, ts, sizeof(ts));
 	struct img_history h = { .created = ts, .created_by = (char *)created_by,
-				 .comment = (char *)(strstr(created_by, "# buildkit") ? "buildkit.dockerfile.v0" : "buildkit.dockerfile.v0"),
+				 .comment = (char *)"buildkit.dockerfile.v0",
 				 .empty_layer = empty };
 	img_config_add_history(s->cfg, &h);
 }
@@ -334,6 +334,8 @@ static int write_layer(struct bld *b, struct bld_stage *s, fill_fn fill, void *u
 				     .epoch = b->o->epoch,
 				     .parent_mtime = b->now };
 	struct img_layer *l = img_layer_new(&lo, &sk);
+	/* fill returns 1 when the step changed nothing: no layer (BuildKit
+	 * records such a step as an empty layer) */
 	int rc = fill(b, s, ud, l, err);
 	if (rc == 0)
 		rc = img_layer_finish(l, NULL, err);
@@ -342,8 +344,8 @@ static int write_layer(struct bld *b, struct bld_stage *s, fill_fn fill, void *u
 	if (rc == 0)
 		rc = img_layer_blob_commit(lb, &info, err);
 	img_layer_blob_free(lb);
-	if (rc < 0)
-		return -1;
+	if (rc != 0)
+		return rc;
 	memset(d, 0, sizeof(*d));
 	d->media_type = xstrdup(info.media_type);
 	d->digest = info.r.digest;
@@ -383,8 +385,14 @@ static int layer_step(struct bld *b, struct bld_stage *s, const char *key_text,
 		*made_layer = false;
 		return 0;
 	}
-	if (write_layer(b, s, fill, ud, &d, &diff_id, err) < 0)
+	int w = write_layer(b, s, fill, ud, &d, &diff_id, err);
+	if (w < 0)
 		return -1;
+	if (w == 1) {
+		cache_put(b, &s->key, true, NULL, NULL);
+		*made_layer = false;
+		return 0;
+	}
 	cache_put(b, &s->key, false, &d, &diff_id);
 	stage_add_layer(s, &d, &diff_id);
 	img_descriptor_clear(&d);
@@ -752,6 +760,54 @@ static int do_arg(struct dispatch *d, const struct df_instr *in, struct df_env *
 
 
 
+/* --secret id=ID,src=PATH | id=ID,env=VAR: the host file holding the
+ * secret (env values are written to a private temp file). NULL with
+ * BERR_NOTFOUND when the id was not given. */
+static char *secret_file(struct bld *b, const char *id, struct berr **err)
+{
+	for (size_t i = 0; i < b->o->nsecrets; i++) {
+		_cleanup_free_ char *dup = xstrdup(b->o->secrets[i]);
+		char *sid = NULL, *src = NULL, *envn = NULL, *save = NULL;
+		for (char *f = strtok_r(dup, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+			if (!strncmp(f, "id=", 3))
+				sid = f + 3;
+			else if (!strncmp(f, "src=", 4) || !strncmp(f, "source=", 7))
+				src = strchr(f, '=') + 1;
+			else if (!strncmp(f, "env=", 4))
+				envn = f + 4;
+		}
+		if (!sid && src) {
+			const char *sl = strrchr(src, '/');
+			sid = (char *)(sl ? sl + 1 : src);
+		}
+		if (!sid || strcmp(sid, id))
+			continue;
+		if (src)
+			return xstrdup(src);
+		const char *v = getenv(envn ? envn : id);
+		if (!v)
+			break;
+		_cleanup_free_ char *tmpd = xasprintf("%s/tmp", b->cache_dir);
+		if (bfile_mkdir_p(tmpd, 0700, err) < 0)
+			return NULL;
+		char *dir = xasprintf("%s/secret-XXXXXX", tmpd);
+		if (!mkdtemp(dir)) {
+			berr_set_errno(err, BERR_IO, errno, "create '%s'", dir);
+			free(dir);
+			return NULL;
+		}
+		bld_tmpdir_add(b, dir);
+		char *p = xasprintf("%s/s", dir);
+		if (bfile_write_atomic(p, v, strlen(v), 0600, err) < 0) {
+			free(p);
+			return NULL;
+		}
+		return p;
+	}
+	berr_set(err, BERR_NOTFOUND, "secret '%s' not given", id);
+	return NULL;
+}
+
 struct expand_ctx {
 	struct bld *b;
 	struct df_env *env;
@@ -826,7 +882,7 @@ static int fill_run(struct bld *b, struct bld_stage *s, void *ud, struct img_lay
 		rc = rf->x->diff(sess, l, &changed, err);
 	/* the layer writer reads the upper dir's files when it finishes */
 	rf->sess = sess;
-	return rc;
+	return rc == 0 && !changed ? 1 : rc;
 }
 
 static bool simple_heredoc(const char *a)
@@ -977,6 +1033,41 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 			m->type = "bind";
 			m->source = host;
 			m->readonly = pm[i].readonly;
+		} else if (pm[i].type == DF_MOUNT_SECRET) {
+			const char *id = pm[i].id;
+			_cleanup_free_ char *bn = NULL;
+			if (!id || !*id) {
+				const char *t = pm[i].target ? pm[i].target : "";
+				const char *sl = strrchr(t, '/');
+				bn = xstrdup(sl ? sl + 1 : t);
+				id = bn;
+			}
+			mdirs[i] = secret_file(b, id, err);
+			if (!mdirs[i]) {
+				if (*err && (*err)->code != BERR_NOTFOUND) {
+					r = -1;
+					break;
+				}
+				if (pm[i].required) {
+					berr_clear(err);
+					r = berr_set(err, BERR_NOTFOUND,
+						     "secret '%s' is required but was not given (--secret id=%s,src=FILE)",
+						     id, id);
+					break;
+				}
+				berr_clear(err);
+				continue;
+			}
+			char *tgt = pm[i].target ? xstrdup(pm[i].target) : xasprintf("/run/secrets/%s", id);
+			free(pm[i].target);
+			pm[i].target = tgt;
+			m->target = tgt;
+			m->type = "secret";
+			m->source = mdirs[i];
+			m->readonly = true;
+			m->mode = pm[i].has_mode ? pm[i].mode : 0400;
+			m->uid = pm[i].has_uid ? pm[i].uid : 0;
+			m->gid = pm[i].has_gid ? pm[i].gid : 0;
 		} else {
 			r = berr_set(err, BERR_UNSUPPORTED, "RUN --mount=type=%s is not supported yet",
 				     df_mount_type_name(pm[i].type));
@@ -995,7 +1086,7 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 		if (r >= 0) {
 			*hit = r == 1;
 			_cleanup_free_ char *h = xasprintf("%s # buildkit", bbuf_str(&hist));
-			add_history(b, s, h, false);
+			add_history(b, s, h, !made);
 			r = 0;
 		}
 	}
@@ -1338,6 +1429,14 @@ static int init_stage(struct bld *b, size_t si, struct bld_stage *s, struct berr
 					sp->base, have, plat);
 		}
 		s->base_name = xstrdup(sp->base);
+		/* BuildKit gives a Linux image without PATH the default one */
+		bool has_path = false;
+		for (size_t i = 0; i < s->cfg->config.env.n; i++)
+			has_path |= !strncmp(s->cfg->config.env.v[i], "PATH=", 5);
+		if (!has_path && !s->windows) {
+			img_strlist_add(&s->cfg->config.env, "PATH=" BLD_DEFAULT_PATH);
+			s->cfg->config.env.set = true;
+		}
 		_cleanup_free_ char *t = xasprintf("image %s %s", img->desc.digest.s, plat);
 		img_digest_bytes(t, strlen(t), &k0);
 	}
@@ -1346,9 +1445,6 @@ static int init_stage(struct bld *b, size_t si, struct bld_stage *s, struct berr
 	s->args = df_env_new(s->windows);
 	return 0;
 }
-
-static int check_path_forms(struct bld *b, size_t si, const struct bld_stage *s,
-			    struct berr **err);
 
 static int run_stage(struct bld *b, size_t si, struct berr **err)
 {
@@ -1371,8 +1467,6 @@ static int run_stage(struct bld *b, size_t si, struct berr **err)
 		berr_locate(err, b->plan->file->name, fn->start_line, fn->col);
 		return -1;
 	}
-	if (check_path_forms(b, si, s, err) < 0)
-		return -1;
 	_cleanup_free_ char *ftext = xasprintf("FROM %s%s%s", sp->base, sp->name[0] ? " AS " : "",
 					       sp->name);
 	prog_start(b, &v, label, 1, total, ftext);
@@ -1389,18 +1483,6 @@ static int run_stage(struct bld *b, size_t si, struct berr **err)
 	}
 	s->running = false;
 	s->done = true;
-	return 0;
-}
-
-/* Early, cheap checks over a stage before running it: destination path
- * forms are checked at dispatch; here the executor for RUN steps. */
-static int check_path_forms(struct bld *b, size_t si, const struct bld_stage *s,
-			    struct berr **err)
-{
-	(void)b;
-	(void)si;
-	(void)s;
-	(void)err;
 	return 0;
 }
 

@@ -31,6 +31,8 @@ struct bld_opts {
 	size_t nbuild_args;
 	char **build_contexts;        /* "NAME=SRC" */
 	size_t nbuild_contexts;
+	char **secrets;               /* "id=ID,src=PATH" | "id=ID,env=VAR" */
+	size_t nsecrets;
 	char **labels;                /* "K=V" */
 	size_t nlabels;
 	char **outputs;               /* "type=oci,dest=DIR" ... */

@@ -399,7 +399,6 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 
 	/* source filesystem */
 	if (from[0]) {
-		long si = bld_plan_find_stage(b->plan, from, b->plan->n);
 		bool named_dir = false;
 		for (size_t i = 0; i < b->nnamed; i++)
 			if (!strcmp(b->named[i].name, from) && b->named[i].dir) {
@@ -408,7 +407,6 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 					goto out;
 			}
 		if (!named_dir) {
-			(void)si;
 			if (bld_load_source_stage(b, s, from, in, &src_rootfs, err) < 0)
 				goto out;
 			if (bld_context_open(src_rootfs, NULL, NULL, &src_ctx, err) < 0)
@@ -597,23 +595,15 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			const char *bn = strrchr(bn_src, '/');
 			bn = bn ? bn + 1 : bn_src;
 			_cleanup_free_ char *fdst = NULL;
-			/* type of the source (followed: a symlink source copies its target) */
-			int sfd = -1;
-			{
-				struct bld_entry_probe {
-					bool dir;
-				} pr = { false };
-				sfd = bld_context_open_path(ctx, rel, err);
-				if (sfd < 0) {
-					berr_clear(err);
-					/* directories cannot be opened O_RDONLY by the helper on
-					 * every kernel; fall back to the walk's own stat below */
-				} else {
-					if (fstat(sfd, &st) == 0)
-						pr.dir = S_ISDIR(st.st_mode);
-					close(sfd);
-				}
-				u.src_is_dir = pr.dir;
+			/* type of the source, followed: a symlink source copies its
+			 * target; an unreadable one is reported by the walk */
+			int sfd = bld_context_open_path(ctx, rel, err);
+			if (sfd < 0) {
+				berr_clear(err);
+			} else {
+				if (fstat(sfd, &st) == 0)
+					u.src_is_dir = S_ISDIR(st.st_mode);
+				close(sfd);
 			}
 			if (c->parents) {
 				/* --parents keeps the source path (from a "/./" pivot if any) */

@@ -71,7 +71,12 @@ static int linux_run(struct bld_exec_session *s, const struct bld_exec_spec *spe
 	struct bld_mount *mounts = xcalloc(spec->nmounts + 1, sizeof(*mounts));
 	for (size_t i = 0; i < spec->nmounts; i++) {
 		const struct bld_exec_mount *m = &spec->mounts[i];
-		mounts[i].type = !strcmp(m->type, "tmpfs") ? BLD_MOUNT_TMPFS : BLD_MOUNT_BIND;
+		mounts[i].type = !strcmp(m->type, "tmpfs")    ? BLD_MOUNT_TMPFS
+				 : !strcmp(m->type, "secret") ? BLD_MOUNT_SECRET
+							      : BLD_MOUNT_BIND;
+		mounts[i].mode = m->mode;
+		mounts[i].uid = m->uid;
+		mounts[i].gid = m->gid;
 		mounts[i].src = m->source;
 		mounts[i].target = m->target;
 		mounts[i].rw = !m->readonly;

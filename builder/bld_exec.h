@@ -25,10 +25,12 @@
 struct img_layer;
 
 struct bld_exec_mount {
-	const char *type;     /* "bind", "cache", "tmpfs", "secret" */
-	const char *source;   /* host path (bind, secret, cache dir) or NULL */
+	const char *type;     /* "bind", "tmpfs", "secret" (cache dirs are binds) */
+	const char *source;   /* host path (bind, secret) or NULL */
 	const char *target;   /* path in the container */
 	bool readonly;
+	unsigned mode;        /* secret: file mode (0 = 0400) */
+	unsigned uid, gid;    /* secret: owner */
 };
 
 struct bld_exec_spec {

@@ -52,6 +52,55 @@ void bld_tmpdir_add(struct bld *b, char *dir)
 	b->tmpdirs[b->ntmpdirs++] = dir;
 }
 
+/* deeper trees than this are not cloned (the chain is re-applied instead) */
+#define BLD_CLONE_MAX_DEPTH 256
+
+/* dst exists (an empty directory): copy src's directories, hard-link the
+ * rest, then give every directory src's mode, owner and times. */
+static int clone_tree(const char *src, const char *dst, int depth)
+{
+	if (depth > BLD_CLONE_MAX_DEPTH)
+		return -1;
+	DIR *d = opendir(src);
+	if (!d)
+		return -1;
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *s = xasprintf("%s/%s", src, de->d_name);
+		_cleanup_free_ char *t = xasprintf("%s/%s", dst, de->d_name);
+		struct stat st;
+		if (lstat(s, &st) < 0) {
+			rc = -1;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdir(t, 0700) < 0 || clone_tree(s, t, depth + 1) < 0)
+				rc = -1;
+		} else if (linkat(AT_FDCWD, s, AT_FDCWD, t, 0) < 0) {
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (rc < 0)
+		return -1;
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return -1;
+	if (depth > 0) {
+		/* the root keeps its own (private, 0700) metadata */
+		if (lchown(dst, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
+			return -1;
+		if (chmod(dst, st.st_mode & 07777) < 0)
+			return -1;
+	}
+	struct timespec ts[2] = { st.st_atim, st.st_mtim };
+	utimensat(AT_FDCWD, dst, ts, 0);
+	return 0;
+}
+
 int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr **err)
 {
 	struct img_digest chain;
@@ -77,17 +126,47 @@ int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr
 		free(path);
 		return berr_set_errno(err, BERR_IO, errno, "create '%s'", tmp);
 	}
+	/* Incremental: when the parent chain's tree exists (the usual case one
+	 * step later), clone it (directories copied, everything else
+	 * hard-linked) and apply only the last layer. The applier never writes
+	 * through an existing file (it unlinks and recreates), and directories
+	 * are not shared, so the parent's tree stays intact for other users. */
+	size_t first = 0;
+	if (c->n_diff_ids > 1 && c->n_diff_ids == s->nlayers) {
+		struct img_digest pc;
+		img_chain_id(c->diff_ids, c->n_diff_ids - 1, &pc);
+		_cleanup_free_ char *prev = xasprintf("%s/%s%s", dir, img_digest_hex(&pc),
+						      s->windows ? "-w" : "");
+		if (stat(prev, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (clone_tree(prev, tmp, 0) == 0) {
+				first = s->nlayers - 1;
+			} else {
+				/* start over from an empty directory */
+				bld_rm_rf(tmp);
+				if (mkdir(tmp, 0700) < 0)
+					return free(path), berr_set_errno(err, BERR_IO, errno,
+									  "create '%s'", tmp);
+			}
+		}
+	}
 	const char **paths = xcalloc(s->nlayers + 1, sizeof(char *));
-	for (size_t i = 0; i < s->nlayers; i++)
-		paths[i] = img_store_blob_path(b->cs, &s->layers[i].digest);
+	for (size_t i = first; i < s->nlayers; i++)
+		paths[i - first] = img_store_blob_path(b->cs, &s->layers[i].digest);
 	struct img_apply_opts ao = { .flags = s->windows ? IMG_APPLY_WINDOWS : 0 };
-	int rc = img_apply_chain(tmp, paths, s->nlayers, &ao, NULL, err);
-	for (size_t i = 0; i < s->nlayers; i++)
+	int rc = img_apply_chain(tmp, paths, s->nlayers - first, &ao, NULL, err);
+	for (size_t i = 0; i < s->nlayers - first; i++)
 		free((char *)paths[i]);
 	free(paths);
-	if (rc < 0 || rename(tmp, path) < 0) {
-		if (rc == 0)
-			berr_set_errno(err, BERR_IO, errno, "rename '%s'", tmp);
+	if (rc == 0 && rename(tmp, path) < 0) {
+		/* another build materialised the same chain meanwhile: use it */
+		if ((errno == EEXIST || errno == ENOTEMPTY) && stat(path, &st) == 0) {
+			bld_rm_rf(tmp);
+			*out = path;
+			return 0;
+		}
+		rc = berr_set_errno(err, BERR_IO, errno, "rename '%s'", tmp);
+	}
+	if (rc < 0) {
 		bld_rm_rf(tmp);
 		free(path);
 		return berr_wrap(err, "materialise the stage filesystem");

@@ -96,7 +96,6 @@ int bld_load_source_stage(struct bld *b, struct bld_stage *cur, const char *from
 
 /* --- bld_copy.c --- */
 
-struct bld_step;
 struct img_layer;
 /* COPY/ADD: writes the layer, fills the input digest for the cache key. */
 struct bld_copy_plan;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -103,6 +104,15 @@ static int make_dir(const char *path, mode_t mode, bool must_be_empty, struct be
 	return 0;
 }
 
+/* The upper (or copied) root is the container's "/": 0755 whatever berth's
+ * umask is, or a non-root USER could not even look up paths. */
+static int root_mode(const char *path, struct berr **err)
+{
+	if (chmod(path, 0755) < 0)
+		return berr_set_errno(err, BERR_IO, errno, "chmod '%s'", path);
+	return 0;
+}
+
 static int write_small(const char *path, const char *text, struct berr **err)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -116,22 +126,30 @@ static int write_small(const char *path, const char *text, struct berr **err)
 static int validate(const struct bld_sandbox_spec *s, struct berr **err)
 {
 	if (!s->scratch || !*s->scratch)
-		return berr_set(err, BERR_USAGE, "sandbox: no scratch directory");
+		return berr_set(err, BERR_USAGE, "no scratch directory");
 	if (!s->argv || !s->argv[0] || !*s->argv[0])
-		return berr_set(err, BERR_USAGE, "sandbox: empty command");
+		return berr_set(err, BERR_USAGE, "empty command");
 	if (s->n_lowers > BLD_SANDBOX_MAX_LOWERS)
-		return berr_set(err, BERR_LIMIT, "sandbox: %zu layers, at most %d can be stacked",
+		return berr_set(err, BERR_LIMIT, "%zu layers, at most %d can be stacked",
 				s->n_lowers, BLD_SANDBOX_MAX_LOWERS);
 	if (s->n_mounts > BLD_SANDBOX_MAX_MOUNTS)
-		return berr_set(err, BERR_LIMIT, "sandbox: more than %d mounts", BLD_SANDBOX_MAX_MOUNTS);
-	for (size_t i = 0; i < s->n_lowers; i++)
+		return berr_set(err, BERR_LIMIT, "more than %d mounts", BLD_SANDBOX_MAX_MOUNTS);
+	for (size_t i = 0; i < s->n_lowers; i++) {
 		if (!s->lowers[i] || s->lowers[i][0] != '/')
-			return berr_set(err, BERR_USAGE, "sandbox: layer directory '%s' is not absolute",
+			return berr_set(err, BERR_USAGE, "layer directory '%s' is not absolute",
 					s->lowers[i] ? s->lowers[i] : "(null)");
+		struct stat st;
+		if (stat(s->lowers[i], &st) < 0)
+			return berr_set_errno(err, errno == ENOENT ? BERR_NOTFOUND : BERR_IO, errno,
+					      "layer directory '%s'", s->lowers[i]);
+		if (!S_ISDIR(st.st_mode))
+			return berr_set(err, BERR_USAGE, "layer '%s' is not a directory",
+					s->lowers[i]);
+	}
 	if (s->cwd && s->cwd[0] != '/')
 		return berr_set(err, BERR_INPUT, "working directory '%s' is not absolute", s->cwd);
 	if (s->net < BLD_NET_NONE || s->net > BLD_NET_DEFAULT)
-		return berr_set(err, BERR_USAGE, "sandbox: unknown network mode %d", s->net);
+		return berr_set(err, BERR_USAGE, "unknown network mode %d", s->net);
 	if (s->hostname && (strlen(s->hostname) > 64 || !*s->hostname))
 		return berr_set(err, BERR_INPUT, "hostname '%s' is not 1 to 64 bytes", s->hostname);
 	for (size_t i = 0; i < s->n_mounts; i++) {
@@ -169,19 +187,22 @@ static int prepare(struct bld_sandbox *sb, const struct bld_sandbox_spec *s, str
 	if (make_dir(sb->scratch, 0700, true, err) < 0)
 		return -1;
 	c->upper = s->upper ? xstrdup(s->upper) : xasprintf("%s/upper", sb->scratch);
-	if (make_dir(c->upper, 0755, true, err) < 0)
+	if (make_dir(c->upper, 0755, true, err) < 0 || root_mode(c->upper, err) < 0)
 		return -1;
 	c->work = xasprintf("%s/work", sb->scratch);
 	c->merged = xasprintf("%s/root", sb->scratch);
 	c->secrets_dir = xasprintf("%s/secrets", sb->scratch);
+	bool secrets = false;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		secrets |= s->mounts[i].type == BLD_MOUNT_SECRET;
 	if (make_dir(c->work, 0700, false, err) < 0 || make_dir(c->merged, 0755, false, err) < 0 ||
-	    make_dir(c->secrets_dir, 0700, false, err) < 0)
+	    (secrets && make_dir(c->secrets_dir, 0700, false, err) < 0))
 		return -1;
 	if (s->n_lowers == 0) {
 		c->lowers = xcalloc(2, sizeof(char *));
 		c->lowers[0] = xasprintf("%s/empty", sb->scratch);
 		c->n_lowers = 1;
-		if (make_dir(c->lowers[0], 0755, false, err) < 0)
+		if (make_dir(c->lowers[0], 0755, false, err) < 0 || root_mode(c->lowers[0], err) < 0)
 			return -1;
 	} else {
 		c->lowers = xcalloc(s->n_lowers + 1, sizeof(char *));
@@ -241,7 +262,7 @@ static int start_fallback(struct bld_sandbox *sb, struct berr **err)
 	struct sb_cfg *c = &sb->cfg;
 	free(c->copy_root);
 	c->copy_root = xasprintf("%s/copy", sb->scratch);
-	if (make_dir(c->copy_root, 0755, true, err) < 0)
+	if (make_dir(c->copy_root, 0755, true, err) < 0 || root_mode(c->copy_root, err) < 0)
 		return -1;
 	if (sb_snapshot_create(c->lowers, c->n_lowers, c->copy_root, &sb->snap, err) < 0)
 		return berr_wrap(err, "copy the layers for the fallback sandbox");
@@ -306,7 +327,7 @@ int bld_sandbox_start(const struct bld_sandbox_spec *spec, struct bld_sandbox **
 	    spawn(sb, err) < 0) {
 		sb->finished = true;
 		bld_sandbox_free(sb);
-		return berr_wrap(err, "start the sandbox");
+		return berr_wrap(err, "sandbox");
 	}
 	if (sb->fallback)
 		add_notice(sb, xstrdup("overlayfs disabled: running on a copy of the layers (slower)"));
@@ -358,10 +379,11 @@ static void deliver(struct bld_sandbox *sb, int stream, const char *p, size_t n,
 			do_cancel(sb);
 		start = b->len;
 	}
-	memmove(b->data ? b->data : (char *)"", b->data + start, b->len - start);
+	if (start == 0)
+		return;
+	memmove(b->data, b->data + start, b->len - start);
 	b->len -= start;
-	if (b->data)
-		b->data[b->len] = '\0';
+	b->data[b->len] = '\0';
 }
 
 static void handle_record(struct bld_sandbox *sb, int type, const char *p, size_t n)
@@ -419,6 +441,8 @@ static void parse_status(struct bld_sandbox *sb)
 {
 	struct bbuf *b = &sb->status_in;
 	size_t off = 0;
+	if (!b->len)
+		return;
 	while (b->len - off >= 5) {
 		uint32_t len;
 		memcpy(&len, b->data + off + 1, 4);
@@ -447,7 +471,7 @@ static void pump(struct bld_sandbox *sb)
 			}
 		if (n == 0)
 			break;
-		if (sb->spec.cancel_fd >= 0 && !sb->cancel_requested) {
+		if (sb->spec.cancel_fd > 0 && !sb->cancel_requested) {
 			pf[n] = (struct pollfd){ .fd = sb->spec.cancel_fd, .events = POLLIN };
 			map[n++] = 3;
 		}
@@ -509,11 +533,11 @@ static void pump(struct bld_sandbox *sb)
 	sb->helper = 0;
 }
 
-static bool is_opaque(const char *path)
+static bool fd_is_opaque(int fd)
 {
 	char v[4];
 	for (int i = 0; i < 2; i++) {
-		ssize_t n = lgetxattr(path, i ? "user.overlay.opaque" : "trusted.overlay.opaque", v,
+		ssize_t n = fgetxattr(fd, i ? "user.overlay.opaque" : "trusted.overlay.opaque", v,
 				      sizeof(v));
 		if (n == 1 && v[0] == 'y')
 			return true;
@@ -532,20 +556,39 @@ static bool lower_dir_stat(struct bld_sandbox *sb, const char *rel, struct stat 
 	return false;
 }
 
+/* Parent directory of rel under basefd, never through a symlink: the
+ * command may have replaced a directory on the way by a link to a host
+ * path. *name points into rel. */
+static int open_parent(int basefd, const char *rel, const char **name)
+{
+	const char *slash = strrchr(rel, '/');
+	*name = slash ? slash + 1 : rel;
+	_cleanup_free_ char *dir = slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup(".");
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, basefd, dir, &how, sizeof(how));
+}
+
 /* Drops the mountpoints PID 1 created (still empty: mounts hid them) and
  * the parent directories overlay copied up only because of them. */
 static void drop_mountpoints(struct bld_sandbox *sb, const char *base)
 {
+	_cleanup_close_ int basefd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (basefd < 0)
+		return;
 	for (size_t i = sb->n_recs; i-- > 0;) {
 		const struct mountpoint_rec *r = &sb->recs[i];
-		_cleanup_free_ char *p = xasprintf("%s/%s", base, r->path);
+		const char *name;
+		_cleanup_close_ int pfd = open_parent(basefd, r->path, &name);
 		struct stat st;
-		if (lstat(p, &st) < 0)
+		if (pfd < 0 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (r->kind == 'f' && S_ISREG(st.st_mode) && st.st_size == 0)
-			unlink(p);
+			unlinkat(pfd, name, 0);
 		else if (r->kind == 'd' && S_ISDIR(st.st_mode))
-			rmdir(p); /* fails when the command put something there: kept */
+			unlinkat(pfd, name, AT_REMOVEDIR); /* fails when the command put something there */
 	}
 	if (sb->fallback)
 		return; /* the copy keeps its directories; the tree diff decides */
@@ -554,14 +597,18 @@ static void drop_mountpoints(struct bld_sandbox *sb, const char *base)
 		char *slash;
 		while ((slash = strrchr(rel, '/'))) {
 			*slash = '\0';
-			_cleanup_free_ char *p = xasprintf("%s/%s", base, rel);
+			const char *name;
+			_cleanup_close_ int pfd = open_parent(basefd, rel, &name);
+			if (pfd < 0)
+				break;
+			_cleanup_close_ int dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			struct stat st, lst;
-			if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || is_opaque(p))
+			if (dfd < 0 || fstat(dfd, &st) < 0 || fd_is_opaque(dfd))
 				break;
 			if (!lower_dir_stat(sb, rel, &lst) || lst.st_mode != st.st_mode ||
 			    lst.st_uid != st.st_uid || lst.st_gid != st.st_gid)
 				break;
-			if (rmdir(p) < 0)
+			if (unlinkat(pfd, name, AT_REMOVEDIR) < 0)
 				break;
 		}
 	}
@@ -588,7 +635,7 @@ int bld_sandbox_wait(struct bld_sandbox *sb, struct bld_sandbox_result *res, str
 		if (start_fallback(sb, err) < 0 || spawn(sb, err) < 0) {
 			sb->finished = true;
 			sb_cgroup_remove(&sb->cg);
-			return -1;
+			return berr_wrap(err, "sandbox");
 		}
 		pump(sb);
 	}

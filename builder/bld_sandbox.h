@@ -14,7 +14,9 @@
  * the caller and freed with bld_sandbox_free (accepts NULL; kills a still
  * running sandbox and waits for it). Results own their strings; release with
  * bld_sandbox_result_release. No global state: several sandboxes may run at
- * once from one process (each needs its own scratch directory). */
+ * once from one process, each waited for by its own thread and with its own
+ * scratch directory. The container side is a forked process that reports
+ * errors on a pipe and ends with _exit; the library itself never prints. */
 #ifndef BERTH_BLD_SANDBOX_H
 #define BERTH_BLD_SANDBOX_H
 
@@ -82,8 +84,9 @@ struct bld_sandbox_spec {
 	size_t n_lowers;            /* 0: an empty root */
 	const char *scratch;        /* directory owned by the sandbox run (created if
 				       missing; must be empty or absent) */
-	const char *upper;          /* NULL: <scratch>/upper. Created, must be empty,
-				       on the same filesystem as scratch */
+	const char *upper;          /* NULL: <scratch>/upper. Created, must be empty;
+				       on another filesystem than scratch, overlayfs
+				       refuses it and the copy fallback runs */
 	const char *const *argv;    /* NULL-terminated, argv[0] looked up in PATH */
 	const char *const *env;     /* NULL-terminated KEY=VALUE, or NULL */
 	const char *user;           /* "", "name", "uid", "name:group", "uid:gid" */
@@ -94,8 +97,8 @@ struct bld_sandbox_spec {
 	size_t n_mounts;
 	bld_output_fn output;       /* NULL: output is discarded */
 	void *output_ud;
-	int cancel_fd;              /* readable (or EOF) = cancel; -1 = none. NOTE:
-				       0 is a valid fd, so set -1 explicitly */
+	int cancel_fd;              /* readable (or EOF) = cancel; <= 0 = none (so a
+				       zeroed spec does not watch stdin) */
 	uint64_t memory_limit;      /* bytes, 0 = none */
 	uint64_t pids_limit;        /* 0 = none */
 	unsigned flags;             /* enum bld_sandbox_flags */

@@ -159,24 +159,22 @@ void sb_cgroup_setup(struct sb_cgroup *cg, uint64_t memory, uint64_t pids, const
 			free(dir);
 			return;
 		}
-		bool ok = true;
 		if (memory) {
 			_cleanup_free_ char *f = xasprintf("%s/memory.max", dir);
 			_cleanup_free_ char *v = xasprintf("%llu", (unsigned long long)memory);
 			if (write_text(f, v) < 0) {
-				ok = false;
 				note(notices, n_notices, xasprintf("memory limit not applied: %s", strerror(errno)));
 			}
+			_cleanup_free_ char *sw = xasprintf("%s/memory.swap.max", dir);
+			write_text(sw, "0");
 		}
 		if (pids) {
 			_cleanup_free_ char *f = xasprintf("%s/pids.max", dir);
 			_cleanup_free_ char *v = xasprintf("%llu", (unsigned long long)pids);
 			if (write_text(f, v) < 0) {
-				ok = false;
 				note(notices, n_notices, xasprintf("pids limit not applied: %s", strerror(errno)));
 			}
 		}
-		(void)ok;
 		add_group(cg, dir);
 		return;
 	}
@@ -197,6 +195,12 @@ void sb_cgroup_setup(struct sb_cgroup *cg, uint64_t memory, uint64_t pids, const
 			continue;
 		}
 		char *dir = make_group(mnt, own, tag, v1[i].file, value, notices, n_notices, v1[i].what);
+		if (dir && i == 0) {
+			/* no swap beyond the limit either (file absent without swap accounting) */
+			_cleanup_free_ char *f = xasprintf("%s/memory.memsw.limit_in_bytes", dir);
+			_cleanup_free_ char *v = xasprintf("%llu", (unsigned long long)value);
+			write_text(f, v);
+		}
 		if (dir)
 			add_group(cg, dir);
 	}

@@ -34,7 +34,7 @@
 
 /* overlay options that keep the upper dir a plain diff: no redirects or
  * metadata-only copy-ups (which would need the lowers to be read back) */
-#define OVL_PLAIN_OPTS "index=off,redirect_dir=off,metacopy=off"
+#define OVL_PLAIN_OPTS "index=off,redirect_dir=off,metacopy=off,volatile"
 
 /* ---- status pipe ---- */
 
@@ -224,7 +224,15 @@ static void mount_in(struct sb_cfg *cfg, int rootfd, const char *root_path, cons
 	if (mount(src, where, fstype, flags, data) < 0)
 		die_errno(cfg, BERR_IO, "mount %s on '%s'", fstype ? fstype : src, target);
 	if ((flags & MS_BIND) && (flags & MS_RDONLY)) {
-		/* read-only binds need a remount; keep the flags the kernel locked */
+		/* read-only for the whole bound tree where the kernel can (5.12+) */
+		_cleanup_close_ int tfd = open_in_root(rootfd, target, O_PATH);
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (tfd >= 0 && mount_setattr(tfd, "", AT_EMPTY_PATH | ((flags & MS_REC) ? AT_RECURSIVE : 0),
+					      &attr, sizeof(attr)) == 0) {
+			close(fd);
+			return;
+		}
+		/* else a remount of the top mount; keep the flags the kernel locked */
 		struct statvfs sv;
 		unsigned long keep = 0;
 		_cleanup_close_ int nfd = open_in_root(rootfd, target, O_PATH);
@@ -257,6 +265,9 @@ static int overlay_new_api(struct sb_cfg *cfg, char **lowers, size_t n)
 	fsconfig(fs, FSCONFIG_SET_STRING, "index", "off", 0);
 	fsconfig(fs, FSCONFIG_SET_STRING, "redirect_dir", "off", 0);
 	fsconfig(fs, FSCONFIG_SET_STRING, "metacopy", "off", 0);
+	/* the upper dir of a failed or interrupted run is thrown away, so
+	 * the unmount need not sync it (that sync dominates the teardown) */
+	fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0);
 	if (cfg->userns && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
 		goto out;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
@@ -450,11 +461,62 @@ static void setup_secret(struct sb_cfg *cfg, int rootfd, const char *root_path,
 		 MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
+/* Docker's read-only and masked paths: uid 0 keeps DAC rights on /proc
+ * files even without capabilities (/proc/sysrq-trigger could reboot the
+ * host, /proc/sys tunes the host kernel). Paths missing here are skipped. */
+static const char *const readonly_paths[] = {
+	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger", "proc/asound",
+};
+static const char *const masked_paths[] = {
+	"proc/acpi", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
+	"proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware",
+	"sys/devices/virtual/powercap",
+};
+
+static void harden_paths(struct sb_cfg *cfg, int rootfd)
+{
+	char w[64];
+	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
+		_cleanup_close_ int fd = open_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		fdname(w, sizeof(w), fd);
+		if (mount(w, w, NULL, MS_BIND | MS_REC, NULL) < 0)
+			die_errno(cfg, BERR_IO, "bind '/%s'", readonly_paths[i]);
+		_cleanup_close_ int nfd = open_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW);
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+		if (nfd < 0 || mount_setattr(nfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+			fdname(w, sizeof(w), nfd);
+			if (nfd < 0 || mount(NULL, w, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+					     MS_NODEV | MS_NOEXEC, NULL) < 0)
+				die_errno(cfg, BERR_IO, "make '/%s' read-only", readonly_paths[i]);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
+		_cleanup_close_ int fd = open_in_root(rootfd, masked_paths[i], O_PATH | O_NOFOLLOW);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue;
+		fdname(w, sizeof(w), fd);
+		int rc = S_ISDIR(st.st_mode)
+			? mount("tmpfs", w, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
+			: mount("/dev/null", w, NULL, MS_BIND, NULL);
+		if (rc < 0)
+			die_errno(cfg, BERR_IO, "mask '/%s'", masked_paths[i]);
+	}
+}
+
 static void setup_mounts(struct sb_cfg *cfg, int rootfd, const char *root_path)
 {
 	bool secrets_mounted = false;
 	mount_in(cfg, rootfd, root_path, "/proc", true, "proc", "proc",
 		 MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	/* sysfs needs a network namespace of our own when unprivileged */
+	if (!cfg->userns || cfg->net == BLD_NET_NONE)
+		mount_in(cfg, rootfd, root_path, "/sys", true, "sysfs", "sysfs",
+			 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	harden_paths(cfg, rootfd);
 	setup_dev(cfg, rootfd, root_path);
 	mount_in(cfg, rootfd, root_path, "/etc/hosts", false, cfg->hosts, NULL, MS_BIND, NULL);
 	mount_in(cfg, rootfd, root_path, "/etc/resolv.conf", false, cfg->resolv, NULL, MS_BIND, NULL);
@@ -607,9 +669,39 @@ static void mark_fds_cloexec(void)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Only the command's processes are limited, never the helper (an
+ * out-of-memory kill must hit the command, and the helper reports it). */
+static void join_cgroups(struct sb_cfg *cfg, pid_t pid)
+{
+	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "%d\n", (int)pid);
+		if (write_file(cfg->cgroup_procs[i], text) < 0)
+			send_text(cfg->status_fd, SB_MSG_NOTICE, "could not join cgroup '%s': %s",
+				  cfg->cgroup_procs[i], strerror(errno));
+	}
+}
+
 static void init_main(struct sb_cfg *cfg) __attribute__((noreturn));
 static void init_main(struct sb_cfg *cfg)
 {
+	/* the umask of the container (Docker's), not berth's: modes of what
+	 * the step creates must not depend on who runs the build */
+	umask(022);
+	if (!cfg->userns)
+		join_cgroups(cfg, 0);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die_errno(cfg, BERR_IO, "make '/' private");
 	const char *root = mount_root(cfg);
@@ -669,18 +761,6 @@ static void init_main(struct sb_cfg *cfg)
 	die_errno(cfg, en == ENOENT ? BERR_NOTFOUND : BERR_FAILED, "exec '%s'", cfg->argv[0]);
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = write(fd, text, strlen(text));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 void sb_child_main(struct sb_cfg *cfg)
 {
 	/* own session: the terminal's ^C goes to berth only, which then
@@ -691,13 +771,9 @@ void sb_child_main(struct sb_cfg *cfg)
 		_exit(126);
 	reset_signals();
 
-	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
-		char pid[32];
-		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (write_file(cfg->cgroup_procs[i], pid) < 0)
-			send_text(cfg->status_fd, SB_MSG_NOTICE, "could not join cgroup '%s': %s",
-				  cfg->cgroup_procs[i], strerror(errno));
-	}
+	/* a user namespace cannot join host cgroups: join before creating it */
+	if (cfg->userns)
+		join_cgroups(cfg, getpid());
 	if (cfg->userns) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			die_errno(cfg, BERR_UNSUPPORTED, "create a user namespace");

@@ -67,9 +67,7 @@ static int run(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case OPT_BUILD_ARG: push(&o.build_args, &o.nbuild_args, optarg); break;
 		case OPT_BUILD_CONTEXT: push(&o.build_contexts, &o.nbuild_contexts, optarg); break;
-		case OPT_SECRET:
-			rc = cli_usage_error(&cmd, "--secret is only used by RUN, which no executor runs yet");
-			goto out;
+		case OPT_SECRET: push(&o.secrets, &o.nsecrets, optarg); break;
 		case OPT_TARGET: o.target = optarg; break;
 		case OPT_PLATFORM: o.platform = optarg; break;
 		case OPT_LABEL: push(&o.labels, &o.nlabels, optarg); break;
@@ -153,6 +151,7 @@ out:
 	free(o.build_args);
 	free(o.build_contexts);
 	free(o.labels);
+	free(o.secrets);
 	return rc;
 }
 
@@ -169,6 +168,7 @@ static const struct cli_command cmd = {
 		 "      --build-arg K[=V]           build argument; K alone takes $K (repeatable)\n"
 		 "      --build-context NAME=SRC    named context: DIR, oci-layout://DIR[:TAG|@DIGEST],\n"
 		 "                                  docker-image://REF (an image in the local store)\n"
+		 "      --secret id=ID,src=FILE     secret for RUN --mount=type=secret (also id=ID,env=VAR)\n"
 		 "      --target STAGE              build this stage (and what it needs) only\n"
 		 "      --platform OS/ARCH[/VAR]    target platform (default: the host's)\n"
 		 "  -o, --output SPEC               also export: type=oci,dest=DIR |\n"

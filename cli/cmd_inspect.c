@@ -257,7 +257,7 @@ static const struct cli_command cmd = {
 		 "Options:\n"
 		 "  -f, --format text|json     output format (default text; json is documented\n"
 		 "                             in docs/inspect-json.md)\n"
-		 "      --platform OS/ARCH[/VARIANT]\n"
+		 "      --platform OS[(OS.VERSION)]/ARCH[/VARIANT]\n"
 		 "                             platform to pick from a multi-platform index\n"
 		 "                             (default: the host's)\n"
 		 "  -h, --help                 show this help\n",

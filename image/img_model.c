@@ -144,9 +144,24 @@ void img_platform_copy(struct img_platform *dst, const struct img_platform *src)
 	img_strlist_copy(&dst->os_features, &src->os_features);
 }
 
-int img_platform_parse(const char *s, struct img_platform *out, struct berr **err)
+int img_platform_parse(const char *spec, struct img_platform *out, struct berr **err)
 {
 	memset(out, 0, sizeof(*out));
+	/* containerd syntax for Windows builds: windows(10.0.17763)/amd64 */
+	_cleanup_free_ char *buf = xstrdup(spec);
+	_cleanup_free_ char *osver = NULL;
+	const char *s = buf;
+	char *lp = strchr(buf, '('), *rp = lp ? strchr(lp, ')') : NULL;
+	if (lp && rp && rp[1] == '/' && lp < strchr(buf, '/')) {
+		osver = xstrndup(lp + 1, (size_t)(rp - lp - 1));
+		for (const char *c = osver; *c; c++)
+			if (!((*c >= '0' && *c <= '9') || *c == '.'))
+				return berr_set(err, BERR_USAGE, "invalid os.version in platform '%s'", spec);
+		memmove(lp, rp + 1, strlen(rp + 1) + 1);
+	} else if (lp) {
+		return berr_set(err, BERR_USAGE, "invalid platform '%s' (want os[(os.version)]/arch[/variant])",
+				spec);
+	}
 	char *parts[3] = { NULL, NULL, NULL };
 	int n = 0;
 	const char *p = s;
@@ -173,11 +188,14 @@ int img_platform_parse(const char *s, struct img_platform *out, struct berr **er
 	out->os = parts[0];
 	out->architecture = parts[1];
 	out->variant = parts[2];
+	if (osver && *osver)
+		out->os_version = steal_pointer(&osver);
 	return 0;
 bad:
 	for (int i = 0; i < 3; i++)
 		free(parts[i]);
-	return berr_set(err, BERR_USAGE, "invalid platform '%s' (want os/arch[/variant])", s);
+	return berr_set(err, BERR_USAGE, "invalid platform '%s' (want os[(os.version)]/arch[/variant])",
+			spec);
 }
 
 char *img_platform_format(const struct img_platform *p)

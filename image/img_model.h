@@ -76,9 +76,10 @@ struct img_platform {
 };
 void img_platform_clear(struct img_platform *p);
 void img_platform_copy(struct img_platform *dst, const struct img_platform *src);
-/* "os/arch[/variant]" -> platform; error names the flag value. */
+/* "os/arch[/variant]", or containerd's "windows(10.0.17763)/amd64" with an
+ * os.version -> platform; error names the flag value. */
 int img_platform_parse(const char *s, struct img_platform *out, struct berr **err);
-/* "linux/amd64", "linux/arm/v7", "windows/amd64 10.0.17763.1040" style text; caller frees */
+/* "linux/amd64", "linux/arm/v7" (os.version not included); caller frees */
 char *img_platform_format(const struct img_platform *p);
 
 struct img_descriptor {

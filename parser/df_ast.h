@@ -5,7 +5,9 @@
  * dump and its AST JSON byte for byte, but flattened for C: one df_node per
  * instruction, its arguments as a string array. Everything is owned by the
  * df_file and freed by df_file_free(). Strings are NUL-terminated; a
- * Dockerfile with NUL bytes is rejected by the parser, so C strings suffice. */
+ * Dockerfile with NUL bytes is rejected by the parser, so C strings suffice
+ * (the one exception, a JSON \u0000 escape, is covered by df_node.arglens,
+ * which code building nodes by hand may leave NULL). */
 #ifndef BERTH_DF_AST_H
 #define BERTH_DF_AST_H
 

@@ -277,13 +277,13 @@ static void tree_node(const struct df_node *nd, struct bbuf *out, int depth)
 			snprintf(span, sizeof(span), "%d-%d", nd->start_line, nd->end_line);
 		bbuf_addf(out, NULL, "%-8s", span);
 	} else {
-		bbuf_addf(out, NULL, "%*s", 8 + 2 * depth, "");
+		bbuf_addf(out, NULL, "%*s", 8 + 4 * depth, "");
 	}
 	bbuf_addstr(out, nd->name[0] ? nd->name : "(empty)", NULL);
 	if (nd->json)
 		bbuf_addstr(out, "  [exec form]", NULL);
 	bbuf_addch(out, '\n', NULL);
-	int pad = 10 + 2 * depth;
+	int pad = 10 + 4 * depth;
 	for (size_t i = 0; i < nd->ncomments; i++) {
 		bbuf_addf(out, NULL, "%*s# ", pad, "");
 		bbuf_addstr(out, nd->comments[i], NULL);
