@@ -282,6 +282,41 @@ run "$BERTH" engine run --rootfs "$TMP/tree" -- echo unchanged
 [ "$RC" = 0 ] && [[ "$ERR" == *"changed: no"* ]] && ok "executor interface: no change, no layer" || fail "executor unchanged" "$RC $ERR"
 [ "$(containers)" = 0 ] && [ "$(dangling)" = 0 ] && [ "$(nonchain)" = 0 ] && ok "executor interface: nothing left in the engine" || fail "executor cleanup" "$(api '/containers/json?all=1')"
 
+# --- berth build --executor docker (once bld_exec.c registers the executor) ---
+"$BERTH" import "$TMP/base.tar" berth-test/bb:1 >/dev/null 2>&1
+mkdir -p "$TMP/ctx"
+cat >"$TMP/ctx/Dockerfile" <<'EOF2'
+FROM berth-test/bb:1
+RUN mkdir -p /app && echo hello >/app/a && rm /data/old
+ENV X=1
+RUN echo $X >/app/x && ln /app/a /app/hl && rm -r /data/dir
+RUN echo nothing-changes
+EOF2
+printf 'FROM berth-test/bb:1\nRUN echo boom; exit 7\n' >"$TMP/ctx/Dockerfile.fail"
+diffids() { "$BERTH" inspect --format json "$1" | python3 -c 'import json,sys; print(" ".join(l["diffID"] for l in json.load(sys.stdin)["layers"]))'; }
+export SOURCE_DATE_EPOCH=1700000000
+run "$BERTH" build --executor docker --progress plain -t berth-test/out:docker "$TMP/ctx"
+if [[ "$ERR" == *"docker executor is not available in this berth yet"* ]]; then
+	skip "berth build --executor docker" "the engine executor is not registered in builder/bld_exec.c yet"
+elif [ "$RC" = 0 ]; then
+	ok "berth build --executor docker"
+	run "$BERTH" build --executor linux --no-cache -t berth-test/out:linux "$TMP/ctx"
+	if [ "$RC" = 0 ]; then
+		D1=$(diffids berth-test/out:docker); D2=$(diffids berth-test/out:linux)
+		[ -n "$D1" ] && [ "$D1" = "$D2" ] && ok "docker and linux executors give the same layers" || fail "executor layers" "$D1 / $D2"
+	else
+		skip "docker vs linux executor" "the linux executor cannot run here: $ERR"
+	fi
+	run "$BERTH" build --executor docker --progress plain -t berth-test/out:docker "$TMP/ctx"
+	[ "$RC" = 0 ] && [ "$(printf '%s\n' "$ERR" | grep -c CACHED)" = 3 ] && ok "second build: every RUN from the cache" || fail "build cache" "$RC $ERR"
+	run "$BERTH" build --executor docker -f "$TMP/ctx/Dockerfile.fail" "$TMP/ctx"
+	[ "$RC" = 1 ] && [[ "$ERR" == *"exit code: 7"* ]] && [ "$(containers)" = 0 ] && [ "$(dangling)" = 0 ] &&
+		ok "failing RUN in a build: exit code, nothing left in the engine" || fail "build failure" "$RC $ERR"
+else
+	fail "berth build --executor docker" "$ERR"
+fi
+unset SOURCE_DATE_EPOCH
+
 # --- TLS on loopback TCP ---
 T_URL="tcp://127.0.0.1:$PORT"
 run env -u DOCKER_HOST DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$D/good" "$BERTH" engine info --engine "$T_URL"
