@@ -321,6 +321,35 @@ static void stage_add_layer(struct bld_stage *s, const struct img_descriptor *d,
 typedef int (*fill_fn)(struct bld *b, struct bld_stage *s, void *ud, struct img_layer *l,
 		       struct berr **err);
 
+/* Byte progress for large layers on a terminal: a counting sink in front
+ * of the compressor, redrawing one line every BLD_PROGRESS_STEP bytes. */
+#define BLD_PROGRESS_MIN (32ULL << 20)
+#define BLD_PROGRESS_STEP (8ULL << 20)
+#define BLD_PROGRESS_WIDTH 30
+
+struct count_sink {
+	struct bsink down;
+	struct bld *b;
+	uint64_t n, next, total;
+	double t0;
+};
+
+static int count_write(void *ctx, const void *p, size_t n, struct berr **err)
+{
+	struct count_sink *c = ctx;
+	c->n += n;
+	if (c->n >= c->next) {
+		c->next = c->n + BLD_PROGRESS_STEP;
+		uint64_t done = c->n < c->total ? c->n : c->total;
+		int fill = (int)(done * BLD_PROGRESS_WIDTH / c->total);
+		fprintf(c->b->o->log, "\r#%u [%.*s%*s] %6.1f / %.1f MiB  %.1fs", c->b->step_id, fill,
+			"==============================", BLD_PROGRESS_WIDTH - fill, "",
+			(double)done / 1048576.0, (double)c->total / 1048576.0, now_s() - c->t0);
+		fflush(c->b->o->log);
+	}
+	return bsink_write(&c->down, p, n, err);
+}
+
 static int write_layer(struct bld *b, struct bld_stage *s, fill_fn fill, void *ud,
 		       struct img_descriptor *d, struct img_digest *diff_id, struct berr **err)
 {
@@ -329,6 +358,11 @@ static int write_layer(struct bld *b, struct bld_stage *s, fill_fn fill, void *u
 	if (!lb)
 		return -1;
 	struct bsink sk = img_layer_blob_sink(lb);
+	struct count_sink cnt = { sk, b, 0, 0, b->layer_total, now_s() };
+	bool bar = b->o->tty && b->o->log && b->o->progress == BLD_PROGRESS_PLAIN &&
+		   b->layer_total >= BLD_PROGRESS_MIN;
+	if (bar)
+		sk = (struct bsink){ count_write, &cnt };
 	struct img_layer_opts lo = { .flags = s->windows ? IMG_LAYER_WINDOWS : IMG_LAYER_PARENTS,
 				     .clamp_mtime = b->o->has_epoch,
 				     .epoch = b->o->epoch,
@@ -340,6 +374,10 @@ static int write_layer(struct bld *b, struct bld_stage *s, fill_fn fill, void *u
 	if (rc == 0)
 		rc = img_layer_finish(l, NULL, err);
 	img_layer_free(l);
+	if (bar && cnt.n) {
+		fprintf(b->o->log, "\r\033[K");
+		fflush(b->o->log);
+	}
 	struct img_layer_info info;
 	if (rc == 0)
 		rc = img_layer_blob_commit(lb, &info, err);
@@ -680,7 +718,9 @@ static int do_copy(struct dispatch *d, const struct df_instr *in, struct df_env 
 		return -1;
 	struct copy_fill cf = { cp };
 	bool made = false;
+	d->b->layer_total = bld_copy_plan_bytes(cp);
 	int r = layer_step(d->b, d->s, summary, &inputs, fill_copy, &cf, true, &made, err);
+	d->b->layer_total = 0;
 	bld_copy_plan_free(cp);
 	if (r < 0)
 		return -1;
@@ -1729,6 +1769,13 @@ static void bld_free(struct bld *b)
 		free(b->tmpdirs[i]);
 	}
 	free(b->tmpdirs);
+	if (b->sc) {
+		/* only an optimisation: a failed save costs a re-read next time */
+		struct berr *e = NULL;
+		bld_statcache_save(b->sc, &e);
+		berr_free(e);
+		bld_statcache_free(b->sc);
+	}
 	bld_context_free(b->ctx);
 	df_ignore_free(b->ign);
 	img_store_free(b->ls);
@@ -1764,7 +1811,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	}
 
 	/* Dockerfile */
-	_cleanup_free_ char *blobs = NULL;
+	_cleanup_free_ char *blobs = NULL, *scf = NULL;
 	_cleanup_free_ char *dfpath = o->dockerfile ? xstrdup(o->dockerfile)
 						    : xasprintf("%s/Dockerfile", o->context);
 	_cleanup_bbuf_ struct bbuf dft = BBUF_INIT;
@@ -1793,6 +1840,9 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	if (bfile_mkdir_p(b.cache_dir, 0700, err) < 0 ||
 	    img_store_open(blobs, IMG_STORE_CREATE, &b.cs, err) < 0)
 		goto out;
+
+	scf = xasprintf("%s/statcache", b.cache_dir);
+	b.sc = bld_statcache_load(scf);
 
 	/* context */
 	if (load_ignore(&b, o->dockerfile, err) < 0)

@@ -45,6 +45,7 @@ struct bld_opts {
 	bool has_epoch;               /* --source-date-epoch or SOURCE_DATE_EPOCH */
 	int64_t epoch;
 	enum bld_progress progress;
+	bool tty;                     /* log is a terminal: byte progress for big layers */
 	FILE *log;                    /* progress stream, NULL for none */
 };
 

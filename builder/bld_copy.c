@@ -26,8 +26,6 @@
 /* A URL download larger than this is refused. */
 #define BLD_URL_MAX (8ULL << 30)
 #define BLD_URL_CONNECT_TIMEOUT 10L
-/* read chunk for input digests */
-#define BLD_HASH_CHUNK (128 * 1024)
 
 struct item {
 	char *src;        /* host path, NULL for synthetic directories */
@@ -47,7 +45,13 @@ struct bld_copy_plan {
 	mode_t mode;
 	bool windows;
 	char *stage_rootfs;
+	uint64_t bytes;   /* content bytes of regular files */
 };
+
+uint64_t bld_copy_plan_bytes(const struct bld_copy_plan *cp)
+{
+	return cp->bytes;
+}
 
 void bld_copy_plan_free(struct bld_copy_plan *cp)
 {
@@ -79,9 +83,11 @@ static char *join_dst(const char *base, const char *rel)
 	return bpath_clean(j);
 }
 
-/* hash what an item contributes: path, type, mode, size, content, link */
-static int hash_item(struct img_hasher *h, const char *dst, const struct stat *st,
-		     const char *link, int fd, struct berr **err)
+/* hash what an item contributes: path, type, mode, size, link target and
+ * the content digest (remembered by inode in the stat cache) */
+static int hash_item(struct bld_statcache *sc, struct img_hasher *h, const char *dst,
+		     const struct stat *st, const char *link, const char *host, int fd,
+		     struct berr **err)
 {
 	char meta[256];
 	int n = snprintf(meta, sizeof(meta), "\n%o %llu ", (unsigned)st->st_mode,
@@ -91,22 +97,19 @@ static int hash_item(struct img_hasher *h, const char *dst, const struct stat *s
 	if (link)
 		img_hasher_update(h, link, strlen(link));
 	if (fd >= 0) {
-		static char buf[BLD_HASH_CHUNK];
-		for (;;) {
-			ssize_t r = read(fd, buf, sizeof(buf));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				return berr_set_errno(err, BERR_IO, errno, "read '%s'", dst);
-			if (r == 0)
-				break;
-			img_hasher_update(h, buf, (size_t)r);
-		}
+		struct stat fst;
+		struct img_digest d;
+		if (fstat(fd, &fst) < 0)
+			return berr_set_errno(err, BERR_IO, errno, "stat '%s'", dst);
+		if (bld_statcache_digest(sc, host ? host : dst, fd, &fst, &d, err) < 0)
+			return -1;
+		img_hasher_update(h, d.s, strlen(d.s));
 	}
 	return 0;
 }
 
 struct walk_ud {
+	struct bld_statcache *sc;
 	struct bld_copy_plan *cp;
 	struct img_hasher *h;
 	const char *dst_base;     /* directory source: the dest dir; file: the dest path */
@@ -151,10 +154,12 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 			return -1;
 		}
 	}
-	int r = hash_item(u->h, dst, e->st, e->link, fd, err);
+	int r = hash_item(u->sc, u->h, dst, e->st, e->link, src, fd, err);
 	if (fd >= 0)
 		close(fd);
 	add_item(u->cp, src, dst, u->keep_owner, false);
+	if (S_ISREG(e->st->st_mode))
+		u->cp->bytes += (uint64_t)e->st->st_size;
 	return r;
 }
 
@@ -427,11 +432,16 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 		}
 		wild |= bld_has_wildcard(srcs[i]);
 		if (bld_context_expand(ctx, srcs[i], &lists[i], &counts[i], err) < 0) {
-			if (*err && (*err)->code == BERR_NOTFOUND && !from[0])
-				berr_wrap(err, "%s failed to compute cache key: '%s' not found in the build context",
-					  add ? "ADD" : "COPY", srcs[i]);
-			else if (*err && (*err)->code == BERR_NOTFOUND)
-				berr_wrap(err, "'%s' not found in '%s'", srcs[i], from);
+			if (*err && (*err)->code == BERR_NOTFOUND) {
+				berr_clear(err);
+				if (!from[0])
+					berr_set(err, BERR_NOTFOUND,
+						 "%s failed to compute cache key: '%s' not found in the "
+						 "build context", add ? "ADD" : "COPY", srcs[i]);
+				else
+					berr_set(err, BERR_NOTFOUND, "%s --from=%s: '%s' not found",
+						 add ? "ADD" : "COPY", from, srcs[i]);
+			}
 			goto free_lists;
 		}
 		total += counts[i];
@@ -506,7 +516,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 		char *dst = dest_dir ? join_dst(dest, sc->path) : xstrdup(dest);
 		struct stat st;
 		lstat(p, &st);
-		hash_item(h, dst, &st, NULL, -1, err);
+		hash_item(NULL, h, dst, &st, NULL, NULL, -1, err);
 		img_hasher_update(h, data, strlen(data));
 		add_item(cp, xstrdup(p), dst, false, false);
 	}
@@ -532,7 +542,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			struct stat st;
 			lstat(p, &st);
 			int fd = open(p, O_RDONLY | O_CLOEXEC);
-			hash_item(h, dst, &st, NULL, fd, err);
+			hash_item(NULL, h, dst, &st, NULL, NULL, fd, err);
 			if (fd >= 0)
 				close(fd);
 			add_item(cp, xstrdup(p), dst, false, false);
@@ -579,7 +589,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 						struct bld_context *xc = NULL;
 						if (bld_context_open(t, NULL, NULL, &xc, err) < 0)
 							goto free_lists;
-						struct walk_ud u = { cp, h, dest, true, !chown[0], NULL, NULL, true };
+						struct walk_ud u = { NULL, cp, h, dest, true, !chown[0], NULL, NULL, true };
 						int wr = bld_context_walk(xc, ".", walk_cb, &u, err);
 						bld_context_free(xc);
 						/* the archive's root entry is the dest dir itself:
@@ -590,7 +600,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 					}
 				}
 			}
-			struct walk_ud u = { cp, h, NULL, false, false, excl, NULL, false };
+			struct walk_ud u = { b->sc, cp, h, NULL, false, false, excl, NULL, false };
 			_cleanup_free_ char *bn_src = xstrdup(rel);
 			const char *bn = strrchr(bn_src, '/');
 			bn = bn ? bn + 1 : bn_src;

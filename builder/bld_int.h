@@ -11,6 +11,7 @@
 #include "builder/bld_build.h"
 #include "builder/bld_context.h"
 #include "builder/bld_plan.h"
+#include "builder/bld_statcache.h"
 #include "common/berr.h"
 #include "image/img_digest.h"
 #include "image/img_model.h"
@@ -53,7 +54,9 @@ struct bld {
 	size_t nnamed;
 	int64_t now;               /* epoch or time(NULL) */
 	unsigned step_id;          /* progress step counter (#N) */
+	uint64_t layer_total;      /* expected content bytes of the layer being written */
 	struct bld_result *res;
+	struct bld_statcache *sc;  /* input file digests by inode */
 	char **tmpdirs;            /* removed at the end */
 	size_t ntmpdirs;
 };
@@ -105,5 +108,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 int bld_copy_write(struct bld *b, struct bld_stage *s, struct bld_copy_plan *cp,
 		   struct img_layer *layer, struct berr **err);
 void bld_copy_plan_free(struct bld_copy_plan *cp);
+/* content bytes the layer of a COPY/ADD will hold */
+uint64_t bld_copy_plan_bytes(const struct bld_copy_plan *cp);
 
 #endif

@@ -112,6 +112,7 @@ static int run(int argc, char **argv)
 	}
 	if (quiet)
 		o.progress = BLD_PROGRESS_QUIET;
+	o.tty = !strcmp(progress, "auto") && isatty(STDERR_FILENO);
 	if (epoch) {
 		char *end = NULL;
 		long long v = strtoll(epoch, &end, 10);

@@ -101,6 +101,13 @@ expect_match "the step reading the changed file reruns" 'COPY --chown=user:users
 #[0-9]+ DONE' "$ERR"
 expect_match "steps after it rerun" 'COPY src/hello.sh /bin
 #[0-9]+ DONE' "$ERR"
+# same size and mtime, new content: the stat cache must notice (ctime)
+cp -p "$TMP/multi/docs/readme.txt" "$TMP/ref.txt"
+sed 's/notes/NOTES/' "$TMP/ref.txt" >"$TMP/multi/docs/readme.txt"
+touch -r "$TMP/ref.txt" "$TMP/multi/docs/readme.txt"
+run "$BERTH" build -f "$TMP/multi/Dockerfile.norun" "$TMP/multi"
+expect_match "content change with the same size and mtime is seen" 'COPY --chown=user:users docs/ /home/user/docs/
+#[0-9]+ DONE' "$ERR"
 run "$BERTH" build --no-cache -f "$TMP/multi/Dockerfile.norun" "$TMP/multi"
 if [ "$RC" = 0 ] && ! grep -q CACHED <<<"$ERR"; then ok "--no-cache"; else fail "--no-cache" "$ERR"; fi
 
@@ -150,6 +157,36 @@ run "$BERTH" build --target c -o "type=oci-archive,dest=$TMP/c.tar" -o "type=doc
 tar -xOf "$TMP/c-docker.tar" manifest.json | grep -q '"c:exported"' && ok "type=docker name= is the RepoTag" || fail "docker name" "$(tar -xOf "$TMP/c-docker.tar" manifest.json)"
 run "$BERTH" inspect "oci-archive:$TMP/c.tar"
 [ "$RC" = 0 ] && ok "oci-archive output readable" || fail "oci-archive readable" "$ERR"
+
+# --- COPY flags and sources ---
+mkdir -p "$TMP/px/a/b" "$TMP/px/other" "$TMP/extra"
+echo 1 >"$TMP/px/a/b/f.txt"; echo 2 >"$TMP/px/a/b/g.log"; echo 3 >"$TMP/px/other/h.txt"; echo ex >"$TMP/extra/x.txt"
+echo 'a/b/g.log' >"$TMP/px/Dockerfile.flags.dockerignore"
+cat >"$TMP/px/Dockerfile.flags" <<'EOF'
+FROM busybox:latest
+COPY --parents a/b/f.txt other/h.txt /p/
+COPY --parents ./a/./b/f.txt /piv/
+COPY --exclude=**/*.txt a/ /ex/
+COPY --link a/b/f.txt /linked/f.txt
+COPY --from=extra x.txt /fromdir/
+COPY --from=busybox:latest /etc/passwd /from-image/
+COPY --from=bb /bin/busybox /bb/
+COPY a/b/* /glob/
+EOF
+run "$BERTH" build --build-context "extra=$TMP/extra" --build-context bb=docker-image://busybox:latest \
+	-f "$TMP/px/Dockerfile.flags" -o "type=oci,dest=$TMP/pxo" "$TMP/px"
+[ "$RC" = 0 ] && ok "COPY flags and sources build" || fail "COPY flags" "$ERR"
+L=$(layers "$TMP/pxo" x)
+grep -q '^p/a/b/f.txt ' <<<"$L" && grep -q '^p/other/h.txt ' <<<"$L" && ok "COPY --parents keeps source paths" || fail "--parents" "$L"
+grep -q '^piv/b/f.txt ' <<<"$L" && ! grep -q '^piv/a' <<<"$L" && ok "COPY --parents with a /./ pivot" || fail "--parents pivot" "$L"
+! grep -q '^ex/b/f.txt' <<<"$L" && ok "COPY --exclude" || fail "--exclude" "$L"
+grep -q '^linked/f.txt ' <<<"$L" && ok "COPY --link" || fail "--link" "$L"
+grep -q '^fromdir/x.txt ' <<<"$L" && ok "COPY --from a named directory context" || fail "named dir" "$L"
+grep -q '^from-image/passwd ' <<<"$L" && ok "COPY --from an image in the local store" || fail "from image" "$L"
+grep -q '^bb/busybox 755 ' <<<"$L" && ok "COPY --from a docker-image:// named context" || fail "docker-image ctx" "$L"
+grep -q '^glob/f.txt ' <<<"$L" && ! grep -q 'g.log' <<<"$L" && ok "wildcards; <Dockerfile>.dockerignore next to the Dockerfile" || fail "glob/ignore" "$L"
+run "$BERTH" build -q -f - "$TMP/px" <<<$'FROM scratch\nCOPY other/h.txt /h\n'
+[ "$RC" = 0 ] && [[ "$OUT" =~ ^sha256: ]] && ok "-f - reads the Dockerfile from stdin" || fail "-f -" "$ERR"
 
 # --- ADD: local archives, URLs ---
 mkdir -p "$TMP/add/tree/sub"
@@ -251,6 +288,29 @@ run "$BERTH" build --build-context "$WINCTX" -t winpaths:1 -f "$TMP/win/Dockerfi
 [ "$RC" = 0 ] && ok "windows paths c:/App and C:\\app" || fail "windows paths" "$ERR"
 run "$BERTH" inspect --format json winpaths:1
 json 'c=d["config"]; assert c["Cmd"]==["cmd","/S","/C","echo hi"], c; assert c.get("ArgsEscaped") is True or True' && ok "windows shell form uses cmd /S /C" || fail "windows cmd" "$OUT"
+# os.features from the base reach the config and the index
+python3 - "$TMP/winbase" "$TMP/winfeat" <<'PY'
+import hashlib, json, os, shutil, sys
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+b = lambda d: os.path.join(dst, "blobs/sha256", d.split(":")[1])
+idx = json.load(open(os.path.join(dst, "index.json")))
+m = json.load(open(b(idx["manifests"][0]["digest"])))
+c = json.load(open(b(m["config"]["digest"])))
+c["os.features"] = ["win32k"]
+def put(o):
+    data = json.dumps(o, separators=(",", ":")).encode()
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(b(d), "wb").write(data)
+    return d, len(data)
+m["config"]["digest"], m["config"]["size"] = put(c)
+idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = put(m)
+json.dump(idx, open(os.path.join(dst, "index.json"), "w"))
+PY
+run "$BERTH" build --build-context "mcr.microsoft.com/windows/servercore:ltsc2022=oci-layout://$TMP/winfeat:ltsc2022" \
+	-o "type=oci,dest=$TMP/winfeat-out" -f "$TMP/win/Dockerfile.paths" "$TMP/win"
+if [ "$RC" = 0 ] && python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); p=i["manifests"][0]["platform"]; assert p["os.features"]==["win32k"] and p["os.version"]=="10.0.20348.2966", p' "$TMP/winfeat-out"; then
+	ok "os.version and os.features carried into the index"; else fail "os.features" "$ERR"; fi
 printf 'FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo hi\n' >"$TMP/win/Dockerfile.run"
 run "$BERTH" build --build-context "$WINCTX" -f "$TMP/win/Dockerfile.run" "$TMP/win"
 [ "$RC" = 1 ] && [[ "$ERR" == *"Windows Docker Engine"* ]] && [[ "$ERR" != *"#1"* ]] &&
@@ -302,6 +362,20 @@ bad "failing build" 1 "not found in the build context" 'FROM busybox:latest\nCOP
 if cmp -s "$BERTH_ROOT/images/index.json" "$TMP/index.before"; then ok "a failed build leaves tags untouched"; else fail "tags changed by a failed build"; fi
 
 # --- progress modes ---
+# byte progress for a large COPY, on a terminal only
+if command -v script >/dev/null; then
+	mkdir -p "$TMP/big"
+	head -c $((40 << 20)) /dev/zero >"$TMP/big/blob"
+	printf 'FROM scratch\nCOPY blob /blob\n' >"$TMP/big/Dockerfile"
+	OUT=$(script -qc "BERTH_ROOT='$BERTH_ROOT' '$BERTH' build --no-cache '$TMP/big'" /dev/null 2>&1 | tr '\r' '\n')
+	expect_match "a large COPY shows a byte progress bar on a terminal" '#[0-9]+ \[=+ *\] +[0-9.]+ / 40.0 MiB' "$OUT"
+	run "$BERTH" build --no-cache "$TMP/big"
+	[[ "$ERR" != *MiB* ]] && ok "no progress bar when stderr is not a terminal" || fail "progress bar off a tty" "$ERR"
+else
+	skip "byte progress bar" "script(1) missing"
+fi
+
+
 printf 'FROM scratch\nCOPY f /f\n' >"$TMP/bad/Dockerfile"
 run "$BERTH" build --progress json --no-cache "$TMP/bad"
 if [ "$RC" = 0 ] && python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin if l.startswith("{")]' <<<"$ERR" && grep -q '"status":"done"' <<<"$ERR"; then
