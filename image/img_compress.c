@@ -1,0 +1,623 @@
+/* One-pass layer pipeline: hash(diff_id) -> compress -> hash(digest)+count
+ * -> downstream sink. Memory is bounded by one output buffer plus the
+ * compressor's own state (zstd workers keep a few MiB each). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "common/common.h"
+#include "image/img_compress.h"
+#include "image/img_store.h"
+
+/* Compressed bytes are handed downstream in chunks of this size. */
+#define IMG_COMPRESS_BUF (256u << 10)
+#define IMG_ZSTD_MAX_THREADS 64
+/* zstd multi-threaded job size: fixed (so output does not depend on the
+ * input size heuristics) and small enough that workers' buffers stay well
+ * under 64 MiB (the default, 4 x window, used ~110 MiB with 2 workers). */
+#define IMG_ZSTD_JOB_SIZE (2u << 20)
+
+/* Parallel gzip (threads >= 1), the pigz scheme: the input is cut into
+ * fixed blocks, each compressed as raw deflate by a worker with the previous
+ * 32 KiB as dictionary and ended with a sync flush (byte-aligned), so the
+ * pieces concatenate into one standard deflate stream inside one gzip
+ * member. Output depends on block size and level only, never on the thread
+ * count or timing. At most IMG_PGZ_INFLIGHT blocks exist at once. */
+#define IMG_PGZ_BLOCK (128u << 10)
+#define IMG_PGZ_DICT (32u << 10)
+#define IMG_PGZ_INFLIGHT_PER_THREAD 4
+
+struct pgz_job {
+	unsigned char *in;
+	size_t in_len;
+	unsigned char dict[IMG_PGZ_DICT];
+	size_t dict_len;
+	bool last;
+	unsigned char *out;
+	size_t out_len, out_cap;
+	uLong crc;
+	int done;      /* 0 queued/running, 1 ok, -1 failed */
+	struct pgz_job *next_queued;
+};
+
+struct pgz {
+	int level;
+	int nthreads;
+	pthread_t *th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_done;
+	struct pgz_job *qhead, *qtail;
+	bool stop;
+	/* ring of in-flight jobs, oldest first */
+	struct pgz_job **ring;
+	size_t ring_cap, ring_start, ring_n;
+	struct pgz_job *cur;   /* block being filled */
+	unsigned char last_dict[IMG_PGZ_DICT];
+	size_t last_dict_len;
+	uLong crc;
+	uint64_t total;
+	bool header_done;
+};
+
+struct img_compressor {
+	struct img_compress_opts o;
+	struct bsink out;
+	struct img_hasher *h_in, *h_out;
+	uint64_t in_bytes, out_bytes;
+	z_stream z;
+	bool z_init;
+	ZSTD_CCtx *zc;
+	struct pgz *pgz;
+	unsigned char *buf;
+	size_t blen;
+	bool finished, failed;
+};
+
+const char *img_layer_media_type(enum img_compression c, bool docker)
+{
+	switch (c) {
+	case IMG_COMP_NONE: return docker ? IMG_MT_DOCKER_LAYER : IMG_MT_OCI_LAYER;
+	case IMG_COMP_GZIP: return docker ? IMG_MT_DOCKER_LAYER_GZIP : IMG_MT_OCI_LAYER_GZIP;
+	case IMG_COMP_ZSTD: return docker ? NULL : IMG_MT_OCI_LAYER_ZSTD;
+	}
+	return NULL;
+}
+
+int img_layer_compression(const char *mt)
+{
+	static const struct { const char *mt; int c; } tab[] = {
+		{ IMG_MT_OCI_LAYER, IMG_COMP_NONE },
+		{ IMG_MT_OCI_LAYER_GZIP, IMG_COMP_GZIP },
+		{ IMG_MT_OCI_LAYER_ZSTD, IMG_COMP_ZSTD },
+		{ IMG_MT_OCI_LAYER_ND, IMG_COMP_NONE },
+		{ IMG_MT_OCI_LAYER_ND_GZIP, IMG_COMP_GZIP },
+		{ IMG_MT_OCI_LAYER_ND_ZSTD, IMG_COMP_ZSTD },
+		{ IMG_MT_DOCKER_LAYER, IMG_COMP_NONE },
+		{ IMG_MT_DOCKER_LAYER_GZIP, IMG_COMP_GZIP },
+		{ IMG_MT_DOCKER_FOREIGN, IMG_COMP_GZIP },
+		{ "application/vnd.docker.image.rootfs.diff.tar.zstd", IMG_COMP_ZSTD },
+	};
+	if (!mt)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(tab); i++)
+		if (strcmp(mt, tab[i].mt) == 0)
+			return tab[i].c;
+	return -1;
+}
+
+const char *img_compression_name(enum img_compression c)
+{
+	switch (c) {
+	case IMG_COMP_NONE: return "none";
+	case IMG_COMP_GZIP: return "gzip";
+	case IMG_COMP_ZSTD: return "zstd";
+	}
+	return "unknown";
+}
+
+int img_compression_parse(const char *name, enum img_compression *out, struct berr **err)
+{
+	if (strcmp(name, "gzip") == 0)
+		*out = IMG_COMP_GZIP;
+	else if (strcmp(name, "zstd") == 0)
+		*out = IMG_COMP_ZSTD;
+	else if (strcmp(name, "none") == 0 || strcmp(name, "uncompressed") == 0)
+		*out = IMG_COMP_NONE;
+	else
+		return berr_set(err, BERR_USAGE, "unknown compression '%s' (want gzip, zstd or none)", name);
+	return 0;
+}
+
+enum img_compression img_compression_sniff(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return IMG_COMP_GZIP;
+	if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
+		return IMG_COMP_ZSTD;
+	return IMG_COMP_NONE;
+}
+
+/* Compressed bytes: hash, count, pass downstream. */
+static int emit(struct img_compressor *c, const void *p, size_t n, struct berr **err)
+{
+	if (n == 0)
+		return 0;
+	img_hasher_update(c->h_out, p, n);
+	c->out_bytes += n;
+	if (bsink_write(&c->out, p, n, err) < 0) {
+		c->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int flush_buf(struct img_compressor *c, struct berr **err)
+{
+	int r = emit(c, c->buf, c->blen, err);
+	c->blen = 0;
+	return r;
+}
+
+static int gzip_run(struct img_compressor *c, const void *p, size_t n, int flush, struct berr **err)
+{
+	c->z.next_in = (Bytef *)(uintptr_t)p;
+	c->z.avail_in = 0;
+	size_t left = n;
+	for (;;) {
+		if (c->z.avail_in == 0 && left > 0) {
+			/* avail_in is a uInt: feed huge writes in slices */
+			uInt take = left > (1u << 30) ? (1u << 30) : (uInt)left;
+			c->z.avail_in = take;
+			left -= take;
+		}
+		c->z.next_out = c->buf + c->blen;
+		c->z.avail_out = (uInt)(IMG_COMPRESS_BUF - c->blen);
+		int zr = deflate(&c->z, (left > 0) ? Z_NO_FLUSH : flush);
+		if (zr == Z_STREAM_ERROR)
+			return berr_set(err, BERR_INTERNAL, "gzip: deflate failed");
+		c->blen = IMG_COMPRESS_BUF - c->z.avail_out;
+		if (c->blen == IMG_COMPRESS_BUF && flush_buf(c, err) < 0)
+			return -1;
+		if (flush == Z_FINISH && left == 0) {
+			if (zr == Z_STREAM_END)
+				return 0;
+			continue;
+		}
+		if (c->z.avail_in == 0 && left == 0 && c->z.avail_out != 0)
+			return 0;
+	}
+}
+
+static int zstd_run(struct img_compressor *c, const void *p, size_t n, ZSTD_EndDirective mode,
+		    struct berr **err)
+{
+	ZSTD_inBuffer in = { p, n, 0 };
+	for (;;) {
+		ZSTD_outBuffer out = { c->buf, IMG_COMPRESS_BUF, c->blen };
+		size_t rem = ZSTD_compressStream2(c->zc, &out, &in, mode);
+		if (ZSTD_isError(rem))
+			return berr_set(err, BERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(rem));
+		c->blen = out.pos;
+		if (c->blen == IMG_COMPRESS_BUF && flush_buf(c, err) < 0)
+			return -1;
+		if (mode == ZSTD_e_end) {
+			if (rem == 0)
+				return 0;
+		} else if (in.pos == in.size) {
+			return 0;
+		}
+	}
+}
+
+/* ---- parallel gzip ---- */
+
+static void *pgz_worker(void *arg)
+{
+	struct pgz *g = arg;
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	bool zok = deflateInit2(&z, g->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+	for (;;) {
+		pthread_mutex_lock(&g->mu);
+		while (!g->qhead && !g->stop)
+			pthread_cond_wait(&g->cv_work, &g->mu);
+		if (!g->qhead) {
+			pthread_mutex_unlock(&g->mu);
+			break;
+		}
+		struct pgz_job *j = g->qhead;
+		g->qhead = j->next_queued;
+		if (!g->qhead)
+			g->qtail = NULL;
+		pthread_mutex_unlock(&g->mu);
+
+		int ok = zok && deflateReset(&z) == Z_OK;
+		if (ok && j->dict_len)
+			ok = deflateSetDictionary(&z, j->dict, (uInt)j->dict_len) == Z_OK;
+		size_t need = deflateBound(&z, (uLong)j->in_len) + 64;
+		if (j->out_cap < need) {
+			free(j->out);
+			j->out = xmalloc(need);
+			j->out_cap = need;
+		}
+		if (ok) {
+			z.next_in = j->in;
+			z.avail_in = (uInt)j->in_len;
+			z.next_out = j->out;
+			z.avail_out = (uInt)j->out_cap;
+			int zr = deflate(&z, j->last ? Z_FINISH : Z_SYNC_FLUSH);
+			ok = (j->last ? zr == Z_STREAM_END : zr == Z_OK) && z.avail_in == 0 &&
+			     z.avail_out != 0;
+			j->out_len = j->out_cap - z.avail_out;
+		}
+		j->crc = crc32(0L, j->in, (uInt)j->in_len);
+		pthread_mutex_lock(&g->mu);
+		j->done = ok ? 1 : -1;
+		pthread_cond_broadcast(&g->cv_done);
+		pthread_mutex_unlock(&g->mu);
+	}
+	if (zok)
+		deflateEnd(&z);
+	return NULL;
+}
+
+static struct pgz_job *pgz_job_new(void)
+{
+	struct pgz_job *j = xcalloc(1, sizeof(*j));
+	j->in = xmalloc(IMG_PGZ_BLOCK);
+	return j;
+}
+
+static void pgz_job_free(struct pgz_job *j)
+{
+	if (!j)
+		return;
+	free(j->in);
+	free(j->out);
+	free(j);
+}
+
+static struct pgz *pgz_new(int level, int threads)
+{
+	struct pgz *g = xcalloc(1, sizeof(*g));
+	g->level = level;
+	g->nthreads = threads;
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv_work, NULL);
+	pthread_cond_init(&g->cv_done, NULL);
+	g->ring_cap = (size_t)threads * IMG_PGZ_INFLIGHT_PER_THREAD;
+	g->ring = xcalloc(g->ring_cap, sizeof(*g->ring));
+	g->th = xcalloc((size_t)threads, sizeof(*g->th));
+	g->crc = crc32(0L, Z_NULL, 0);
+	for (int i = 0; i < threads; i++)
+		if (pthread_create(&g->th[i], NULL, pgz_worker, g) != 0)
+			abort(); /* like an allocation failure */
+	return g;
+}
+
+static void pgz_free(struct pgz *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->stop = true;
+	pthread_cond_broadcast(&g->cv_work);
+	pthread_mutex_unlock(&g->mu);
+	for (int i = 0; i < g->nthreads; i++)
+		pthread_join(g->th[i], NULL);
+	for (size_t i = 0; i < g->ring_n; i++)
+		pgz_job_free(g->ring[(g->ring_start + i) % g->ring_cap]);
+	pgz_job_free(g->cur);
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv_work);
+	pthread_cond_destroy(&g->cv_done);
+	free(g->ring);
+	free(g->th);
+	free(g);
+}
+
+/* Wait for the oldest in-flight block and pass its output on. */
+static int pgz_retire_oldest(struct img_compressor *c, struct berr **err)
+{
+	struct pgz *g = c->pgz;
+	struct pgz_job *j = g->ring[g->ring_start];
+	pthread_mutex_lock(&g->mu);
+	while (j->done == 0)
+		pthread_cond_wait(&g->cv_done, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	g->ring[g->ring_start] = NULL;
+	g->ring_start = (g->ring_start + 1) % g->ring_cap;
+	g->ring_n--;
+	int rc = 0;
+	if (j->done < 0)
+		rc = berr_set(err, BERR_INTERNAL, "gzip: deflate failed");
+	else {
+		g->crc = crc32_combine(g->crc, j->crc, (z_off_t)j->in_len);
+		rc = emit(c, j->out, j->out_len, err);
+	}
+	pgz_job_free(j);
+	return rc;
+}
+
+static int pgz_submit(struct img_compressor *c, bool last, struct berr **err)
+{
+	struct pgz *g = c->pgz;
+	if (!g->header_done) {
+		/* gzip header: deflate, no flags, MTIME 0, XFL 0, OS 3 (Unix) as zlib writes it */
+		static const unsigned char hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+		g->header_done = true;
+		if (emit(c, hdr, sizeof(hdr), err) < 0)
+			return -1;
+	}
+	if (g->ring_n == g->ring_cap && pgz_retire_oldest(c, err) < 0)
+		return -1;
+	struct pgz_job *j = g->cur ? g->cur : pgz_job_new();
+	g->cur = NULL;
+	j->last = last;
+	memcpy(j->dict, g->last_dict, g->last_dict_len);
+	j->dict_len = g->last_dict_len;
+	/* the next block's dictionary: the last 32 KiB of the uncompressed stream */
+	if (j->in_len >= IMG_PGZ_DICT) {
+		memcpy(g->last_dict, j->in + j->in_len - IMG_PGZ_DICT, IMG_PGZ_DICT);
+		g->last_dict_len = IMG_PGZ_DICT;
+	} else {
+		size_t keep = g->last_dict_len + j->in_len > IMG_PGZ_DICT ? IMG_PGZ_DICT - j->in_len
+									  : g->last_dict_len;
+		memmove(g->last_dict, g->last_dict + g->last_dict_len - keep, keep);
+		memcpy(g->last_dict + keep, j->in, j->in_len);
+		g->last_dict_len = keep + j->in_len;
+	}
+	g->ring[(g->ring_start + g->ring_n) % g->ring_cap] = j;
+	g->ring_n++;
+	pthread_mutex_lock(&g->mu);
+	if (g->qtail)
+		g->qtail->next_queued = j;
+	else
+		g->qhead = j;
+	g->qtail = j;
+	pthread_cond_signal(&g->cv_work);
+	pthread_mutex_unlock(&g->mu);
+	return 0;
+}
+
+static int pgz_write(struct img_compressor *c, const unsigned char *p, size_t n, struct berr **err)
+{
+	struct pgz *g = c->pgz;
+	g->total += n;
+	while (n > 0) {
+		if (!g->cur)
+			g->cur = pgz_job_new();
+		size_t take = IMG_PGZ_BLOCK - g->cur->in_len;
+		if (take > n)
+			take = n;
+		memcpy(g->cur->in + g->cur->in_len, p, take);
+		g->cur->in_len += take;
+		p += take;
+		n -= take;
+		if (g->cur->in_len == IMG_PGZ_BLOCK && pgz_submit(c, false, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int pgz_finish(struct img_compressor *c, struct berr **err)
+{
+	struct pgz *g = c->pgz;
+	if (pgz_submit(c, true, err) < 0)
+		return -1;
+	while (g->ring_n > 0)
+		if (pgz_retire_oldest(c, err) < 0)
+			return -1;
+	unsigned char trailer[8];
+	uint32_t crc = (uint32_t)g->crc, isize = (uint32_t)(g->total & 0xffffffffu);
+	for (int i = 0; i < 4; i++) {
+		trailer[i] = (unsigned char)(crc >> (8 * i));
+		trailer[4 + i] = (unsigned char)(isize >> (8 * i));
+	}
+	return emit(c, trailer, sizeof(trailer), err);
+}
+
+static int comp_write(void *ctx, const void *p, size_t n, struct berr **err)
+{
+	struct img_compressor *c = ctx;
+	if (c->finished)
+		return berr_set(err, BERR_INTERNAL, "compressor: write after finish");
+	if (c->failed)
+		return berr_set(err, BERR_INTERNAL, "compressor: write after a failed write");
+	if (n == 0)
+		return 0;
+	img_hasher_update(c->h_in, p, n);
+	c->in_bytes += n;
+	int r;
+	switch (c->o.comp) {
+	case IMG_COMP_GZIP:
+		r = c->pgz ? pgz_write(c, p, n, err) : gzip_run(c, p, n, Z_NO_FLUSH, err);
+		break;
+	case IMG_COMP_ZSTD: r = zstd_run(c, p, n, ZSTD_e_continue, err); break;
+	default: r = emit(c, p, n, err); break;
+	}
+	if (r < 0)
+		c->failed = true;
+	return r;
+}
+
+struct img_compressor *img_compressor_new(const struct img_compress_opts *o, struct bsink out,
+					  struct berr **err)
+{
+	struct img_compressor *c = xcalloc(1, sizeof(*c));
+	c->o = *o;
+	c->out = out;
+	if (o->comp == IMG_COMP_GZIP) {
+		int level = o->level ? o->level : IMG_GZIP_DEFAULT_LEVEL;
+		if (level < 1 || level > 9) {
+			free(c);
+			berr_set(err, BERR_USAGE, "gzip level %d out of range 1..9", level);
+			return NULL;
+		}
+		if (o->threads < 0 || o->threads > IMG_ZSTD_MAX_THREADS) {
+			free(c);
+			berr_set(err, BERR_USAGE, "gzip threads %d out of range 0..%d", o->threads,
+				 IMG_ZSTD_MAX_THREADS);
+			return NULL;
+		}
+		if (o->threads > 0) {
+			c->pgz = pgz_new(level, o->threads);
+			goto hashers;
+		}
+		/* windowBits 15+16: gzip wrapper; zlib writes MTIME 0 and no
+		 * file name unless deflateSetHeader is called, so output only
+		 * depends on the bytes, the level and the zlib version. */
+		if (deflateInit2(&c->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			free(c);
+			berr_set(err, BERR_INTERNAL, "gzip: deflateInit2 failed");
+			return NULL;
+		}
+		c->z_init = true;
+	} else if (o->comp == IMG_COMP_ZSTD) {
+		int level = o->level ? o->level : IMG_ZSTD_DEFAULT_LEVEL;
+		if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+			free(c);
+			berr_set(err, BERR_USAGE, "zstd level %d out of range", level);
+			return NULL;
+		}
+		if (o->threads < 0 || o->threads > IMG_ZSTD_MAX_THREADS) {
+			free(c);
+			berr_set(err, BERR_USAGE, "zstd threads %d out of range 0..%d", o->threads,
+				 IMG_ZSTD_MAX_THREADS);
+			return NULL;
+		}
+		c->zc = ZSTD_createCCtx();
+		if (!c->zc)
+			abort();
+		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, level);
+		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 1);
+		if (o->threads > 0) {
+			size_t r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, o->threads);
+			if (!ZSTD_isError(r))
+				r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_jobSize, IMG_ZSTD_JOB_SIZE);
+			if (ZSTD_isError(r)) {
+				ZSTD_freeCCtx(c->zc);
+				free(c);
+				berr_set(err, BERR_UNSUPPORTED,
+					 "zstd: multithreading unavailable in this libzstd: %s",
+					 ZSTD_getErrorName(r));
+				return NULL;
+			}
+		}
+	} else if (o->comp != IMG_COMP_NONE) {
+		free(c);
+		berr_set(err, BERR_USAGE, "unknown compression %d", (int)o->comp);
+		return NULL;
+	}
+hashers:
+	c->h_in = img_hasher_new();
+	c->h_out = img_hasher_new();
+	if (o->comp != IMG_COMP_NONE)
+		c->buf = xmalloc(IMG_COMPRESS_BUF);
+	return c;
+}
+
+struct bsink img_compressor_sink(struct img_compressor *c)
+{
+	return (struct bsink){ comp_write, c };
+}
+
+int img_compressor_finish(struct img_compressor *c, struct img_compress_result *r,
+			  struct berr **err)
+{
+	if (c->finished)
+		return berr_set(err, BERR_INTERNAL, "compressor: finished twice");
+	if (c->failed)
+		return berr_set(err, BERR_INTERNAL, "compressor: finish after a failed write");
+	int rc = 0;
+	if (c->o.comp == IMG_COMP_GZIP)
+		rc = c->pgz ? pgz_finish(c, err) : gzip_run(c, NULL, 0, Z_FINISH, err);
+	else if (c->o.comp == IMG_COMP_ZSTD)
+		rc = zstd_run(c, NULL, 0, ZSTD_e_end, err);
+	if (rc == 0 && c->buf)
+		rc = flush_buf(c, err);
+	c->finished = true;
+	if (rc < 0) {
+		c->failed = true;
+		return -1;
+	}
+	memset(r, 0, sizeof(*r));
+	img_hasher_final(c->h_in, &r->diff_id);
+	img_hasher_final(c->h_out, &r->digest);
+	r->size = c->out_bytes;
+	r->uncompressed_size = c->in_bytes;
+	r->comp = c->o.comp;
+	return 0;
+}
+
+void img_compressor_free(struct img_compressor *c)
+{
+	if (!c)
+		return;
+	if (c->z_init)
+		deflateEnd(&c->z);
+	pgz_free(c->pgz);
+	ZSTD_freeCCtx(c->zc);
+	img_hasher_free(c->h_in);
+	img_hasher_free(c->h_out);
+	free(c->buf);
+	free(c);
+}
+
+struct img_layer_blob {
+	struct img_blob_writer *w;
+	struct img_compressor *c;
+	bool committed;
+};
+
+struct img_layer_blob *img_layer_blob_begin(struct img_store *store,
+					    const struct img_compress_opts *o, struct berr **err)
+{
+	struct img_blob_writer *w = img_blob_writer_new(store, err);
+	if (!w)
+		return NULL;
+	struct img_compressor *c = img_compressor_new(o, img_blob_writer_sink(w), err);
+	if (!c) {
+		img_blob_writer_free(w);
+		return NULL;
+	}
+	struct img_layer_blob *lb = xcalloc(1, sizeof(*lb));
+	lb->w = w;
+	lb->c = c;
+	return lb;
+}
+
+struct bsink img_layer_blob_sink(struct img_layer_blob *lb)
+{
+	return img_compressor_sink(lb->c);
+}
+
+int img_layer_blob_commit(struct img_layer_blob *lb, struct img_layer_info *out, struct berr **err)
+{
+	if (lb->committed)
+		return berr_set(err, BERR_INTERNAL, "layer blob: committed twice");
+	struct img_layer_info info;
+	memset(&info, 0, sizeof(info));
+	if (img_compressor_finish(lb->c, &info.r, err) < 0)
+		return -1;
+	struct img_digest d;
+	uint64_t size;
+	if (img_blob_writer_commit(lb->w, &info.r.digest, &d, &size, err) < 0)
+		return -1;
+	lb->committed = true;
+	info.media_type = img_layer_media_type(info.r.comp, false);
+	*out = info;
+	return 0;
+}
+
+void img_layer_blob_free(struct img_layer_blob *lb)
+{
+	if (!lb)
+		return;
+	img_compressor_free(lb->c);
+	img_blob_writer_free(lb->w);
+	free(lb);
+}

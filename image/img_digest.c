@@ -1,0 +1,131 @@
+/* SHA-256 digests via OpenSSL EVP. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "image/img_digest.h"
+
+struct img_hasher {
+	EVP_MD_CTX *ctx;
+};
+
+static void hasher_init(struct img_hasher *h)
+{
+	if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+		abort(); /* only fails on allocation failure inside OpenSSL */
+}
+
+struct img_hasher *img_hasher_new(void)
+{
+	struct img_hasher *h = xcalloc(1, sizeof(*h));
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx)
+		abort();
+	hasher_init(h);
+	return h;
+}
+
+void img_hasher_update(struct img_hasher *h, const void *p, size_t n)
+{
+	if (n && EVP_DigestUpdate(h->ctx, p, n) != 1)
+		abort();
+}
+
+static void to_digest(const unsigned char *md, struct img_digest *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	memcpy(out->s, IMG_DIGEST_ALGO ":", sizeof(IMG_DIGEST_ALGO));
+	char *o = out->s + sizeof(IMG_DIGEST_ALGO);
+	for (int i = 0; i < 32; i++) {
+		*o++ = hex[md[i] >> 4];
+		*o++ = hex[md[i] & 15];
+	}
+	*o = '\0';
+}
+
+void img_hasher_final(struct img_hasher *h, struct img_digest *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	if (EVP_DigestFinal_ex(h->ctx, md, &len) != 1 || len != 32)
+		abort();
+	to_digest(md, out);
+	hasher_init(h);
+}
+
+void img_hasher_free(struct img_hasher *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+void img_digest_bytes(const void *p, size_t n, struct img_digest *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+		abort();
+	to_digest(md, out);
+}
+
+static bool hex64(const char *s)
+{
+	size_t i;
+	for (i = 0; i < IMG_DIGEST_HEX_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[i] == '\0';
+}
+
+bool img_digest_valid(const char *s)
+{
+	if (!s || strncmp(s, IMG_DIGEST_ALGO ":", sizeof(IMG_DIGEST_ALGO)) != 0)
+		return false;
+	return hex64(s + sizeof(IMG_DIGEST_ALGO));
+}
+
+int img_digest_parse(const char *s, const char *what, struct img_digest *out, struct berr **err)
+{
+	if (!img_digest_valid(s)) {
+		if (s && strchr(s, ':') && strncmp(s, IMG_DIGEST_ALGO ":", sizeof(IMG_DIGEST_ALGO)) != 0)
+			return berr_set(err, BERR_UNSUPPORTED, "%s: unsupported digest algorithm in '%.80s'",
+					what ? what : "digest", s);
+		return berr_set(err, BERR_INPUT,
+				"%s: invalid digest '%.80s' (want sha256: and 64 lowercase hex digits)",
+				what ? what : "digest", s ? s : "");
+	}
+	memcpy(out->s, s, IMG_DIGEST_STR_LEN + 1);
+	return 0;
+}
+
+int img_digest_from_hex(const char *hex, struct img_digest *out, struct berr **err)
+{
+	if (hex && strncmp(hex, IMG_DIGEST_ALGO ":", sizeof(IMG_DIGEST_ALGO)) == 0)
+		return img_digest_parse(hex, NULL, out, err);
+	if (!hex || !hex64(hex))
+		return berr_set(err, BERR_INPUT, "invalid digest '%.80s'", hex ? hex : "");
+	snprintf(out->s, sizeof(out->s), "%s:%s", IMG_DIGEST_ALGO, hex);
+	return 0;
+}
+
+bool img_digest_equal(const struct img_digest *a, const struct img_digest *b)
+{
+	return strcmp(a->s, b->s) == 0;
+}
+
+void img_chain_id(const struct img_digest *diff_ids, size_t n, struct img_digest *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (n == 0)
+		return;
+	*out = diff_ids[0];
+	for (size_t i = 1; i < n; i++) {
+		char buf[2 * IMG_DIGEST_STR_LEN + 2];
+		int len = snprintf(buf, sizeof(buf), "%s %s", out->s, diff_ids[i].s);
+		img_digest_bytes(buf, (size_t)len, out);
+	}
+}
