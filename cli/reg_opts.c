@@ -106,8 +106,8 @@ static void print_event(void *ctx, enum img_reg_event ev, const char *what, cons
 		return;
 	}
 	if (ev == IMG_REG_EV_RETRY) {
-		if (!c->quiet)
-			fprintf(stderr, "berth: retrying after %s\n", detail ? detail : "an error");
+		fprintf(stderr, "berth: retrying after %s\n", detail ? detail : "an error");
+		fflush(stderr);
 		return;
 	}
 	if (c->quiet)

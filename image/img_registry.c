@@ -85,8 +85,10 @@ void img_registry_free(struct img_registry *r)
 		return;
 	if (r->curl)
 		curl_easy_cleanup(r->curl);
-	for (size_t i = 0; i < r->n_hosts; i++)
-		host_free(&r->hosts[i]);
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		host_free(r->hosts[i]);
+		free(r->hosts[i]);
+	}
 	free(r->hosts);
 	for (size_t i = 0; i < r->n_toks; i++) {
 		free(r->toks[i].key);
@@ -843,11 +845,11 @@ static int take_challenge(struct img_registry *r, struct reg_host *h, const stru
 static struct reg_host *host_get(struct img_registry *r, const char *domain, const char *host)
 {
 	for (size_t i = 0; i < r->n_hosts; i++)
-		if (strcmp(r->hosts[i].host, host) == 0)
-			return &r->hosts[i];
+		if (strcmp(r->hosts[i]->host, host) == 0)
+			return r->hosts[i];
 	r->hosts = xreallocarray(r->hosts, r->n_hosts + 1, sizeof(*r->hosts));
-	struct reg_host *h = &r->hosts[r->n_hosts++];
-	memset(h, 0, sizeof(*h));
+	struct reg_host *h = xcalloc(1, sizeof(*h));
+	r->hosts[r->n_hosts++] = h;
 	h->host = xstrdup(host);
 	h->domain = xstrdup(domain);
 	return h;
@@ -952,7 +954,10 @@ int reg_host_open(struct img_registry *r, const struct img_remote *rem, struct r
 		reg_event(r, IMG_REG_EV_RETRY, https, "ping");
 		sleep_ms(backoff(r, attempt, &rs));
 	}
-	if (rc < 0 && plain_ok) {
+	/* fall back to plain HTTP only when the server does not speak TLS,
+	 * never because its certificate was refused */
+	if (rc < 0 && plain_ok && rs.curl_code != CURLE_PEER_FAILED_VERIFICATION &&
+	    rs.curl_code != CURLE_SSL_CACERT_BADFILE && rs.curl_code != CURLE_OPERATION_TIMEDOUT) {
 		/* a plain-HTTP registry answers a TLS hello with garbage */
 		_cleanup_free_ char *http = xasprintf("http://%s/v2/", rem->host);
 		struct berr *e2 = NULL;

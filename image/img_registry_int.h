@@ -33,7 +33,7 @@ struct img_registry {
 	struct img_reg_opts o;   /* strings owned (copied) */
 	void *curl;
 	struct bbuf ca;          /* system CAs + cert_dir *.crt, or empty */
-	struct reg_host *hosts;
+	struct reg_host **hosts;     /* pointers: handed-out hosts stay valid */
 	size_t n_hosts;
 	struct reg_token *toks;
 	size_t n_toks;

@@ -235,14 +235,16 @@ int img_registry_put_manifest(struct img_registry *r, const struct img_remote *r
 
 /* ---------- blobs ---------- */
 
-int img_registry_blob_exists(struct img_registry *r, const struct img_remote *rem,
-			     const struct img_digest *d, struct berr **err)
+/* actions: the token scope to use ("pull", or "pull,push" during a push
+ * so that one token serves the whole push) */
+static int blob_exists(struct img_registry *r, const struct img_remote *rem,
+		       const struct img_digest *d, const char *actions, struct berr **err)
 {
 	struct reg_host *h;
 	if (reg_host_open(r, rem, &h, err) < 0)
 		return -1;
 	struct img_scopes sc = { 0 };
-	img_scopes_add_repo(&sc, rem->repo, "pull");
+	img_scopes_add_repo(&sc, rem->repo, actions);
 	_cleanup_free_ char *url = repo_url(h, rem, "blobs", d->s);
 	struct reg_req q = { .method = "HEAD", .url = url, .scopes = &sc };
 	struct reg_resp rs = { 0 };
@@ -260,6 +262,12 @@ int img_registry_blob_exists(struct img_registry *r, const struct img_remote *re
 	}
 	reg_resp_clear(&rs);
 	return rc;
+}
+
+int img_registry_blob_exists(struct img_registry *r, const struct img_remote *rem,
+			     const struct img_digest *d, struct berr **err)
+{
+	return blob_exists(r, rem, d, "pull", err);
 }
 
 struct fetch {
@@ -373,7 +381,9 @@ static int start_upload(struct img_registry *r, struct reg_host *h, const struct
 	} else {
 		url = xasprintf("%s/v2/%s/blobs/uploads/", h->base, rem->repo);
 	}
-	struct reg_req q = { .method = "POST", .url = url, .scopes = &sc, .body = "", .body_len = 0 };
+	const char *hdrs[] = { "Content-Type:" }; /* no form type on an empty POST */
+	struct reg_req q = { .method = "POST", .url = url, .headers = hdrs, .n_headers = 1,
+			     .scopes = &sc, .body = "", .body_len = 0 };
 	struct reg_resp rs = { 0 };
 	int rc = reg_do(r, h, &q, &rs, err);
 	img_scopes_clear(&sc);
@@ -506,7 +516,7 @@ int img_registry_push_blob(struct img_registry *r, const struct img_remote *rem,
 	struct reg_host *h;
 	if (reg_host_open(r, rem, &h, err) < 0)
 		return -1;
-	int ex = img_registry_blob_exists(r, rem, &d->digest, err);
+	int ex = blob_exists(r, rem, &d->digest, "pull,push", err);
 	if (ex < 0)
 		return -1;
 	if (ex == 1) {
@@ -643,8 +653,16 @@ static bool variant_ok(const char *arch, const char *have, const char *want)
 	return arch && strcmp(arch, "arm64") == 0 && strcmp(want, "v8") == 0;
 }
 
-/* The same rules as img_image_load (img_archive.c), for an index that is
- * not in the store yet. */
+/* Windows builds from this one on keep a stable container ABI: a host of
+ * build B runs images of builds 20348..B (containerd's matcher since
+ * 1.6.23/1.7.6, windows-compat.md 4.3). */
+#define IMG_WIN_STABLE_ABI_BUILD 20348UL
+
+/* The rules of img_image_load (img_archive.c) for an index that is not in
+ * the store yet, plus the stable-ABI fallback: for a wanted Windows
+ * os.version, an entry of the same major.minor.build wins (highest
+ * revision); else, for builds >= 20348, the highest entry build in
+ * [20348, wanted build]; else an entry without os.version. */
 static long select_entry(const struct img_index *x, const struct img_platform *want, const char *what,
 			 struct berr **err)
 {
@@ -656,8 +674,8 @@ static long select_entry(const struct img_index *x, const struct img_platform *w
 		want = &host;
 	}
 	long best = -1;
-	int best_rank = 0;
-	unsigned long wv[4], best_rev = 0;
+	unsigned long best_key[3] = { 0, 0, 0 };
+	unsigned long wv[4];
 	int wn = want->os_version ? parse_osver(want->os_version, wv) : 0;
 	bool win = want->os && strcmp(want->os, "windows") == 0;
 	for (size_t i = 0; i < x->n_manifests; i++) {
@@ -668,22 +686,33 @@ static long select_entry(const struct img_index *x, const struct img_platform *w
 			continue;
 		if (!variant_ok(p->architecture, p->variant, want->variant))
 			continue;
-		int rank = 1;
-		unsigned long rev = 0;
+		unsigned long key[3] = { 1, 0, 0 }; /* rank, build, revision */
 		if (win && wn >= 3) {
 			unsigned long pv[4];
 			int pn = p->os_version ? parse_osver(p->os_version, pv) : 0;
-			if (pn >= 3 && pv[0] == wv[0] && pv[1] == wv[1] && pv[2] == wv[2]) {
-				rank = 2;
-				rev = pv[3];
-			} else if (pn != 0) {
+			if (pn == 0)
+				key[0] = 1;
+			else if (pn < 3 || pv[0] != wv[0] || pv[1] != wv[1])
 				continue;
+			else if (pv[2] == wv[2])
+				key[0] = 3, key[2] = pv[3];
+			else if (wv[2] >= IMG_WIN_STABLE_ABI_BUILD && pv[2] >= IMG_WIN_STABLE_ABI_BUILD &&
+				 pv[2] < wv[2])
+				key[0] = 2, key[1] = pv[2], key[2] = pv[3];
+			else
+				continue;
+		}
+		bool better = best < 0;
+		for (int k = 0; k < 3 && !better; k++) {
+			if (key[k] != best_key[k]) {
+				better = key[k] > best_key[k];
+				break;
 			}
 		}
-		if (best < 0 || rank > best_rank || (rank == 2 && best_rank == 2 && rev > best_rev)) {
+		/* equal keys: the first entry wins (the spec's rule) */
+		if (better && (best < 0 || memcmp(key, best_key, sizeof(key)) != 0)) {
 			best = (long)i;
-			best_rank = rank;
-			best_rev = rev;
+			memcpy(best_key, key, sizeof(key));
 		}
 	}
 	if (best < 0) {
