@@ -77,7 +77,12 @@ start_proxy() {
 blob_path() { echo "$BERTH_ROOT/images/blobs/sha256/${1#sha256:}"; }
 manifest_json() { skopeo inspect --raw --tls-verify=false "docker://$1"; }
 
-start_registry plain
+# foreign layer URLs are refused unless allowed (distribution's default)
+start_registry plain "" "validation:
+  manifests:
+    urls:
+      allow:
+        - ^https?://"
 R=127.0.0.1:$PORT_plain
 if ! curl -sf -o /dev/null "http://$R/v2/"; then
 	fail "registry start" "$(tail -5 "$TMP/plain.log")"
@@ -317,6 +322,46 @@ rrun "$BERTH" push -u tester --password-stdin big:1 "$B/tok/big2:1" <<<"$PASSWOR
 grep -q 'scopes=repository:tok/big2:pull,push repository:tok/big:pull' "$TMP/bearer.plog" && ok "bearer: mount token covers the source repository" || fail "mount scope" "$(grep TOKEN "$TMP/bearer.plog" | tail -3)"
 rrun "$BERTH" pull -u tester --password-stdin "$B/test/busy:1" <<<"nope"
 [ "$RC" = 1 ] && [[ "$ERR" == *"token endpoint"*"refused the credentials"* ]] && ok "bearer: wrong password -> clear error" || fail "bearer wrong pw" "$RC $ERR"
+
+mkdir -p "$TMP/dc4"
+printf '{"auths":{"%s":{"identitytoken":"%s"}}}\n' "$B" "$PASSWORD" >"$TMP/dc4/config.json"
+BERTH_ROOT=$TMP/root8b DOCKER_CONFIG=$TMP/dc4 rrun "$BERTH" pull -q "$B/test/busy:1"
+[ "$RC" = 0 ] && grep -q '^TOKEN 200 oauth scopes=repository:test/busy:pull service=berth-test$' "$TMP/bearer.plog" &&
+	ok "bearer: identity token from config.json -> OAuth2 refresh-token POST" || fail "oauth" "$ERR $(grep TOKEN "$TMP/bearer.plog" | tail -2)"
+
+# --- foreign (non-distributable) layers: never pushed, never pulled ---
+mkdir -p "$TMP/foreign/blobs/sha256"
+"$PY" - "$TMP/foreign" <<'PYF'
+import hashlib, io, json, sys, tarfile
+d = sys.argv[1]
+def put(b):
+    h = hashlib.sha256(b).hexdigest(); open("%s/blobs/sha256/%s" % (d, h), "wb").write(b); return "sha256:" + h
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    ti = tarfile.TarInfo("Files/app.txt"); data = b"app"; ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+layer = buf.getvalue()
+fdiff = "sha256:" + "ab" * 32
+cfg = json.dumps({"architecture": "amd64", "os": "windows", "os.version": "10.0.17763.1",
+                  "rootfs": {"type": "layers", "diff_ids": [fdiff, "sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode()
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": put(cfg), "size": len(cfg)},
+    "layers": [{"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", "digest": "sha256:" + "cd" * 32,
+                "size": 123456789, "urls": ["https://example.invalid/base-layer"]},
+               {"mediaType": "application/vnd.docker.image.rootfs.diff.tar", "digest": put(layer), "size": len(layer)}]}).encode()
+md = put(man)
+open(d + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+open(d + "/index.json", "w").write(json.dumps({"schemaVersion": 2, "manifests": [{"mediaType":
+    "application/vnd.docker.distribution.manifest.v2+json", "digest": md, "size": len(man),
+    "annotations": {"org.opencontainers.image.ref.name": "1"}}]}))
+PYF
+export BERTH_ROOT=$TMP/root12
+rrun "$BERTH" push "oci:$TMP/foreign:1" "$R/foreign/app:1"
+[ "$RC" = 0 ] && grep -q 'cdcdcdcdcdcd: Skipped foreign layer' <<<"$OUT" && ok "push: foreign layer skipped, manifest accepted" || fail "foreign push" "$OUT $ERR"
+if have skopeo; then
+	manifest_json "$R/foreign/app:1" | grep -q '"urls": *\["https://example.invalid/base-layer"\]' && ok "foreign descriptor kept with its urls" || fail "foreign urls"
+fi
+rrun "$BERTH" pull "$R/foreign/app:1"
+[ "$RC" = 0 ] && grep -q 'cdcdcdcdcdcd: Foreign layer, not downloaded' <<<"$OUT" && ok "pull: foreign layer not downloaded" || fail "foreign pull" "$OUT $ERR"
 
 # --- faults: retries, cut downloads, corrupted blobs ---
 export BERTH_ROOT=$TMP/root9

@@ -72,6 +72,21 @@ class H(http.server.BaseHTTPRequestHandler):
     def token_endpoint(self):
         user, pw = a.bearer.split(":", 1)
         auth = self.headers.get("Authorization", "")
+        if self.command == "POST":
+            # OAuth2 refresh-token grant: the password doubles as identity token
+            from urllib.parse import parse_qs
+            form = parse_qs(self.body().decode())
+            scopes = " ".join(form.get("scope", [])).split()
+            if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [pw]:
+                log("TOKEN 401 oauth-rejected")
+                return self.reply(401, b'{"error":"invalid_grant"}')
+            tok = secrets.token_hex(16)
+            tokens[tok] = set("%s:%s" % (s.rsplit(":", 1)[0], act) for s in scopes
+                              for act in s.rsplit(":", 1)[1].split(","))
+            log("TOKEN 200 oauth scopes=%s service=%s" % (" ".join(sorted(scopes)),
+                                                         form.get("service", [""])[0]))
+            return self.reply(200, json.dumps({"access_token": tok, "expires_in": 300}).encode(),
+                              [("Content-Type", "application/json")])
         q = self.path.split("?", 1)[1] if "?" in self.path else ""
         from urllib.parse import parse_qs
         params = parse_qs(q)
