@@ -282,6 +282,8 @@ static void scopes_add_one(struct img_scopes *s, const char *sc, size_t len)
 			char *merged = xasprintf("%.*s%s", (int)rl, one, acts);
 			free(s->v[i]);
 			s->v[i] = merged;
+			/* the new action list can move the entry */
+			qsort(s->v, s->n, sizeof(*s->v), str_cmp);
 			return;
 		}
 	}
