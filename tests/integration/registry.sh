@@ -57,7 +57,7 @@ EOF
 	PIDS+=($!)
 	local scheme=http i
 	[ -n "$extra_http" ] && scheme=https
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/" && break
 		sleep 0.1
 	done
@@ -70,7 +70,7 @@ start_proxy() {
 	"$PY" "$HERE/regproxy.py" --upstream "127.0.0.1:$up" --port-file "$TMP/$name.port" \
 		--log "$TMP/$name.plog" "$@" >"$TMP/$name.perr" 2>&1 &
 	PIDS+=($!)
-	for i in $(seq 1 100); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
+	for i in $(seq 1 300); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
 	eval "PPORT_$name=$(cat "$TMP/$name.port")"
 }
 
