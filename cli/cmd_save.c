@@ -65,14 +65,22 @@ static int run(int argc, char **argv)
 		img_platform_clear(&want);
 		return cli_report(err);
 	}
-	/* a local tag names the saved image unless -t says otherwise */
-	if (n_tags == 0 && src.kind == IMG_SRC_LOCAL && strncmp(spec, "sha256:", 7) != 0)
-		tags[n_tags++] = spec;
 	struct img_image *img = NULL;
 	int rc = 0;
-	if (img_image_open(&src, platform ? &want : NULL, NULL, &img, &err) < 0 ||
-	    img_image_export(img, kind, output, tags, n_tags, &err) < 0)
+	if (img_image_open(&src, platform ? &want : NULL, NULL, &img, &err) == 0) {
+		/* the local tag it was found by names the saved image unless -t says
+		 * otherwise; by ID (digest or hex prefix) it is saved untagged, as
+		 * docker does */
+		const char *name = img_kvmap_get(&img->desc.annotations, IMG_ANN_CONTAINERD_NAME);
+		bool by_id = strncmp(spec, "sha256:", 7) == 0 ||
+			     strspn(spec, "0123456789abcdef") == strlen(spec);
+		if (n_tags == 0 && src.kind == IMG_SRC_LOCAL && name && !by_id)
+			tags[n_tags++] = name;
+		if (img_image_export(img, kind, output, tags, n_tags, &err) < 0)
+			rc = cli_report(err);
+	} else {
 		rc = cli_report(err);
+	}
 	img_image_free(img);
 	img_source_clear(&src);
 	img_platform_clear(&want);

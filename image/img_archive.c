@@ -423,6 +423,12 @@ static const struct member *resolve_member(const struct importer *im, const char
 			 name);
 		return NULL;
 	}
+	if (!img_digest_is_set(&m->digest)) {
+		/* index.json, legacy <id>/json...: not stored as blobs */
+		berr_set(err, BERR_INPUT, "'%s': member '%s' cannot be used as the %s", im->path, name,
+			 what);
+		return NULL;
+	}
 	return m;
 }
 

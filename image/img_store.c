@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -449,7 +450,47 @@ static int normalize(const char *ref, char **full, char **tag, struct berr **err
 	return 0;
 }
 
+/* index.json read-modify-write cycles hold an exclusive flock on the
+ * layout directory itself (no extra file in the layout), so two berth
+ * processes tagging into the same layout do not lose each other's updates.
+ * Readers do not lock: the file is only ever replaced by rename. */
+static int index_lock(struct img_store *s, struct berr **err)
+{
+	const char *p = s->dir;
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return berr_set_errno(err, BERR_IO, errno, "open layout '%s' for locking", p);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return berr_set_errno(err, BERR_IO, e, "lock '%s'", p);
+		}
+	}
+	return fd;
+}
+
+static void index_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+static int tag_set_locked(struct img_store *s, const char *ref_name, const char *full_name,
+			  const struct img_descriptor *desc, struct berr **err);
+
 int img_store_tag_set_raw(struct img_store *s, const char *ref_name, const char *full_name,
+			  const struct img_descriptor *desc, struct berr **err)
+{
+	int lk = index_lock(s, err);
+	if (lk < 0)
+		return -1;
+	int rc = tag_set_locked(s, ref_name, full_name, desc, err);
+	index_unlock(lk);
+	return rc;
+}
+
+static int tag_set_locked(struct img_store *s, const char *ref_name, const char *full_name,
 			  const struct img_descriptor *desc, struct berr **err)
 {
 	_cleanup_img_index_ struct img_index *x = NULL;
@@ -574,14 +615,20 @@ int img_store_tag_resolve(struct img_store *s, const char *ref, struct img_descr
 
 int img_store_tag_remove(struct img_store *s, const char *ref, struct berr **err)
 {
+	int lk = index_lock(s, err);
+	if (lk < 0)
+		return -1;
 	_cleanup_img_index_ struct img_index *x = NULL;
-	if (img_store_load_index(s, &x, err) < 0)
-		return -1;
-	long i = find_tag(x, ref, s->dir, err);
+	int rc = img_store_load_index(s, &x, err);
+	long i = rc < 0 ? -1 : find_tag(x, ref, s->dir, err);
 	if (i < 0)
-		return -1;
-	img_index_remove_at(x, (size_t)i);
-	return img_store_save_index(s, x, err);
+		rc = -1;
+	else {
+		img_index_remove_at(x, (size_t)i);
+		rc = img_store_save_index(s, x, err);
+	}
+	index_unlock(lk);
+	return rc;
 }
 
 /* ---------- local store ---------- */

@@ -13,8 +13,9 @@
  * what it streams and fails at EOF (naming the blob) when the digest or
  * size differs from what the caller expected.
  *
- * A store handle is not thread-safe; one process writes a layout at a time
- * (no locking yet). */
+ * A store handle is not thread-safe. Tag updates (index.json read-modify-
+ * write) take an exclusive flock on the layout directory, so concurrent
+ * berth processes do not lose updates; blob writes need no lock. */
 #ifndef BERTH_IMG_STORE_H
 #define BERTH_IMG_STORE_H
 

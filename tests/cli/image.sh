@@ -48,6 +48,11 @@ expect_rc "inspect unknown image" 1 "$BERTH" inspect nosuch:tag
 expect_rc "inspect bad format" 2 "$BERTH" inspect --format yaml demo:1
 expect_rc "inspect --help" 0 "$BERTH" inspect --help
 
+# concurrent tag updates must not lose each other (index.json is locked)
+for i in 1 2 3 4 5 6 7 8; do "$BERTH" tag demo:1 "par$i:x" & done; wait
+run "$BERTH" images
+[ "$(printf '%s\n' "$OUT" | grep -c '^par')" = 8 ] && ok "parallel tag updates all kept" || fail "parallel tags" "$OUT"
+
 # --- zstd and none ---
 run "$BERTH" import --compression zstd -o "oci:$TMP/zl:z" "$TMP/layer.tar"
 run "$BERTH" inspect "oci:$TMP/zl:z"
@@ -117,6 +122,11 @@ expect_match "loaded image keeps its digest" "Digest: +$DIG" "$OUT"
 BERTH_ROOT=$TMP/root3 run "$BERTH" load <"$TMP/o.tar"
 expect_match "load oci-archive from stdin" "^Loaded image: demo:1$" "$OUT"
 "$BERTH" save -f oci-archive -o "$TMP/untagged.tar" "$DIG"
+"$BERTH" save -o "$TMP/byid.tar" "$(printf %.12s "${DIG#sha256:}")"
+run "$BERTH" inspect --format json "$TMP/byid.tar"
+expect_match "save by digest prefix" "\"digest\":.*\"$DIG\"" "$OUT"
+[ "$(tar -xOf "$TMP/byid.tar" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RepoTags"])')" = "[]" ] && ok "saved by ID: no RepoTags" || fail "RepoTags by id"
+[ "$(tar -xOf "$TMP/d.tar" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RepoTags"])')" = "['demo:1']" ] && ok "saved by tag: RepoTags" || fail "RepoTags by tag"
 BERTH_ROOT=$TMP/root3 run "$BERTH" load -q -i "$TMP/untagged.tar"
 [ "$RC" = 0 ] && [ -z "$OUT" ] && ok "load -q prints nothing" || fail "load -q" "$RC $OUT"
 BERTH_ROOT=$TMP/root5 run "$BERTH" load -i "$TMP/untagged.tar"
@@ -187,6 +197,7 @@ legacy(T + "/dotdot.tar", [("../evil", b"x"), ("manifest.json", man)])
 legacy(T + "/abs.tar", [("/tmp/evil-berth", b"x"), ("manifest.json", man)])
 legacy(T + "/badblob.tar", [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("blobs/sha256/" + "0" * 64, b"not zero"), ("index.json", b'{"schemaVersion":2,"manifests":[]}')])
 legacy(T + "/noblob.tar", [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "1" * 64, "size": 10}]}).encode())])
+legacy(T + "/jsonref.tar", [(ch + ".json", c), ("abc/json", b"{}"), ("manifest.json", json.dumps([{"Config": ch + ".json", "Layers": ["abc/json"]}]).encode())])
 cd = cfg([diff, diff]); cdh = hashlib.sha256(cd).hexdigest()
 legacy(T + "/count.tar", [(cdh + ".json", cd), ("abc/layer.tar", layer), ("manifest.json", json.dumps([{"Config": cdh + ".json", "Layers": ["abc/layer.tar"]}]).encode())])
 cx = cfg(["sha256:" + "2" * 64]); cxh = hashlib.sha256(cx).hexdigest()
@@ -209,6 +220,7 @@ hostile "absolute member" "docker-archive:$TMP/abs.tar" "absolute path" 1
 [ ! -e "$TMP/../evil" ] && [ ! -e /tmp/evil-berth ] && ok "nothing written outside" || fail "escape wrote a file"
 hostile "blob not matching its name" "oci-archive:$TMP/badblob.tar" "corrupt" 1
 hostile "index pointing at a missing blob" "oci-archive:$TMP/noblob.tar" "missing blob" 1
+hostile "layer pointing at a metadata member" "$TMP/jsonref.tar" "cannot be used as the layer" 2
 hostile "layer count differs from diff_ids" "$TMP/count.tar" "1 layers but the config has 2 diff_ids" 2
 hostile "uncompressed layer not matching diff_id" "$TMP/diffid.tar" "diff_id" 1
 printf 'not a tar' >"$TMP/garbage"

@@ -263,7 +263,7 @@ static void test_compress_roundtrip_and_golden(void **state)
 	bbuf_release(&tar);
 }
 
-/* Multi-block parallel gzip: several MiB of mixed data through 2 workers,
+/* Multi-block parallel gzip (and multi-job zstd): several MiB of mixed data through 2 workers,
  * checked by inflating the whole stream and comparing. */
 static void test_parallel_gzip_large(void **state)
 {
@@ -293,6 +293,24 @@ static void test_parallel_gzip_large(void **state)
 	assert_memory_equal(back, in.data, in.len);
 	inflateEnd(&z);
 	free(back);
+	/* zstd over several 2 MiB jobs: same bytes for 1 and 2 workers */
+	struct img_compress_result zr1, zr2;
+	struct bbuf zo1 = BBUF_INIT, zo2 = BBUF_INIT;
+	struct bbuf big = BBUF_INIT;
+	for (int k = 0; k < 2; k++)
+		bbuf_add(&big, in.data, in.len, NULL);
+	compress_buf(IMG_COMP_ZSTD, 1, &big, &zr1, &zo1, 1 << 20);
+	compress_buf(IMG_COMP_ZSTD, 2, &big, &zr2, &zo2, 77777);
+	assert_string_equal(zr1.digest.s, zr2.digest.s);
+	unsigned char *zb = xmalloc(big.len);
+	size_t zn = ZSTD_decompress(zb, big.len, zo2.data, zo2.len);
+	assert_false(ZSTD_isError(zn));
+	assert_int_equal(zn, big.len);
+	assert_memory_equal(zb, big.data, big.len);
+	free(zb);
+	bbuf_release(&zo1);
+	bbuf_release(&zo2);
+	bbuf_release(&big);
 	/* empty input is a valid gzip stream too */
 	struct bbuf empty = BBUF_INIT;
 	struct bbuf eo = BBUF_INIT;
