@@ -11,9 +11,19 @@ HERE=$(cd "$(dirname "$0")" && pwd)/registry
 # the pyenv shim on PATH costs seconds per start; Debian's python3 does not
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 PIDS=()
+D=""
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	if [ -n "$D" ] && [ -s "$D/dockerd.pid" ]; then
+		local pid
+		pid=$(cat "$D/dockerd.pid")
+		kill "$pid" 2>/dev/null
+		for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+		kill -9 "$pid" 2>/dev/null
+		umount -R "$D/data" 2>/dev/null
+	fi
+	[ -n "$D" ] && rm -rf "$D"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -388,6 +398,43 @@ rrun "$BERTH" pull -q "127.0.0.1:$PPORT_bad/test/busy:1"
 n=$(find "$BERTH_ROOT/images/blobs/sha256" -type f 2>/dev/null | wc -l)
 [ "$n" -le 1 ] && ok "corrupted blob: nothing but the manifest stored" || fail "corrupt stored" "$n"
 [ -z "$(find "$BERTH_ROOT/images/blobs/sha256" -name '.tmp*' 2>/dev/null)" ] && ok "corrupted blob: no temp file left" || fail "temp left"
+
+# --- peers push, berth pulls; berth pushes, dockerd pulls and runs ---
+if have skopeo; then
+	run skopeo copy --dest-tls-verify=false "docker-archive:$TMP/busy.tar" "docker://$R/fromskopeo/busy:1"
+	SKD=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$R/fromskopeo/busy:1" 2>/dev/null)
+	BERTH_ROOT=$TMP/root13 rrun "$BERTH" pull "$R/fromskopeo/busy:1"
+	[ "$RC" = 0 ] && [ -n "$SKD" ] && grep -q "^Digest: $SKD\$" <<<"$OUT" && ok "berth pulls what skopeo pushed (same digest)" || fail "pull skopeo push" "$SKD $OUT $ERR"
+fi
+DOCKER=/usr/bin/docker
+if [ ! -x "$DOCKER" ] || ! have dockerd; then
+	skip "dockerd interop" "dockerd or /usr/bin/docker not installed"
+elif [ "$(id -u)" != 0 ]; then
+	skip "dockerd interop" "needs root to start dockerd"
+elif ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
+	skip "dockerd interop" "no static busybox"
+else
+	D=$(mktemp -d /tmp/berth-regd.XXXXXX)   # short path: unix socket length limit
+	dockerd --host "unix://$D/d.sock" --data-root "$D/data" --exec-root "$D/exec" \
+		--pidfile "$D/dockerd.pid" --bridge none --iptables=false >"$D/dockerd.log" 2>&1 &
+	up=0
+	for _ in $(seq 1 120); do DOCKER_HOST=unix://$D/d.sock "$DOCKER" info >/dev/null 2>&1 && { up=1; break; }; sleep 0.5; done
+	if [ "$up" = 0 ]; then
+		skip "dockerd interop" "dockerd did not start: $(tail -3 "$D/dockerd.log")"
+	else
+		export DOCKER_HOST=unix://$D/d.sock
+		run "$DOCKER" pull "$R/test/busy:1"
+		[ "$RC" = 0 ] && [[ "$OUT" == *"$PUSHED"* ]] && ok "docker pull of the image berth pushed (same digest)" || fail "docker pull" "$OUT $ERR"
+		run "$DOCKER" run --rm --network none "$R/test/busy:1" /bin/busybox cat /etc/hello
+		[ "$OUT" = hi ] && ok "docker runs the image berth pushed" || fail "docker run" "$OUT $ERR"
+		"$DOCKER" tag "$R/test/busy:1" "$R/fromdocker/busy:1"
+		run "$DOCKER" push "$R/fromdocker/busy:1"
+		DD=$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' <<<"$OUT")
+		BERTH_ROOT=$TMP/root14 rrun "$BERTH" pull "$R/fromdocker/busy:1"
+		[ "$RC" = 0 ] && [ -n "$DD" ] && grep -q "^Digest: $DD\$" <<<"$OUT" && ok "berth pulls what dockerd pushed (same digest)" || fail "pull docker push" "$DD $OUT $ERR"
+		unset DOCKER_HOST
+	fi
+fi
 
 # --- credentials never printed ---
 if grep -qF "$PASSWORD" "$ALLOUT"; then fail "password leaked into berth output"; else ok "the password never appears in any output"; fi
