@@ -181,6 +181,49 @@ int img_registry_new(const struct img_reg_opts *o, struct img_registry **out, st
 	return 0;
 }
 
+static void cred_copy(struct img_cred *dst, const struct img_cred *src)
+{
+	dst->username = dup_or_null(src->username);
+	dst->password = dup_or_null(src->password);
+	dst->identity_token = dup_or_null(src->identity_token);
+	dst->registry_token = dup_or_null(src->registry_token);
+}
+
+int reg_clone(struct img_registry *r, struct img_registry **out, struct berr **err)
+{
+	struct img_reg_opts o = r->o;
+	o.cert_dir = NULL; /* CAs copied below, not re-read */
+	struct img_registry *c;
+	if (img_registry_new(&o, &c, err) < 0)
+		return -1;
+	c->o.cert_dir = dup_or_null(r->o.cert_dir);
+	if (r->ca.len)
+		bbuf_add(&c->ca, r->ca.data, r->ca.len, NULL);
+	c->hosts = xcalloc(r->n_hosts + 1, sizeof(*c->hosts));
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		const struct reg_host *h = r->hosts[i];
+		struct reg_host *n = xcalloc(1, sizeof(*n));
+		n->host = xstrdup(h->host);
+		n->domain = xstrdup(h->domain);
+		n->base = dup_or_null(h->base);
+		n->auth = h->auth;
+		n->realm = dup_or_null(h->realm);
+		n->service = dup_or_null(h->service);
+		cred_copy(&n->cred, &h->cred);
+		n->cred_loaded = h->cred_loaded;
+		c->hosts[c->n_hosts++] = n;
+	}
+	c->toks = xcalloc(r->n_toks + 1, sizeof(*c->toks));
+	for (size_t i = 0; i < r->n_toks; i++) {
+		c->toks[i].key = xstrdup(r->toks[i].key);
+		c->toks[i].token = dup_or_null(r->toks[i].token);
+		c->toks[i].expires = r->toks[i].expires;
+	}
+	c->n_toks = r->n_toks;
+	*out = c;
+	return 0;
+}
+
 void reg_event(struct img_registry *r, enum img_reg_event ev, const char *what, const char *detail)
 {
 	if (r->o.event)

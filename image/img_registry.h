@@ -36,6 +36,8 @@
 #include "image/img_store.h"
 
 #define IMG_REG_DEFAULT_RETRIES 4
+#define IMG_REG_DEFAULT_PARALLEL 3   /* as dockerd's max-concurrent-downloads */
+#define IMG_REG_MAX_PARALLEL 16
 #define IMG_REG_DEFAULT_BACKOFF_MS 250
 #define IMG_REG_MAX_BACKOFF_MS 10000
 #define IMG_REG_MAX_REDIRECTS 5
@@ -69,6 +71,7 @@ struct img_reg_opts {
 	unsigned max_retries;
 	unsigned backoff_ms;             /* first retry delay, doubled each time */
 	uint64_t chunk_size;             /* >0: chunked uploads of this size */
+	unsigned parallel;               /* layer downloads at once; 0: IMG_REG_DEFAULT_PARALLEL */
 	void (*event)(void *ctx, enum img_reg_event ev, const char *what, const char *detail);
 	void *event_ctx;
 };

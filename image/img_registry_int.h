@@ -74,6 +74,9 @@ struct reg_req {
 };
 
 void reg_resp_clear(struct reg_resp *rs);
+/* A client for another thread: same options, hosts (scheme, auth,
+ * credentials) and cached tokens, its own connection. */
+int reg_clone(struct img_registry *r, struct img_registry **out, struct berr **err);
 void reg_event(struct img_registry *r, enum img_reg_event ev, const char *what, const char *detail);
 char *reg_resolve_url(const char *base, const char *loc);
 char *reg_error_text(const struct reg_resp *rs);

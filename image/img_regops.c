@@ -3,6 +3,7 @@
  * records and multi-platform indexes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -749,25 +750,159 @@ static int fetch_json_blob(struct img_registry *r, const struct img_remote *rem,
 	return 0;
 }
 
+/* ---------- layer downloads, several at once ----------
+ * Each worker thread has its own client (reg_clone: same hosts and tokens,
+ * its own connection); the store is safe for concurrent blob writers.
+ * Progress events for the layers are emitted by the caller in layer order
+ * once all are done, so output does not depend on timing; retries and
+ * warnings are forwarded as they happen. */
+
+enum job_state { JOB_FOREIGN, JOB_PRESENT, JOB_TODO, JOB_DONE, JOB_FAILED };
+
+struct fetch_job {
+	const struct img_descriptor *d;
+	enum job_state state;
+	struct berr *err;
+};
+
+struct fetch_pool {
+	struct img_store *s;
+	const struct img_remote *rem;  /* NULL: use the recorded sources */
+	struct fetch_job *jobs;
+	size_t n, next;
+	bool failed;
+	pthread_mutex_t mu;
+	/* the caller's progress callback, restored afterwards */
+	void (*event)(void *ctx, enum img_reg_event ev, const char *what, const char *detail);
+	void *event_ctx;
+};
+
+static void pool_event(void *ctx, enum img_reg_event ev, const char *what, const char *detail)
+{
+	struct fetch_pool *p = ctx;
+	if (ev != IMG_REG_EV_RETRY && ev != IMG_REG_EV_WARNING)
+		return;
+	if (!p->event)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->event(p->event_ctx, ev, what, detail);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_run(struct fetch_pool *p, struct img_registry *w)
+{
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (p->next < p->n && p->jobs[p->next].state != JOB_TODO)
+			p->next++;
+		size_t i = p->next < p->n && !p->failed ? p->next++ : p->n;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n)
+			return;
+		struct fetch_job *j = &p->jobs[i];
+		int rc = p->rem ? img_registry_fetch_blob(w, p->rem, p->s, j->d, &j->err)
+				: fetch_from_sources(w, p->s, j->d, &j->err);
+		pthread_mutex_lock(&p->mu);
+		j->state = rc < 0 ? JOB_FAILED : JOB_DONE;
+		if (rc < 0)
+			p->failed = true;
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+struct worker {
+	struct fetch_pool *p;
+	struct img_registry *w;
+	pthread_t t;
+	bool started;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	pool_run(wk->p, wk->w);
+	return NULL;
+}
+
+static int fetch_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+			const struct img_descriptor *layers, size_t n, struct berr **err)
+{
+	struct fetch_pool p = { .s = s, .rem = rem, .n = n };
+	p.jobs = xcalloc(n + 1, sizeof(*p.jobs));
+	pthread_mutex_init(&p.mu, NULL);
+	size_t todo = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		p.jobs[i].d = &layers[i];
+		if (img_descriptor_is_foreign(&layers[i]))
+			p.jobs[i].state = JOB_FOREIGN;
+		else if (img_store_has_blob(s, &layers[i].digest))
+			p.jobs[i].state = JOB_PRESENT;
+		else {
+			p.jobs[i].state = JOB_TODO;
+			todo++;
+		}
+	}
+	unsigned par = r->o.parallel ? r->o.parallel : IMG_REG_DEFAULT_PARALLEL;
+	if (par > IMG_REG_MAX_PARALLEL)
+		par = IMG_REG_MAX_PARALLEL;
+	if (par > todo)
+		par = (unsigned)todo;
+	/* the caller's thread works too, with its own client */
+	p.event = r->o.event;
+	p.event_ctx = r->o.event_ctx;
+	r->o.event = pool_event;
+	r->o.event_ctx = &p;
+	struct worker *wk = xcalloc(par + 1, sizeof(*wk));
+	for (unsigned i = 1; i < par; i++) {
+		wk[i].p = &p;
+		struct berr *e2 = NULL;
+		if (reg_clone(r, &wk[i].w, &e2) < 0) {
+			berr_free(e2); /* fewer workers, not an error */
+			continue;
+		}
+		if (pthread_create(&wk[i].t, NULL, worker_main, &wk[i]) == 0)
+			wk[i].started = true;
+	}
+	if (todo)
+		pool_run(&p, r);
+	for (unsigned i = 1; i < par; i++) {
+		if (wk[i].started)
+			pthread_join(wk[i].t, NULL);
+		img_registry_free(wk[i].w);
+	}
+	free(wk);
+	r->o.event = p.event;
+	r->o.event_ctx = p.event_ctx;
+	for (size_t i = 0; i < n; i++) {
+		struct fetch_job *j = &p.jobs[i];
+		if (rc == 0 && j->state == JOB_FAILED) {
+			*err = steal_pointer(&j->err);
+			rc = berr_wrap(err, "layer %zu", i);
+		}
+		berr_free(j->err);
+		if (rc < 0)
+			continue;
+		if (j->state == JOB_FOREIGN)
+			reg_event(r, IMG_REG_EV_BLOB_FOREIGN, j->d->digest.s, NULL);
+		else if (j->state == JOB_PRESENT)
+			reg_event(r, IMG_REG_EV_BLOB_PRESENT, j->d->digest.s, NULL);
+		else if (j->state == JOB_DONE)
+			reg_event(r, IMG_REG_EV_BLOB_FETCHED, j->d->digest.s, NULL);
+		else if (rc == 0 && j->state == JOB_TODO) /* not run: an earlier job failed */
+			rc = berr_set(err, BERR_INTERNAL, "layer %zu was not fetched", i);
+	}
+	pthread_mutex_destroy(&p.mu);
+	free(p.jobs);
+	return rc;
+}
+
 int img_registry_fetch_layers(struct img_registry *r, struct img_image *img, long n_layers,
 			      struct berr **err)
 {
 	const struct img_manifest *m = img->manifest;
 	size_t n = n_layers < 0 || (size_t)n_layers > m->n_layers ? m->n_layers : (size_t)n_layers;
-	for (size_t i = 0; i < n; i++) {
-		const struct img_descriptor *l = &m->layers[i];
-		if (img_descriptor_is_foreign(l)) {
-			reg_event(r, IMG_REG_EV_BLOB_FOREIGN, l->digest.s, NULL);
-			continue;
-		}
-		if (img_store_has_blob(img->store, &l->digest)) {
-			reg_event(r, IMG_REG_EV_BLOB_PRESENT, l->digest.s, NULL);
-			continue;
-		}
-		if (fetch_from_sources(r, img->store, l, err) < 0)
-			return berr_wrap(err, "layer %zu", i);
-	}
-	return 0;
+	return fetch_layers(r, img->store, NULL, m->layers, n, err);
 }
 
 int img_registry_pull(struct img_registry *r, const char *ref, const struct img_platform *want,
@@ -873,17 +1008,9 @@ int img_registry_pull(struct img_registry *r, const char *ref, const struct img_
 		if (!img_descriptor_is_foreign(l) &&
 		    img_store_source_add(s, &l->digest, rem.domain, rem.repo, err) < 0)
 			goto out;
-		if (mode != IMG_PULL_FULL)
-			continue;
-		if (img_descriptor_is_foreign(l)) {
-			reg_event(r, IMG_REG_EV_BLOB_FOREIGN, l->digest.s, NULL);
-			continue;
-		}
-		if (img_registry_fetch_blob(r, &rem, s, l, err) < 0) {
-			berr_wrap(err, "layer %zu", i);
-			goto out;
-		}
 	}
+	if (mode == IMG_PULL_FULL && fetch_layers(r, s, &rem, m->layers, m->n_layers, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	img_descriptor_clear(&d);

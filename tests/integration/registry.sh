@@ -436,6 +436,18 @@ else
 	fi
 fi
 
+# layers download in parallel: a failure or a retry in one of them
+BIGL=$(BERTH_ROOT=$TMP/root1 "$BERTH" inspect --format json big:1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["layers"][1]["digest"])')
+export BERTH_ROOT=$TMP/root15
+start_proxy badl "$PORT_plain" --corrupt "${BIGL#sha256:}"
+rrun "$BERTH" pull -q "127.0.0.1:$PPORT_badl/chunk/big:1"
+[ "$RC" = 1 ] && [[ "$ERR" == *"layer 1"*"is corrupt"* ]] && ok "parallel pull: the corrupted layer is named" || fail "parallel corrupt" "$RC $ERR"
+[ ! -e "$(blob_path "$BIGL")" ] && [ -z "$(find "$BERTH_ROOT/images/blobs/sha256" -name '.tmp*')" ] && ok "parallel pull: corrupted layer not stored, no temp file" || fail "parallel corrupt stored"
+start_proxy f503l "$PORT_plain" --fail 3 'GET /v2/chunk/big/blobs/'
+export BERTH_ROOT=$TMP/root16
+rrun "$BERTH" pull "127.0.0.1:$PPORT_f503l/chunk/big:1"
+[ "$RC" = 0 ] && [ "$(grep -c injected "$TMP/f503l.plog")" = 3 ] && [[ "$OUT" == *"Pull complete"*"Pull complete"* ]] && ok "parallel pull: 503s on blobs retried" || fail "parallel retry" "$ERR"
+
 # --- credentials never printed ---
 if grep -qF "$PASSWORD" "$ALLOUT"; then fail "password leaked into berth output"; else ok "the password never appears in any output"; fi
 TOKENS=$(grep -o 'Bearer [0-9a-f]*' "$TMP"/*.plog 2>/dev/null | head -1)

@@ -5,7 +5,7 @@ Modes (combinable):
   --fail N REGEX       answer the first N requests whose "METHOD PATH" matches
                        REGEX with --fail-status (default 503)
   --retry-after S      add Retry-After: S to injected failures
-  --corrupt            flip one byte in every blob GET body (digest mismatch)
+  --corrupt [REGEX]    flip one byte in blob GET bodies (whose path matches)
   --cut                the first blob GET sends half its body, then closes
   --bearer USER:PASS   require bearer tokens from /token (Basic USER:PASS, or
                        anonymous for nothing); tokens carry their scopes
@@ -22,7 +22,7 @@ ap.add_argument("--log", required=True)
 ap.add_argument("--fail", nargs=2, metavar=("N", "REGEX"))
 ap.add_argument("--fail-status", type=int, default=503)
 ap.add_argument("--retry-after")
-ap.add_argument("--corrupt", action="store_true")
+ap.add_argument("--corrupt", nargs="?", const=".", metavar="REGEX")
 ap.add_argument("--cut", action="store_true")
 ap.add_argument("--bearer")
 ap.add_argument("--redirect-blobs", action="store_true")
@@ -169,7 +169,7 @@ class H(http.server.BaseHTTPRequestHandler):
         data = r.read()
         note = ""
         if is_blob_get and r.status in (200, 206):
-            if a.corrupt and data:
+            if a.corrupt and data and re.search(a.corrupt, self.path):
                 data = bytes([data[0] ^ 0xFF]) + data[1:]
                 note = " corrupted"
             if a.cut and not state["cut_done"] and len(data) > 1:
