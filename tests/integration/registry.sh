@@ -217,6 +217,9 @@ PY
 	run skopeo inspect --tls-verify=false --override-os windows --format '{{.Os}}' "docker://$R/win/app:multi"
 	[ "$OUT" = windows ] && ok "skopeo resolves the windows entry" || fail "skopeo windows" "$OUT $ERR"
 fi
+LISTD=$(BERTH_ROOT=$TMP/root1 "$BERTH" manifest inspect --raw app:multi | head -c -1 | sha256sum | cut -d' ' -f1)
+BERTH_ROOT=$TMP/root1 rrun "$BERTH" push -q app:multi "$R/win/app:viapush"
+[ "$RC" = 0 ] && [ "$OUT" = "sha256:$LISTD" ] && ok "berth push of a manifest list pushes the index" || fail "push index" "$OUT $ERR"
 W2019=$(BERTH_ROOT=$TMP/root1 "$BERTH" inspect --format json app:ltsc2019 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
 W2022=$(BERTH_ROOT=$TMP/root1 "$BERTH" inspect --format json app:ltsc2022 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
 export BERTH_ROOT=$TMP/root5
