@@ -1,0 +1,57 @@
+/* Registry flags shared by pull, push and manifest (cli/ only). */
+#ifndef BERTH_CLI_REG_OPTS_H
+#define BERTH_CLI_REG_OPTS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include "common/berr.h"
+#include "image/img_registry.h"
+
+/* getopt_long codes for the shared options (beyond any short option) */
+enum {
+	REGOPT_TLS_VERIFY = 0x1000,
+	REGOPT_INSECURE,
+	REGOPT_CERT_DIR,
+	REGOPT_USERNAME,
+	REGOPT_PASSWORD_STDIN,
+	REGOPT_RETRIES,
+	REGOPT_CHUNK_SIZE,
+};
+
+#define REG_LONG_OPTIONS                                                      \
+	{ "tls-verify", optional_argument, NULL, REGOPT_TLS_VERIFY },         \
+	{ "insecure-registry", required_argument, NULL, REGOPT_INSECURE },    \
+	{ "cert-dir", required_argument, NULL, REGOPT_CERT_DIR },             \
+	{ "username", required_argument, NULL, REGOPT_USERNAME },             \
+	{ "password-stdin", no_argument, NULL, REGOPT_PASSWORD_STDIN },       \
+	{ "retries", required_argument, NULL, REGOPT_RETRIES }
+
+#define REG_OPTIONS_HELP                                                                  \
+	"      --tls-verify[=BOOL]       verify TLS certificates (default true)\n"              \
+	"      --insecure-registry HOST  allow plain HTTP to HOST[:PORT] (repeatable;\n"        \
+	"                                loopback registries are always allowed)\n"             \
+	"      --cert-dir DIR            extra CA certificates (DIR/*.crt)\n"                   \
+	"  -u, --username USER           user name for the image's registry\n"                 \
+	"      --password-stdin          read that user's password from stdin\n"               \
+	"      --retries N               retries on 429/5xx/network errors (default 4)\n"
+
+struct cli_reg {
+	struct img_reg_opts o;
+	const char **insecure;
+	size_t n_insecure;
+	const char *username;
+	bool password_stdin;
+	char *password;
+	bool quiet;
+};
+
+void cli_reg_init(struct cli_reg *c);
+/* Handle one shared option; returns 1 if handled, 0 if not ours, -1 on a
+ * bad value (message in *err). */
+int cli_reg_option(struct cli_reg *c, int opt, const char *arg, struct berr **err);
+/* Finish: read the password, bind credentials to `ref`'s registry, install
+ * the progress printer, create the client. */
+int cli_reg_client(struct cli_reg *c, const char *ref, struct img_registry **out, struct berr **err);
+void cli_reg_clear(struct cli_reg *c);
+
+#endif
