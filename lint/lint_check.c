@@ -1268,25 +1268,65 @@ static const char *release_end(const struct wc_release *r, const char *family)
 	return r->extended_end ? r->extended_end : r->end ? r->end : r->mainstream_end;
 }
 
-static const char *preferred_ltsc_tag(const struct ctx *c, const char *family)
+/* Supported LTSC tags of a family, for "move to ..." advice: releases not
+ * past end of support on `today`, and when target hosts are known, only
+ * those every host runs in process isolation (all of them when none does).
+ * Writes e.g. "ltsc2022 or ltsc2025" into out. */
+static void suggest_tags(const struct ctx *c, const char *family, char *out, size_t outsz)
 {
-	/* the newest LTSC server release whose images include this family */
-	const struct wc_release *best = NULL;
 	const char *fam = family;
 	if (fam && strncmp(fam, "hub-", 4) == 0)
 		fam = strcmp(fam, "hub-nanoserver") == 0 ? "nanoserver" : "servercore";
-	for (size_t i = 0; i < c->o->kb->nrel; i++) {
+	if (!fam)
+		fam = "servercore";
+	const char *cand[16];
+	int score[16];
+	size_t n = 0;
+	int best = 0;
+	for (size_t i = 0; i < c->o->kb->nrel && n < 16; i++) {
 		const struct wc_release *r = &c->o->kb->rel[i];
-		if (r->kind != WC_KIND_SERVER_LTSC || !fam || !wc_release_tags(r, fam))
+		const struct wc_family_tags *t = wc_release_tags(r, fam);
+		if (r->kind != WC_KIND_SERVER_LTSC || !t)
 			continue;
-		if (r->released && strcmp(r->released, c->o->today) > 0)
+		enum wc_support sup = wc_release_support(r, c->o->today);
+		const char *end = release_end(r, fam);
+		if (sup == WC_SUP_ENDED || sup == WC_SUP_NOT_YET || (end && strcmp(c->o->today, end) > 0))
 			continue;
-		if (!best || r->build > best->build)
-			best = r;
+		bool all = true;
+		struct wc_image img;
+		memset(&img, 0, sizeof(img));
+		img.major = 10;
+		img.build = r->build;
+		img.has_version = true;
+		img.rel = r;
+		snprintf(img.os, sizeof(img.os), "windows");
+		for (size_t h = 0; h < c->o->nhosts && all; h++) {
+			struct wc_verdict v;
+			wc_check(c->o->kb, &c->o->hosts[h].host, &img, WC_ISO_PROCESS, &v);
+			all = wc_level_runs(v.level);
+		}
+		/* prefer tags every host runs, then releases in mainstream support */
+		score[n] = (all ? 2 : 0) + (sup == WC_SUP_MAINSTREAM ? 1 : 0);
+		if (score[n] > best)
+			best = score[n];
+		cand[n++] = t->tags[0];
 	}
-	if (!best)
-		return "ltsc2022";
-	return wc_release_tags(best, fam)->tags[0];
+	out[0] = 0;
+	size_t len = 0, shown = 0, want = 0;
+	for (size_t i = 0; i < n; i++)
+		want += score[i] == best;
+	for (size_t i = 0; i < n; i++) {
+		if (score[i] != best)
+			continue;
+		int w = snprintf(out + len, outsz - len, "%s%s", shown == 0 ? "" : shown + 1 == want ? " or " : ", ",
+				 cand[i]);
+		if (w < 0 || (size_t)w >= outsz - len)
+			break;
+		len += (size_t)w;
+		shown++;
+	}
+	if (!shown)
+		snprintf(out, outsz, "a supported LTSC release tag");
 }
 
 static void rule_base(struct ctx *c, struct stage_view *v)
@@ -1299,12 +1339,14 @@ static void rule_base(struct ctx *c, struct stage_view *v)
 	char *fam_name = df_ref_familiar_name(r);
 	const char *needle = fr->u.from.base;
 	bool win_latest = false;
+	char ltsc[128];
+	suggest_tags(c, v->family, ltsc, sizeof(ltsc));
 	/* BW105: no 'latest' on Microsoft Windows base repositories */
 	if (v->tag_ok && v->tag.family && !r->digest && (!r->tag || strcmp(r->tag, "latest") == 0)) {
 		win_latest = true;
 		report_at(c, "BW105", n, needle,
 			  "%s has no 'latest' tag since 2019-04-16 (pulls fail with 'manifest unknown'); "
-			  "name a release, e.g. %s:%s", fam_name, fam_name, preferred_ltsc_tag(c, v->family));
+			  "name a release tag: %s", fam_name, ltsc);
 	}
 	if (!win_latest && !r->tag && !r->digest)
 		report_at(c, "BL101", n, needle,
@@ -1342,9 +1384,8 @@ static void rule_base(struct ctx *c, struct stage_view *v)
 	if (v->tag_ok && v->tag.retired_repo && v->tag.family) {
 		const char *succ = v->tag.family->successor ? v->tag.family->successor : "mcr.microsoft.com";
 		report_at(c, "BW104", n, needle,
-			  "%s is a retired Docker Hub repository that gets no updates; use %s:%s",
-			  v->tag.family->repos[0], succ,
-			  r->tag && strcmp(r->tag, "latest") != 0 ? r->tag : preferred_ltsc_tag(c, v->family));
+			  "%s is a retired Docker Hub repository that gets no updates; use %s (tags: %s)",
+			  v->tag.family->repos[0], succ, ltsc);
 	} else if (strcmp(r->domain, "docker.io") == 0 && strncmp(r->path, "microsoft/", 10) == 0) {
 		static const char *const moved[][2] = {
 			{ "microsoft/dotnet", "mcr.microsoft.com/dotnet/sdk, .../aspnet or .../runtime" },
@@ -1372,7 +1413,6 @@ static void rule_base(struct ctx *c, struct stage_view *v)
 		const struct wc_release *rel = v->rel;
 		const char *end = release_end(rel, v->family);
 		bool sac = rel->kind == WC_KIND_SERVER_SAC;
-		const char *ltsc = preferred_ltsc_tag(c, v->family);
 		if (end && strcmp(c->o->today, end) > 0) {
 			report_at(c, "BW101", n, needle,
 				  "%s (build %u) reached end of support on %s%s; move to %s",
