@@ -136,7 +136,8 @@ static int run_lint(int argc, char **argv)
 			rc = cli_usage_error(&cmd, "%s", err->msg);
 			berr_free(err);
 		} else {
-			rc = cli_report(err);
+			cli_report(err);
+			rc = 2; /* config, fleet or knowledge base unusable: an input error */
 		}
 		goto out;
 	}

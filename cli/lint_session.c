@@ -79,7 +79,7 @@ int cli_lint_session_init(struct cli_lint_session *s, const struct cli_lint_args
 	s->kb = wc_kb_load(a->releases, err);
 	if (!s->kb)
 		return -1;
-	if (!a->no_config) {
+	if (!a->no_config || a->config) {
 		char *found = a->config ? xstrdup(a->config) : lint_config_find(a->config_dir);
 		if (found) {
 			int rc = lint_config_load(found, &s->cfg, err);

@@ -846,6 +846,14 @@ static bool run_has_cache_mount(const struct df_instr *in, const char *target)
 	return false;
 }
 
+/* Position of an apt-get install (falling back to the first apt-get). */
+static const char *apt_needle(const struct ctx *c, const struct df_node *n)
+{
+	int l1, c1;
+	pos_find(c, n, "apt-get install", &l1, &c1);
+	return l1 == n->start_line && c1 == n->col ? "apt-get" : "apt-get install";
+}
+
 /* Command-level rules over one RUN's simple commands (posix shells). */
 static void rule_run_posix(struct ctx *c, const struct df_instr *in, const struct cmdlist *cl,
 			   const char *text)
@@ -883,11 +891,11 @@ static void rule_run_posix(struct ctx *c, const struct df_instr *in, const struc
 			if (install) {
 				apt_install = true;
 				if (!yes)
-					report_at(c, "BL114", in->node, "apt-get",
+					report_at(c, "BL114", in->node, apt_needle(c, in->node),
 						  "apt-get install without -y stops at the confirmation prompt; "
 						  "use apt-get install -y");
 				if (!norec)
-					report_at(c, "BL115", in->node, "apt-get",
+					report_at(c, "BL115", in->node, apt_needle(c, in->node),
 						  "apt-get install without --no-install-recommends pulls in "
 						  "recommended packages; add --no-install-recommends");
 			}
@@ -901,14 +909,14 @@ static void rule_run_posix(struct ctx *c, const struct df_instr *in, const struc
 					nocache = true;
 			}
 			if (add && !nocache && !run_has_cache_mount(in, "/var/cache/apk"))
-				report_at(c, "BL117", in->node, "apk",
+				report_at(c, "BL117", in->node, "apk add",
 					  "apk add without --no-cache leaves the package index in the layer; "
 					  "use apk add --no-cache");
 		}
 	}
 	(void)text;
 	if (apt_install && !lists_removed && !run_has_cache_mount(in, "/var/lib/apt"))
-		report_at(c, "BL116", in->node, "apt-get",
+		report_at(c, "BL116", in->node, apt_needle(c, in->node),
 			  "apt-get lists stay in this layer; end the RUN with && rm -rf /var/lib/apt/lists/*");
 }
 
@@ -1106,9 +1114,16 @@ static void check_var(struct ctx *c, const struct df_instr *in, const char *name
 	snprintf(needle, sizeof(needle), percent ? "%%%s%%" : "$%s", name);
 	int line, col;
 	pos_find(c, in->node, needle, &line, &col);
-	if (!percent && col == in->node->col && line == in->node->start_line) {
+	if (!percent) {
+		/* prefer the ${NAME form when both spellings could match */
+		int l2, c2;
 		snprintf(needle, sizeof(needle), "${%s", name);
-		pos_find(c, in->node, needle, &line, &col);
+		pos_find(c, in->node, needle, &l2, &c2);
+		if (!(l2 == in->node->start_line && c2 == in->node->col) &&
+		    (l2 < line || (l2 == line && c2 < col) || (line == in->node->start_line && col == in->node->col))) {
+			line = l2;
+			col = c2;
+		}
 	}
 	if (later_line)
 		report(c, "BL110", in->node, line, col,
@@ -1249,10 +1264,16 @@ static void rule_vars_from(struct ctx *c, const struct stage_view *v)
 			if (meta_has(c, name, false) || is_builtin_arg(name))
 				continue;
 			char needle[300];
-			snprintf(needle, sizeof(needle), "%s", name);
-			report_at(c, "BL110", fr->node, needle,
-				  "FROM uses '%s' but no 'ARG %s' is declared before the first FROM; "
-				  "declare it there", name, name);
+			int line, col;
+			snprintf(needle, sizeof(needle), "${%s", name);
+			pos_find(c, fr->node, needle, &line, &col);
+			if (line == fr->node->start_line && col == fr->node->col) {
+				snprintf(needle, sizeof(needle), "$%s", name);
+				pos_find(c, fr->node, needle, &line, &col);
+			}
+			report(c, "BL110", fr->node, line, col,
+			       "FROM uses '%s' but no 'ARG %s' is declared before the first FROM; "
+			       "declare it there", name, name);
 		}
 		df_shell_vars_release(&vars);
 	}

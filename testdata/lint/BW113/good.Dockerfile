@@ -1,0 +1,3 @@
+FROM mcr.microsoft.com/windows/servercore:ltsc2022
+ENTRYPOINT ["C:\\app\\server.exe", "--port", "80"]
+CMD ["C:/app/server.exe"]
