@@ -1025,8 +1025,9 @@ static void rule_run_windows(struct ctx *c, const struct stage_view *v, const st
 		if (j < cw->n && streq_ci(cw->w[j], "path")) {
 			report_at(c, "BW115", in->node, "setx",
 				  "setx PATH truncates the value to 1024 characters and %%PATH%% expands to the "
-				  "merged machine and user PATH; use ENV PATH=\"C:\\\\dir;${PATH}\" (with "
-				  "escape=`) or [Environment]::SetEnvironmentVariable('Path', ..., 'Machine')");
+				  "merged machine and user PATH; in PowerShell use [Environment]::SetEnvironmentVariable("
+				  "'Path', [Environment]::GetEnvironmentVariable('Path', 'Machine') + ';C:\\dir', "
+				  "'Machine'), or ENV PATH with the full list");
 			break;
 		}
 	}
