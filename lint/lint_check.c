@@ -1751,12 +1751,14 @@ int lint_check(const struct lint_options *o, const char *name, const char *data,
 	}
 	/* meta ARGs */
 	c.meta_env = df_env_new(false);
-	c.meta_names = xcalloc(c.stages->nmeta_args * 8 + 1, sizeof(char *));
+	size_t nmeta = 0;
+	for (size_t i = 0; i < c.stages->nmeta_args; i++)
+		nmeta += c.stages->meta_args[i]->u.arg.n;
+	c.meta_names = xcalloc(nmeta + 1, sizeof(char *));
 	for (size_t i = 0; i < c.stages->nmeta_args; i++) {
 		const struct df_instr *a = c.stages->meta_args[i];
 		for (size_t k = 0; k < a->u.arg.n; k++) {
-			if (c.nmeta < c.stages->nmeta_args * 8)
-				c.meta_names[c.nmeta++] = a->u.arg.args[k].key;
+			c.meta_names[c.nmeta++] = a->u.arg.args[k].key;
 			if (a->u.arg.args[k].value) {
 				/* defaults may use earlier meta ARGs */
 				char *val = expand_meta(&c, a->u.arg.args[k].value, NULL);
