@@ -169,6 +169,20 @@ assert '"Jane Doe <jane@example.com>"' in m.get("message")
 PY
 then ok "checkstyle xml"; else fail "checkstyle xml" "$OUT"; fi
 
+# --- pre-commit framework hook definition ---
+if /usr/bin/python3 - "$ROOT/.pre-commit-hooks.yaml" <<'PY'
+import re, sys, yaml
+hooks = yaml.safe_load(open(sys.argv[1]))
+h = [x for x in hooks if x["id"] == "berth-lint"][0]
+assert h["entry"] == "berth lint" and h["language"] == "system", h
+r = re.compile(h["files"])
+for yes in ["Dockerfile", "svc/Dockerfile", "Dockerfile.windows", "a/b.Dockerfile", "Containerfile", "x/app.dockerfile"]:
+    assert r.search(yes), yes
+for no in ["README.md", "dockerfiles/notes.txt", "Dockerfile/readme"]:
+    assert not r.search(no), no
+PY
+then ok "pre-commit-hooks.yaml"; else fail "pre-commit-hooks.yaml"; fi
+
 # --- robustness: binary and empty input, a huge ARG fan-out ---
 printf '\0\1\2' >"$TMP/bin"
 run "$BERTH" lint --no-config "$TMP/bin"
