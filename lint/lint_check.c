@@ -684,6 +684,52 @@ static void rule_continuation_trap(struct ctx *c, const struct df_node *n)
 	}
 }
 
+/* `[ "a", 'b' ]`: a bracketed, comma-separated list of quoted strings, as
+ * someone who meant the exec form writes it. A backslash escapes a quote
+ * unless the quote is followed by ',' or ']' (a path ending in '\'). Shell
+ * tests such as `[ "$a" = "b" ]` do not match. */
+static bool looks_like_array(const char *s, size_t len)
+{
+	size_t i = 0;
+	if (len < 2 || s[0] != '[' || s[len - 1] != ']')
+		return false;
+	i = 1;
+	for (;;) {
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i >= len || (s[i] != '"' && s[i] != '\''))
+			return false;
+		char q = s[i++];
+		for (;; i++) {
+			if (i >= len)
+				return false;
+			if (s[i] == '\\' && i + 1 < len && s[i + 1] == q) {
+				size_t j = i + 2;
+				while (j < len && (s[j] == ' ' || s[j] == '\t'))
+					j++;
+				if (j < len && (s[j] == ',' || s[j] == ']')) {
+					i++;
+					break; /* the quote ends the string */
+				}
+				i++;
+				continue;
+			}
+			if (s[i] == q)
+				break;
+		}
+		i++;
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i >= len)
+			return false;
+		if (s[i] == ']')
+			return i == len - 1;
+		if (s[i] != ',')
+			return false;
+		i++;
+	}
+}
+
 /* BW113: an argument written as a JSON array that the parser took as shell
  * form (invalid JSON: single backslashes, single quotes...). */
 static void rule_json_not_json(struct ctx *c, const struct df_node *n)
@@ -708,26 +754,33 @@ static void rule_json_not_json(struct ctx *c, const struct df_node *n)
 	size_t len = strlen(s);
 	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		len--;
-	if (len < 2 || s[0] != '[' || s[len - 1] != ']' || !memchr(s, '"', len))
+	if (!looks_like_array(s, len))
 		return;
 	const char *why;
-	bool bad_escape = false;
+	bool bad_escape = false, quote_escape = false;
 	for (size_t i = 0; i + 1 < len; i++)
 		if (s[i] == '\\') {
 			if (!strchr("\"\\/bfnrtu", s[i + 1])) {
 				bad_escape = true;
 				break;
 			}
+			if (s[i + 1] == '"' && i + 2 < len && strchr(",] \t", s[i + 2]))
+				quote_escape = true;
 			i++;
 		}
-	if (bad_escape)
+	if (quote_escape && !bad_escape)
+		why = "a path ending in a single backslash escapes the closing quote; write C:\\\\dir\\\\ "
+		      "(or drop the trailing backslash)";
+	else if (bad_escape)
 		why = "a single backslash is not a valid JSON escape; write C:\\\\path (or use forward slashes)";
 	else if (memchr(s, '\'', len) && !memchr(s, '"', len))
 		why = "JSON strings need double quotes";
 	else
 		why = "the array is not valid JSON";
-	report_at(c, "BW113", n, "[", "%s looks like a JSON array but runs in shell form: %s",
-		  n->name, why);
+	bool exec = strcmp(n->cmd, "run") == 0 || strcmp(n->cmd, "cmd") == 0 ||
+		    strcmp(n->cmd, "entrypoint") == 0 || strcmp(n->cmd, "shell") == 0;
+	report_at(c, "BW113", n, "[", "%s looks like a JSON array but %s: %s", n->name,
+		  exec ? "runs in shell form" : "is split into words (brackets and quotes included)", why);
 }
 
 /* ---------------------------------------------------------- stage rules */
