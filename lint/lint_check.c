@@ -780,7 +780,7 @@ static void rule_json_not_json(struct ctx *c, const struct df_node *n)
 	bool exec = strcmp(n->cmd, "run") == 0 || strcmp(n->cmd, "cmd") == 0 ||
 		    strcmp(n->cmd, "entrypoint") == 0 || strcmp(n->cmd, "shell") == 0;
 	report_at(c, "BW113", n, "[", "%s looks like a JSON array but %s: %s", n->name,
-		  exec ? "runs in shell form" : "is split into words (brackets and quotes included)", why);
+		  exec ? "runs in shell form" : "is split at blanks, so brackets and commas become part of the paths", why);
 }
 
 /* ---------------------------------------------------------- stage rules */
