@@ -1657,7 +1657,7 @@ static void rule_stage(struct ctx *c, struct stage_view *v)
 	bool workdir_abs = false;
 	for (int p = v->parent; p >= 0 && !workdir_abs; p = c->sv[p].parent)
 		for (size_t k = 0; k < c->sv[p].st->ncmds; k++)
-			if (c->sv[p].st->cmds[k]->kind == DF_I_WORKDIR &&
+			if (c->sv[p].st->cmds[k]->kind == DF_I_WORKDIR && c->sv[p].st->cmds[k]->u.str &&
 			    workdir_absolute(c->sv[p].st->cmds[k]->u.str))
 				workdir_abs = true;
 	/* the effective SHELL changes as the stage goes */
