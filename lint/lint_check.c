@@ -1346,8 +1346,9 @@ static const char *release_end(const struct wc_release *r, const char *family)
 /* Supported LTSC tags of a family, for "move to ..." advice: releases not
  * past end of support on `today`, and when target hosts are known, only
  * those every host runs in process isolation (all of them when none does).
- * Writes e.g. "ltsc2022 or ltsc2025" into out. */
-static void suggest_tags(const struct ctx *c, const char *family, char *out, size_t outsz)
+ * Writes e.g. "ltsc2022 or ltsc2025" into out; returns true when the tags
+ * listed run in process isolation on every target host. */
+static bool suggest_tags(const struct ctx *c, const char *family, char *out, size_t outsz)
 {
 	const char *fam = family;
 	if (fam && strncmp(fam, "hub-", 4) == 0)
@@ -1402,6 +1403,7 @@ static void suggest_tags(const struct ctx *c, const char *family, char *out, siz
 	}
 	if (!shown)
 		snprintf(out, outsz, "a supported LTSC release tag");
+	return shown && best >= 2; /* the tags listed run on every target host */
 }
 
 static void rule_base(struct ctx *c, struct stage_view *v)
@@ -1560,21 +1562,28 @@ static void rule_hosts(struct ctx *c, const struct stage_view *leaf, bool *done_
 	const struct df_node *n = stage_node(root);
 	char relname[160];
 	snprintf(relname, sizeof(relname), "%s", leaf->rel ? leaf->rel->name : "Windows");
+	char tags[128] = "";
+	bool fits = (nnone || nhv) && suggest_tags(c, leaf->family, tags, sizeof(tags));
 	if (nnone) {
 		if (nnone > MAX_HOSTS_LISTED)
 			bbuf_addf(&none, NULL, " and %zu more", nnone - MAX_HOSTS_LISTED);
 		report_at(c, "BW106", n, needle,
 			  "base '%s' (%s, build %u) cannot run on target host%s %s in either isolation mode "
-			  "(%s); use a base no newer than the oldest host", root->base, relname, leaf->build,
-			  nnone > 1 ? "s" : "", bbuf_str(&none), reason_none);
+			  "(%s); %s%s", root->base, relname, leaf->build,
+			  nnone > 1 ? "s" : "", bbuf_str(&none), reason_none,
+			  fits ? "use a release every target host runs: " : "use a base no newer than the oldest host",
+			  fits ? tags : "");
 	}
 	if (nhv) {
 		if (nhv > MAX_HOSTS_LISTED)
 			bbuf_addf(&hv, NULL, " and %zu more", nhv - MAX_HOSTS_LISTED);
 		report_at(c, "BW107", n, needle,
 			  "base '%s' (%s, build %u) cannot run in process isolation on target host%s %s (%s); "
-			  "Hyper-V isolation would work; use the hosts' release tag for process isolation",
-			  root->base, relname, leaf->build, nhv > 1 ? "s" : "", bbuf_str(&hv), reason_hv);
+			  "Hyper-V isolation would work; %s%s",
+			  root->base, relname, leaf->build, nhv > 1 ? "s" : "", bbuf_str(&hv), reason_hv,
+			  fits ? "for process isolation use " : "no single release runs process-isolated on "
+			  "every target host: build one image per host release",
+			  fits ? tags : "");
 	}
 	bbuf_release(&none);
 	bbuf_release(&hv);
