@@ -183,6 +183,13 @@ for no in ["README.md", "dockerfiles/notes.txt", "Dockerfile/readme"]:
 PY
 then ok "pre-commit-hooks.yaml"; else fail "pre-commit-hooks.yaml"; fi
 
+# --- CRLF line endings (Windows checkouts) give the same findings ---
+for f in real-world/legacy-servercore-1803 BW112/bad BW113/bad; do
+	a=$("$BERTH" lint --no-config "$DATE" --target-host ltsc2022 - <"$D/$f.Dockerfile")
+	b=$(sed 's/$/\r/' "$D/$f.Dockerfile" | "$BERTH" lint --no-config "$DATE" --target-host ltsc2022 -)
+	[ -n "$a" ] && [ "$a" = "$b" ] && ok "crlf $f" || fail "crlf $f"
+done
+
 # --- robustness: binary and empty input, a huge ARG fan-out ---
 printf '\0\1\2' >"$TMP/bin"
 run "$BERTH" lint --no-config "$TMP/bin"
