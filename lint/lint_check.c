@@ -908,8 +908,7 @@ static const char *apt_needle(const struct ctx *c, const struct df_node *n)
 }
 
 /* Command-level rules over one RUN's simple commands (posix shells). */
-static void rule_run_posix(struct ctx *c, const struct df_instr *in, const struct cmdlist *cl,
-			   const char *text)
+static void rule_run_posix(struct ctx *c, const struct df_instr *in, const struct cmdlist *cl)
 {
 	bool apt_install = false, lists_removed = false;
 	for (size_t i = 0; i < cl->n; i++) {
@@ -967,7 +966,6 @@ static void rule_run_posix(struct ctx *c, const struct df_instr *in, const struc
 					  "use apk add --no-cache");
 		}
 	}
-	(void)text;
 	if (apt_install && !lists_removed && !run_has_cache_mount(in, "/var/lib/apt"))
 		report_at(c, "BL116", in->node, apt_needle(c, in->node),
 			  "apt-get lists stay in this layer; end the RUN with && rm -rf /var/lib/apt/lists/*");
@@ -1747,7 +1745,7 @@ static void rule_stage(struct ctx *c, struct stage_view *v)
 			struct cmdlist cl = { 0 };
 			split_commands(bbuf_str(&text), text.len, posix, &cl);
 			if (posix && v->os != OS_WINDOWS)
-				rule_run_posix(c, in, &cl, bbuf_str(&text));
+				rule_run_posix(c, in, &cl);
 			if (v->os == OS_WINDOWS)
 				rule_run_windows(c, &cur, in, &cl, bbuf_str(&text));
 			cmdlist_free(&cl);

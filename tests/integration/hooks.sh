@@ -115,6 +115,13 @@ printf '#!/bin/sh\n' >"$R/.git/hooks/pre-push"
 expect_rc "uninstall leaves a foreign hook" 2 "$BERTH" hook uninstall --repo "$R"
 [ -e "$R/.git/hooks/pre-push" ] && ok "foreign pre-push kept" || fail "foreign pre-push kept"
 
+# core.hooksPath is respected
+R2=$TMP/repo2
+git init -q "$R2"
+git -C "$R2" config core.hooksPath .githooks
+expect_rc "install with core.hooksPath" 0 "$BERTH" hook install --repo "$R2"
+[ -x "$R2/.githooks/pre-push" ] && ok "hook written to core.hooksPath" || fail "hook written to core.hooksPath"
+
 expect_rc "not a repository" 2 "$BERTH" hook install --repo "$TMP/home"
 expect_rc "bad subcommand" 2 "$BERTH" hook frobnicate
 finish
