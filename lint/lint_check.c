@@ -1148,8 +1148,11 @@ static bool meta_has(const struct ctx *c, const char *n, bool ci)
 	return false;
 }
 
+/* how a variable was written: $NAME / ${NAME}, cmd's %NAME%, PowerShell's $env:NAME */
+enum var_form { VAR_SHELL, VAR_PERCENT, VAR_PSENV };
+
 static void check_var(struct ctx *c, const struct df_instr *in, const char *name, bool ci,
-		      const struct names *defined, const struct df_stage *st, size_t k, bool percent)
+		      const struct names *defined, const struct df_stage *st, size_t k, enum var_form form)
 {
 	if (names_has(defined, name, ci) || is_builtin_arg(name))
 		return;
@@ -1163,10 +1166,15 @@ static void check_var(struct ctx *c, const struct df_instr *in, const char *name
 				later_line = l->node->start_line;
 	}
 	char needle[300];
-	snprintf(needle, sizeof(needle), percent ? "%%%s%%" : "$%s", name);
+	if (form == VAR_PERCENT)
+		snprintf(needle, sizeof(needle), "%%%s%%", name);
+	else if (form == VAR_PSENV)
+		snprintf(needle, sizeof(needle), "$env:%s", name);
+	else
+		snprintf(needle, sizeof(needle), "$%s", name);
 	int line, col;
 	pos_find(c, in->node, needle, &line, &col);
-	if (!percent) {
+	if (form == VAR_SHELL) {
 		/* prefer the ${NAME form when both spellings could match */
 		int l2, c2;
 		snprintf(needle, sizeof(needle), "${%s", name);
@@ -1197,7 +1205,7 @@ static void scan_vars(struct ctx *c, const struct df_instr *in, const char *text
 	free(w);
 	berr_free(err);
 	for (size_t i = 0; i < vars.nunmatched; i++)
-		check_var(c, in, vars.unmatched[i], ci, defined, st, k, false);
+		check_var(c, in, vars.unmatched[i], ci, defined, st, k, VAR_SHELL);
 	df_shell_vars_release(&vars);
 	if (!windows)
 		return;
@@ -1210,8 +1218,20 @@ static void scan_vars(struct ctx *c, const struct df_instr *in, const char *text
 			continue;
 		char name[256];
 		snprintf(name, sizeof(name), "%.*s", (int)(e - p - 1), p + 1);
-		check_var(c, in, name, true, defined, st, k, true);
+		check_var(c, in, name, true, defined, st, k, VAR_PERCENT);
 		p = e;
+	}
+	/* PowerShell $env:NAME references */
+	size_t tl = strlen(text);
+	for (const char *p = strcasestr_n(text, tl, "$env:"); p; p = strcasestr_n(p + 5, tl - (size_t)(p + 5 - text), "$env:")) {
+		const char *b = p + 5, *e = b;
+		while (isalnum((unsigned char)*e) || *e == '_')
+			e++;
+		if (e == b)
+			continue;
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)(e - b), b);
+		check_var(c, in, name, true, defined, st, k, VAR_PSENV);
 	}
 }
 
@@ -1283,10 +1303,9 @@ static void rule_vars_stage(struct ctx *c, const struct stage_view *v)
 	for (size_t k = 0; k < st->ncmds; k++) {
 		const struct df_instr *in = st->cmds[k];
 		const char *text = instr_text_for_vars(in, &b);
-		if (text && strchr(text, in->kind == DF_I_RUN && ci ? '%' : '$'))
-			scan_vars(c, in, text, ci, &defined, st, k, ci && in->kind == DF_I_RUN);
-		else if (text && strchr(text, '$'))
-			scan_vars(c, in, text, ci, &defined, st, k, false);
+		bool win_run = ci && in->kind == DF_I_RUN;
+		if (text && (strchr(text, '$') || (win_run && strchr(text, '%'))))
+			scan_vars(c, in, text, ci, &defined, st, k, win_run);
 		if (in->kind == DF_I_ENV)
 			for (size_t i = 0; i < in->u.kv.n; i++)
 				names_add(&defined, in->u.kv.kvs[i].key);

@@ -5,3 +5,5 @@ RUN echo "building $APP_VERSION"
 COPY app-${TAG}.tar /app/
 ARG TAG=1
 FROM ${IMAGE}
+FROM mcr.microsoft.com/windows/servercore:ltsc2022
+RUN echo %app_version% && powershell -Command Write-Host $env:APP_VERSION
