@@ -1,0 +1,2 @@
+FROM node:20 AS build
+FROM nginx:latest

@@ -1,0 +1,2 @@
+FROM nginx:latest@sha256:9b4e1ab0d7a9b4ac5ba3f6fb0a8c0b4d6d4f8d4e1e0e8f1b0f4b9b3a1d2c3e4f
+FROM nginx:1.27

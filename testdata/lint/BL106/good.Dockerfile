@@ -1,0 +1,3 @@
+FROM alpine:3.20
+ENTRYPOINT ["/usr/bin/server", "--port", "80"]
+CMD ["run.sh"]

@@ -1,0 +1,3 @@
+FROM alpine:3.20
+ARG NPM_TOKEN
+ENV DB_PASSWORD=hunter2 LOG_LEVEL=info

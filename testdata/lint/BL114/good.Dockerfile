@@ -1,0 +1,4 @@
+FROM debian:12
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+RUN apt-get -qq install --no-install-recommends git && rm -rf /var/lib/apt/lists/*
+RUN apt-get install --yes --no-install-recommends make && rm -rf /var/lib/apt/lists/*

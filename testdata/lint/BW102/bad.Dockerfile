@@ -1,0 +1,1 @@
+FROM mcr.microsoft.com/windows/servercore:ltsc2016

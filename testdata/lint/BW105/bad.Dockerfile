@@ -1,0 +1,2 @@
+FROM mcr.microsoft.com/windows/servercore
+FROM mcr.microsoft.com/windows/nanoserver:latest

@@ -1,0 +1,2 @@
+FROM mcr.microsoft.com/windows/servercore:ltsc2022
+FROM mcr.microsoft.com/windows/nanoserver@sha256:5b1ba0d1aaba5b0c0e1a5a4a0e1f6c0d1e1c2a3b4c5d6e7f8091a2b3c4d5e6f7

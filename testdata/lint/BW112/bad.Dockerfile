@@ -1,0 +1,3 @@
+FROM mcr.microsoft.com/windows/servercore:ltsc2022
+WORKDIR C:\app\
+COPY app.exe .

@@ -1,0 +1,4 @@
+# escape=`
+FROM mcr.microsoft.com/windows/servercore:ltsc2022
+WORKDIR C:\app\
+COPY app.exe .
