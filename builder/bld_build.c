@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "builder/bld_engine_exec.h"
 #include "builder/bld_exec.h"
 #include "builder/bld_int.h"
 #include "image/img_archive.h"
@@ -1126,7 +1127,13 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 		r = layer_step(b, s, bbuf_str(&key), NULL, fill_run, &rf, true, &made, err);
 		if (r >= 0) {
 			*hit = r == 1;
-			_cleanup_free_ char *h = xasprintf("%s # buildkit", bbuf_str(&hist));
+			/* a layer made on a Docker Engine says where (engine, host
+			 * build, isolation) in its created_by comment, which is what
+			 * `docker history` shows, so audits can see it */
+			const char *where = rf.sess && x == &bld_engine_executor
+						    ? bld_engine_exec_history(rf.sess) : NULL;
+			_cleanup_free_ char *h = xasprintf("%s # buildkit%s%s", bbuf_str(&hist),
+							   where ? "; " : "", where ? where : "");
 			add_history(b, s, h, !made);
 			r = 0;
 		}

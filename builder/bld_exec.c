@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "builder/bld_engine_exec.h"
 #include "builder/bld_exec.h"
 #include "builder/bld_sandbox.h"
 #include "image/img_archive.h"
@@ -173,7 +174,10 @@ static const struct bld_executor linux_executor = {
 };
 
 /* each entry is tried in order by "auto" */
-static const struct bld_executor *const executors[] = { &linux_executor, NULL };
+/* Linux first, so that "auto" prefers local namespaces for Linux stages and
+ * reaches the engine for stages the host cannot run. */
+static const struct bld_executor *const executors[] = { &linux_executor, &bld_engine_executor,
+							NULL };
 
 bool bld_executor_name_valid(const char *name)
 {
@@ -211,13 +215,8 @@ const struct bld_executor *bld_executor_select(const char *name, const struct im
 		free(last_why);
 		last_why = why;
 	}
-	if (!strcmp(name, "docker"))
-		berr_set(err, BERR_UNSUPPORTED,
-			 "the docker executor is not available in this berth yet; a %s stage would "
-			 "run with %s", plat, what_runs(p));
-	else
-		berr_set(err, BERR_UNSUPPORTED,
-			 "no executor can RUN in a %s stage (executor '%s'%s%s): it needs %s", plat,
-			 name, last_why ? ": " : "", last_why ? last_why : "", what_runs(p));
+	berr_set(err, BERR_UNSUPPORTED,
+		 "no executor can RUN in a %s stage (executor '%s'%s%s): it needs %s", plat,
+		 name, last_why ? ": " : "", last_why ? last_why : "", what_runs(p));
 	return NULL;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "builder/bld_build.h"
+#include "builder/bld_engine_exec.h"
 #include "cli/cli.h"
 #include "image/img_model.h"
 #include "common/common.h"
@@ -25,6 +26,8 @@ enum {
 	OPT_EPOCH,
 	OPT_PROGRESS,
 	OPT_EXECUTOR,
+	OPT_ENGINE,
+	OPT_ISOLATION,
 };
 
 static void push(char ***v, size_t *n, const char *s)
@@ -50,12 +53,15 @@ static int run(int argc, char **argv)
 		{ "source-date-epoch", required_argument, NULL, OPT_EPOCH },
 		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "executor", required_argument, NULL, OPT_EXECUTOR },
+		{ "engine", required_argument, NULL, OPT_ENGINE },
+		{ "isolation", required_argument, NULL, OPT_ISOLATION },
 		{ "quiet", no_argument, NULL, 'q' },
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bld_opts o = { .executor = "auto", .comp = IMG_COMP_GZIP, .log = stderr };
-	const char *epoch = NULL, *progress = "auto";
+	const char *epoch = NULL, *progress = "auto", *engine = NULL;
+	enum bld_engine_iso iso = BLD_ENGINE_ISO_DEFAULT;
 	bool quiet = false;
 	struct berr *err = NULL;
 	int c, rc = 2;
@@ -81,6 +87,15 @@ static int run(int argc, char **argv)
 		case OPT_EPOCH: epoch = optarg; break;
 		case OPT_PROGRESS: progress = optarg; break;
 		case OPT_EXECUTOR: o.executor = optarg; break;
+		case OPT_ENGINE: engine = optarg; break;
+		case OPT_ISOLATION:
+			if (bld_engine_iso_parse(optarg, &iso, &err) < 0) {
+				berr_clear(&err);
+				rc = cli_usage_error(&cmd, "invalid --isolation '%s' (want process, "
+						     "hyperv or default)", optarg);
+				goto out;
+			}
+			break;
 		case 'h':
 			cli_print_help(&cmd, stdout);
 			rc = 0;
@@ -133,8 +148,13 @@ static int run(int argc, char **argv)
 			o.epoch = v;
 		}
 	}
+	/* the engine executor (RUN through a Docker Engine) reads DOCKER_HOST and
+	 * friends unless --engine names one */
+	bld_engine_exec_configure(engine, iso);
 	struct bld_result res;
-	if (bld_build(&o, &res, &err) < 0) {
+	int brc = bld_build(&o, &res, &err);
+	bld_engine_exec_shutdown();
+	if (brc < 0) {
 		rc = cli_report(err);
 		goto out;
 	}
@@ -181,6 +201,11 @@ static const struct cli_command cmd = {
 		 "      --source-date-epoch N       reproducible timestamps (also SOURCE_DATE_EPOCH)\n"
 		 "      --progress MODE             auto, plain, json or quiet (on stderr)\n"
 		 "      --executor NAME             auto, linux, docker or none (for RUN)\n"
+		 "      --engine URL                Docker Engine for --executor docker\n"
+		 "                                  (default: DOCKER_HOST, DOCKER_TLS_VERIFY,\n"
+		 "                                  DOCKER_CERT_PATH as the docker CLI reads them)\n"
+		 "      --isolation MODE            process, hyperv or default for engine RUN steps\n"
+		 "                                  (default: what compat allows, process first)\n"
 		 "  -q, --quiet                     print only the image digest\n"
 		 "  -h, --help                      show this help\n",
 	.run = run,
