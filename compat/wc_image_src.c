@@ -284,12 +284,14 @@ static int read_oci(struct src *s, const char *index_json, size_t len, struct wc
 		collect_entries(cur, img);
 		if (!m)
 			return berr_set(err, BERR_INPUT, "%s: index has no manifests", s->path);
-		cJSON *blob = read_blob(s, m, is_index(m) ? "index" : "manifest", err);
+		/* m points into the previous index, which is freed below */
+		bool nested = is_index(m);
+		cJSON *blob = read_blob(s, m, nested ? "index" : "manifest", err);
 		if (!blob)
 			return -1;
 		cJSON_Delete(owned);
 		owned = blob;
-		if (is_index(m) || cJSON_GetObjectItemCaseSensitive(blob, "manifests")) {
+		if (nested || cJSON_GetObjectItemCaseSensitive(blob, "manifests")) {
 			cur = blob;
 			continue;
 		}

@@ -131,6 +131,18 @@ if echo "$OUT" | jq -e '
 	(.manifest_list_picks[] | select(.runtime == "containerd-prefix") | .index == null)' >/dev/null; then
 	ok "manifest list picks per runtime"; else fail "manifest list picks per runtime" "$OUT"; fi
 
+# a layout whose index.json points at a nested index (what `skopeo copy --all`
+# writes for a manifest list): followed to the Windows image, no crash
+NL=$TMP/nested
+cp -r "$ML" "$NL"
+nested=$(cat "$ML/index.json")
+nh=$(mk_blob "$NL" "$nested")
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%s","size":%d}]}' \
+	"$nh" ${#nested} >"$NL/index.json"
+run "$BERTH" compat check --image "$NL" --host ws2019 --isolation process --format json
+if [ "$RC" = 0 ] && echo "$OUT" | jq -e '.image.os_version == "10.0.17763.5000"' >/dev/null; then
+	ok "nested index followed"; else fail "nested index followed" "rc $RC $OUT $ERR"; fi
+
 # --- releases ---
 run "$BERTH" compat releases --json --date 2026-08-20
 if [ "$RC" = 0 ] && echo "$OUT" | jq -e '
