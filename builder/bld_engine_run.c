@@ -980,6 +980,21 @@ int bld_engine_prune(struct bld_engine *e, bool chains, size_t *n_containers, si
 			return -1;
 		nc++;
 	}
+	/* untagged commits berth left behind (an interrupted or failed clean-up)
+	 * carry its label; they go first, as they may be children of chains */
+	_cleanup_free_ char *df = xasprintf("{\"dangling\":[\"true\"],\"label\":[\"%s\"]}",
+					    BLD_ENGINE_LABEL);
+	_cleanup_free_ char *qd = eng_escape(df);
+	_cleanup_free_ char *dpath = xasprintf("/images/json?filters=%s", qd);
+	_cleanup_cjson_ cJSON *dl = NULL;
+	if (eng_json(e, "GET", dpath, NULL, &dl, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, dl) {
+		const char *id = eng_jstr(it, "Id");
+		if (id && remove_image(e, id, err) < 0)
+			return -1;
+		ni++;
+	}
 	if (chains) {
 		_cleanup_free_ char *rf = xasprintf("{\"reference\":[\"%s\"]}", BLD_ENGINE_CHAIN_REPO);
 		_cleanup_free_ char *qr = eng_escape(rf);
