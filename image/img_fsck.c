@@ -421,6 +421,15 @@ int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck
 	}
 	struct img_fsck_report *rep = xcalloc(1, sizeof(*rep));
 	rep->writers_active = img_store_lock_mode(s) != IMG_LOCK_EXCLUSIVE;
+	/* index.json before the blob scan: with writers running, every blob a
+	 * tag references was committed before the tag, so it is in the scan;
+	 * blobs committed after the index was read are merely unreferenced */
+	_cleanup_img_index_ struct img_index *x = NULL;
+	struct berr *e = NULL;
+	if (img_store_load_index(s, &x, &e) < 0) {
+		add_problem(rep, IMG_FSCK_INVALID, "index.json", 0, "%s", e->msg);
+		berr_free(e);
+	}
 	struct scan sc = { 0 };
 	if (scan_layout(s, &sc, rep, err) < 0) {
 		scan_clear(&sc);
@@ -428,14 +437,8 @@ int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck
 		return -1;
 	}
 	verify_blobs(s, &sc, rep);
-	struct walk w = { .s = s, .sc = &sc, .rep = rep };
-	_cleanup_img_index_ struct img_index *x = NULL;
-	struct berr *e = NULL;
-	if (img_store_load_index(s, &x, &e) < 0) {
-		add_problem(rep, IMG_FSCK_INVALID, "index.json", 0, "%s", e->msg);
-		berr_free(e);
-		w.errors++;
-	} else {
+	struct walk w = { .s = s, .sc = &sc, .rep = rep, .errors = x ? 0 : 1 };
+	if (x) {
 		rep->images = x->n_manifests;
 		walk_index(&w, x);
 	}
