@@ -367,6 +367,26 @@ static cJSON *parse_doc(struct jctx *c, const char *json, size_t len)
 	return j;
 }
 
+int img_json_validate(const char *json, size_t len, const char *what, struct berr **err)
+{
+	struct jctx c = { what ? what : "JSON", err };
+	if (len > IMG_JSON_MAX)
+		return berr_set(err, BERR_LIMIT, "%s: %zu bytes exceeds the %u byte limit", c.what, len,
+				IMG_JSON_MAX);
+	size_t bad = utf8_bad_at((const unsigned char *)json, len);
+	if (bad < len)
+		return berr_set(err, BERR_INPUT, "%s: invalid UTF-8 at byte %zu", c.what, bad);
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	if (!j) {
+		size_t off = end && end >= json ? (size_t)(end - json) : 0;
+		return berr_set(err, BERR_INPUT, "%s: invalid JSON near byte %zu", c.what, off);
+	}
+	int rc = check_dups(&c, j);
+	cJSON_Delete(j);
+	return rc;
+}
+
 static const cJSON *jget(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);

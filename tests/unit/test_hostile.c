@@ -13,7 +13,9 @@
 
 #include "layer_testlib.h"
 #include "image/img_apply.h"
+#include "image/img_archive.h"
 #include "image/img_model.h"
+#include "image/img_store.h"
 
 /* ---- raw ustar writer: fields exactly as given, checksum computed ---- */
 
@@ -442,6 +444,60 @@ static void test_json_invalid_utf8(void **state)
 	json_refused(MAN_HEAD "2},\"layers\":[],\"annotations\":{\"a\":\"\\ud800\"}}", "");
 }
 
+/* ---- docker-archive manifest.json (read with cJSON directly) ---- */
+
+/* A docker-archive whose manifest.json is `mj`, loaded into BASE/root as a
+ * store: must fail naming manifest.json, and leave no blob behind that a
+ * tag references (the store stays loadable). */
+static void archive_refused(struct fx *f, const char *mj, size_t mjlen, const char *needle)
+{
+	struct bbuf b = BBUF_INIT;
+	char sz[12];
+	octal(sz, 12, mjlen);
+	raw_hdr(&b, "manifest.json", '0', sz, NULL);
+	raw_data(&b, mj, mjlen);
+	raw_end(&b);
+	_cleanup_free_ char *path = xasprintf("%s/root/a.tar", f->base);
+	struct berr *err = NULL;
+	assert_int_equal(bfile_write_atomic(path, b.data, b.len, 0644, &err), 0);
+	bbuf_release(&b);
+	_cleanup_free_ char *sdir = xasprintf("%s/root/store", f->base);
+	struct img_store *s = NULL;
+	assert_int_equal(img_store_open(sdir, IMG_STORE_CREATE, &s, &err), 0);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = img_archive_load(path, s, &names, &n, &err);
+	img_store_free(s);
+	if (rc == 0)
+		fail_msg("loaded, want an error containing '%s'", needle);
+	if (!strstr(err->msg, needle) || !strstr(err->msg, "manifest.json"))
+		fail_msg("error '%s' does not name manifest.json / contain '%s'", err->msg, needle);
+	berr_free(err);
+}
+
+static void test_archive_manifest_duplicate_key(void **state)
+{
+	static const char mj[] = "[{\"Config\":\"a.json\",\"Config\":\"b.json\",\"Layers\":[]}]";
+	archive_refused(*state, mj, sizeof(mj) - 1, "duplicate key 'Config'");
+}
+
+static void test_archive_manifest_invalid_utf8(void **state)
+{
+	static const char mj[] = "[{\"Config\":\"a.json\",\"RepoTags\":[\"x:\xff\"],\"Layers\":[]}]";
+	archive_refused(*state, mj, sizeof(mj) - 1, "invalid UTF-8");
+}
+
+static void test_archive_manifest_deep_nesting(void **state)
+{
+	struct bbuf b = BBUF_INIT;
+	for (int i = 0; i < 50000; i++)
+		assert_int_equal(bbuf_add(&b, "[", 1, NULL), 0);
+	for (int i = 0; i < 50000; i++)
+		assert_int_equal(bbuf_add(&b, "]", 1, NULL), 0);
+	archive_refused(*state, b.data, b.len, "invalid JSON");
+	bbuf_release(&b);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -464,6 +520,9 @@ int main(void)
 		cmocka_unit_test(test_json_deep_nesting),
 		cmocka_unit_test(test_json_duplicate_keys),
 		cmocka_unit_test(test_json_invalid_utf8),
+		T(test_archive_manifest_duplicate_key),
+		T(test_archive_manifest_invalid_utf8),
+		T(test_archive_manifest_deep_nesting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
