@@ -411,7 +411,8 @@ int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck
 		if (img_store_lock(s, IMG_LOCK_EXCLUSIVE, err) < 0)
 			return -1;
 	} else if (img_store_lock_mode(s) == IMG_LOCK_NONE) {
-		/* exclusive when free (then leftovers are provably stale), else shared */
+		/* exclusive when free (then leftovers are provably stale, and it is
+		 * held only for the index read and the directory scan), else shared */
 		struct berr *busy = NULL;
 		if (img_store_trylock(s, IMG_LOCK_EXCLUSIVE, &busy) < 0) {
 			berr_free(busy);
@@ -432,6 +433,13 @@ int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck
 	}
 	struct scan sc = { 0 };
 	if (scan_layout(s, &sc, rep, err) < 0) {
+		scan_clear(&sc);
+		img_fsck_report_free(rep);
+		return -1;
+	}
+	/* a read-only check that got the exclusive lock has seen the leftovers
+	 * of dead writers only; hashing can take long: let writers in again */
+	if (!o->repair && img_store_lock_downgrade(s, err) < 0) {
 		scan_clear(&sc);
 		img_fsck_report_free(rep);
 		return -1;

@@ -70,6 +70,19 @@ int img_store_trylock(struct img_store *s, enum img_lock_mode mode, struct berr 
 	return gc_lock(s->lk, s->dir, mode, true, err);
 }
 
+int img_store_lock_downgrade(struct img_store *s, struct berr **err)
+{
+	if (s->lk->mode != IMG_LOCK_EXCLUSIVE)
+		return 0;
+	/* Linux converts a flock exclusive -> shared under one inode lock: no
+	 * other exclusive locker can get in between */
+	while (flock(s->lk->fd, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return berr_set_errno(err, BERR_IO, errno, "lock '%s/blobs'", s->dir);
+	s->lk->mode = IMG_LOCK_SHARED;
+	return 0;
+}
+
 void img_store_unlock(struct img_store *s)
 {
 	if (s->lk->fd >= 0)

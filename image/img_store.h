@@ -60,6 +60,9 @@ enum img_lock_mode {
 int img_store_lock(struct img_store *s, enum img_lock_mode mode, struct berr **err);
 /* Same without waiting: BERR_FAILED when another process holds it. */
 int img_store_trylock(struct img_store *s, enum img_lock_mode mode, struct berr **err);
+/* Exclusive -> shared without letting another collector in between (fsck
+ * scans under the exclusive lock, then hashes under the shared one). */
+int img_store_lock_downgrade(struct img_store *s, struct berr **err);
 void img_store_unlock(struct img_store *s);
 enum img_lock_mode img_store_lock_mode(const struct img_store *s);
 /* Temp-file names used inside a layout: blobs stream into

@@ -228,6 +228,12 @@ static void test_fsck_classes(void **state)
 	assert_int_equal(count_problems(r, IMG_FSCK_ORPHAN), 1);
 	assert_int_equal(count_problems(r, IMG_FSCK_TEMP), 1);
 	assert_false(r->writers_active);
+	/* a read-only fsck keeps only a shared lock once it has scanned */
+	assert_int_equal(img_store_lock_mode(s), IMG_LOCK_SHARED);
+	struct img_store *other = NULL;
+	assert_int_equal(img_store_open(dir, IMG_STORE_OPEN, &other, &err), 0);
+	assert_int_equal(img_store_trylock(other, IMG_LOCK_SHARED, &err), 0);
+	img_store_free(other);
 	img_fsck_report_free(r);
 	img_store_free(s);
 
