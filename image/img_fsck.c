@@ -59,8 +59,7 @@ static void add_problem(struct img_fsck_report *r, enum img_fsck_kind k, const c
 	if (fmt) {
 		va_list ap;
 		va_start(ap, fmt);
-		if (vasprintf(&p->detail, fmt, ap) < 0)
-			p->detail = NULL;
+		p->detail = xvasprintf(fmt, ap);
 		va_end(ap);
 	}
 	if (img_fsck_kind_is_error(k))
