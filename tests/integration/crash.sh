@@ -100,12 +100,17 @@ for i in $(seq 1 "$ITER"); do
 		"$BERTH" fsck >"$TMP/fsck2" 2>&1
 		grep -q 'temp file' "$TMP/fsck2" && bad_repair=$((bad_repair + 1))
 	fi
+	got=
 	if [ $((i % 2)) = 1 ]; then
-		"$BERTH" load -q -i "$TMP/multi.tar" && got=$(digest_of crash:multi) && [ "$got" = "$WANT_MULTI" ] ||
-			bad_reload=$((bad_reload + 1))
+		"$BERTH" load -q -i "$TMP/multi.tar" 2>"$TMP/reload.err" && got=$(digest_of crash:multi)
+		want=$WANT_MULTI
 	else
-		got=$(SOURCE_DATE_EPOCH=1700000000 "$BERTH" import "$TMP/plain.tar" crash:plain) &&
-			[ "$got" = "$WANT_PLAIN" ] || bad_reload=$((bad_reload + 1))
+		got=$(SOURCE_DATE_EPOCH=1700000000 "$BERTH" import "$TMP/plain.tar" crash:plain 2>"$TMP/reload.err")
+		want=$WANT_PLAIN
+	fi
+	if [ "$got" != "$want" ]; then
+		bad_reload=$((bad_reload + 1))
+		echo "iteration $i (killed after ${ms}ms): reload gave '$got', want '$want': $(cat "$TMP/reload.err")"
 	fi
 	"$BERTH" fsck >/dev/null 2>&1 || bad_fsck=$((bad_fsck + 1))
 done
