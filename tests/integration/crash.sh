@@ -76,7 +76,7 @@ t1=$(date +%s%N)
 WINDOW=$(( (t1 - t0) / 1000000 * 3 / 2 + 5 ))
 
 export BERTH_ROOT=$TMP/crash
-bad_fsck=0 bad_reload=0 bad_repair=0 temps=0 killed=0
+bad_fsck=0 bad_reload=0 bad_repair=0 temps=0 killed=0 unlisted=0
 for i in $(seq 1 "$ITER"); do
 	if [ $((i % 2)) = 1 ]; then
 		"$BERTH" load -q -i "$TMP/multi.tar" >/dev/null 2>&1 &
@@ -94,6 +94,9 @@ for i in $(seq 1 "$ITER"); do
 		bad_fsck=$((bad_fsck + 1))
 		echo "iteration $i (killed after ${ms}ms):"; cat "$TMP/fsck"
 	fi
+	on_disk=$(find "$BERTH_ROOT/images" -maxdepth 3 -name '*.tmp-*' -o -maxdepth 3 -name '.tmp-*' | sort -u | wc -l)
+	listed=$(grep -c '^stale temp file' "$TMP/fsck")
+	[ "$on_disk" = "$listed" ] || { unlisted=$((unlisted + 1)); echo "iteration $i: $on_disk temp files, $listed listed"; }
 	if grep -q '^stale temp file' "$TMP/fsck"; then
 		temps=$((temps + 1))
 		"$BERTH" fsck --repair >/dev/null 2>&1
@@ -118,6 +121,7 @@ done
 	fail "fsck after SIGKILL" "$bad_fsck of $ITER runs had errors"
 [ "$bad_reload" = 0 ] && ok "reload after SIGKILL gives the same digests" ||
 	fail "reload after SIGKILL" "$bad_reload of $ITER reloads failed or differed"
+[ "$unlisted" = 0 ] && ok "fsck lists every temp file left on disk" || fail "temp files listed" "$unlisted runs"
 [ "$bad_repair" = 0 ] && ok "fsck --repair clears stale temp files ($temps runs left some)" ||
 	fail "fsck --repair temp files" "$bad_repair runs kept temp files"
 "$BERTH" fsck --repair >/dev/null 2>&1
