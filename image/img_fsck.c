@@ -406,10 +406,13 @@ static int remove_rel(struct img_store *s, const char *rel, struct berr **err)
 int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck_report **out,
 	     struct berr **err)
 {
-	if (o->repair) {
+	/* a layout without blobs/ (nothing to lock) has no blob to lose */
+	_cleanup_free_ char *bdir = xasprintf("%s/blobs", img_store_dir(s));
+	bool lockable = access(bdir, F_OK) == 0;
+	if (o->repair && lockable) {
 		if (img_store_lock(s, IMG_LOCK_EXCLUSIVE, err) < 0)
 			return -1;
-	} else if (img_store_lock_mode(s) == IMG_LOCK_NONE) {
+	} else if (lockable && img_store_lock_mode(s) == IMG_LOCK_NONE) {
 		/* exclusive when free (then leftovers are provably stale, and it is
 		 * held only for the index read and the directory scan), else shared */
 		struct berr *busy = NULL;
@@ -420,7 +423,7 @@ int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck
 		}
 	}
 	struct img_fsck_report *rep = xcalloc(1, sizeof(*rep));
-	rep->writers_active = img_store_lock_mode(s) != IMG_LOCK_EXCLUSIVE;
+	rep->writers_active = lockable && img_store_lock_mode(s) != IMG_LOCK_EXCLUSIVE;
 	/* index.json before the blob scan: with writers running, every blob a
 	 * tag references was committed before the tag, so it is in the scan;
 	 * blobs committed after the index was read are merely unreferenced */

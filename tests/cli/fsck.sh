@@ -95,4 +95,19 @@ expect_rc "prune bad duration" 2 "$BERTH" prune -f --filter until=soon
 expect_rc "prune --help" 0 "$BERTH" prune --help
 expect_rc "fsck clean at the end" 0 "$BERTH" fsck
 
+# a foreign layout without blobs/: checkable; a reference into it is missing
+mkdir -p "$TMP/bare"
+printf '{"imageLayoutVersion":"1.0.0"}' >"$TMP/bare/oci-layout"
+printf '{"schemaVersion":2,"manifests":[]}' >"$TMP/bare/index.json"
+expect_out "empty layout without blobs/" "$TMP/bare: 0 blobs (0 bytes) verified, 0 images, 0 errors, 0 reclaimable" \
+	"$BERTH" fsck "$TMP/bare"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%064d","size":9}]}' 0 \
+	>"$TMP/bare/index.json"
+run "$BERTH" fsck "$TMP/bare"
+[ "$RC" = 1 ] && [[ "$OUT" == "missing blob sha256:0000"*": referenced by index.json"* ]] && ok "dangling index.json entry" ||
+	fail "dangling index entry" "rc $RC $OUT"
+printf 'not json' >"$TMP/bare/index.json"
+run "$BERTH" fsck "$TMP/bare"
+[ "$RC" = 1 ] && [[ "$OUT" == "invalid object index.json: "* ]] && ok "unparseable index.json" || fail "bad index" "rc $RC $OUT"
+
 finish
