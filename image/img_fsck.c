@@ -11,22 +11,38 @@
 
 #include "common/common.h"
 #include "image/img_fsck.h"
-#include "image/img_strmap.h"
 
 #define FSCK_RBUF (128u << 10)
 
+/* Sorted arrays + bsearch: blob names come sorted from the scan, and the
+ * keep set is sorted once before it is consulted. */
 struct img_gc_keep {
-	struct img_strmap m; /* hex -> NULL */
+	char (*hex)[IMG_DIGEST_HEX_LEN + 1];
+	size_t n;
+	bool sorted;
 };
 
 void img_gc_keep_add(struct img_gc_keep *k, const struct img_digest *d)
 {
-	img_strmap_put(&k->m, img_digest_hex(d), NULL);
+	k->hex = xreallocarray(k->hex, k->n + 1, sizeof(*k->hex));
+	snprintf(k->hex[k->n++], sizeof(*k->hex), "%s", img_digest_hex(d));
+	k->sorted = false;
 }
 
-static bool keep_has(const struct img_gc_keep *k, const char *hex)
+static int cmp_hex(const void *a, const void *b)
 {
-	return img_strmap_get(&k->m, hex, NULL);
+	return strcmp(a, b);
+}
+
+static bool keep_has(struct img_gc_keep *k, const char *hex)
+{
+	if (!k->n)
+		return false;
+	if (!k->sorted) {
+		qsort(k->hex, k->n, sizeof(*k->hex), cmp_hex);
+		k->sorted = true;
+	}
+	return bsearch(hex, k->hex, k->n, sizeof(*k->hex), cmp_hex) != NULL;
 }
 
 bool img_fsck_kind_is_error(enum img_fsck_kind k) { return k < IMG_FSCK_ORPHAN; }
@@ -99,7 +115,6 @@ struct tempinfo {
 struct scan {
 	struct blobinfo *b;
 	size_t n;
-	struct img_strmap byhex; /* hex -> struct blobinfo * (index into b, +1) */
 	struct tempinfo *t;
 	size_t nt;
 };
@@ -107,7 +122,6 @@ struct scan {
 static void scan_clear(struct scan *sc)
 {
 	free(sc->b);
-	img_strmap_release(&sc->byhex);
 	for (size_t i = 0; i < sc->nt; i++)
 		free(sc->t[i].rel);
 	free(sc->t);
@@ -221,15 +235,13 @@ static int scan_layout(struct img_store *s, struct scan *sc, struct img_fsck_rep
 		}
 	}
 	free_list(names, n);
-	for (size_t i = 0; i < sc->n; i++)
-		img_strmap_put(&sc->byhex, sc->b[i].hex, &sc->b[i]);
 	return 0;
 }
 
 static struct blobinfo *find_blob(const struct scan *sc, const struct img_digest *d)
 {
-	void *v = NULL;
-	return img_strmap_get(&sc->byhex, img_digest_hex(d), &v) ? v : NULL;
+	/* sc->b is in name order: list_dir sorts, and hex names sort as hex */
+	return bsearch(img_digest_hex(d), sc->b, sc->n, sizeof(*sc->b), cmp_hex);
 }
 
 /* Stream-hash every blob against its name. */
@@ -561,7 +573,7 @@ int img_prune(struct img_store *s, const struct img_prune_opts *o, struct img_pr
 		return -1;
 	struct img_prune_report *rep = xcalloc(1, sizeof(*rep));
 	struct dangling_ctx dc = { s, o, rep };
-	struct img_gc_keep keep = { IMG_STRMAP_INIT };
+	struct img_gc_keep keep = { 0 };
 	struct img_fsck_report *fr = xcalloc(1, sizeof(*fr));
 	struct scan sc = { 0 };
 	_cleanup_img_index_ struct img_index *x = NULL;
@@ -600,7 +612,7 @@ int img_prune(struct img_store *s, const struct img_prune_opts *o, struct img_pr
 out:
 	scan_clear(&sc);
 	img_fsck_report_free(fr);
-	img_strmap_release(&keep.m);
+	free(keep.hex);
 	if (rc < 0) {
 		img_prune_report_free(rep);
 		return -1;
