@@ -513,15 +513,60 @@ void img_prune_report_free(struct img_prune_report *r)
 	free(r);
 }
 
+static void push(char ***v, size_t *n, const char *s);
+
+/* Builder cache records (builder/bld_build.c): $BERTH_ROOT/cache/keys/<hex>
+ * holding "empty\n" or "<mediaType> <digest> <size> <diffID>\n". */
+#define GC_CACHE_REC_MAX 4096
+
 int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struct img_gc_keep *keep,
 		      struct img_prune_report *rep, struct berr **err)
 {
-	(void)s;
-	(void)o;
-	(void)keep;
-	(void)rep;
-	(void)err;
-	return 0; /* no build cache yet: see the header */
+	_cleanup_free_ char *root = img_local_root();
+	_cleanup_free_ char *images = xasprintf("%s/images", root);
+	if (strcmp(img_store_dir(s), images) != 0)
+		return 0; /* the cache belongs to the local store only */
+	_cleanup_free_ char *dir = xasprintf("%s/cache/keys", root);
+	char **names = NULL;
+	size_t n = 0;
+	if (list_dir(dir, &names, &n, err) < 0) {
+		if (*err && (*err)->code == BERR_NOTFOUND) {
+			berr_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
+		struct stat st;
+		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		/* temp records: the exclusive lock says their writer is gone */
+		bool tmp = strstr(names[i], IMG_STORE_FILE_TMP_INFIX) != NULL;
+		if (tmp || o->all || (o->until > 0 && st.st_mtime < o->until)) {
+			if (unlink(p) < 0 && errno != ENOENT) {
+				rc = berr_set_errno(err, BERR_IO, errno, "remove cache record '%s'", p);
+				break;
+			}
+			if (!tmp)
+				push(&rep->cache, &rep->n_cache, names[i]);
+			rep->reclaimed += (uint64_t)st.st_size;
+			continue;
+		}
+		struct bbuf rec = BBUF_INIT;
+		struct berr *e = NULL;
+		char mt[128], dg[80];
+		struct img_digest d;
+		if (bfile_read_all(p, GC_CACHE_REC_MAX, &rec, &e) == 0 &&
+		    sscanf(bbuf_str(&rec), "%127s %79s", mt, dg) == 2 &&
+		    img_digest_parse(dg, "cache record", &d, &e) == 0)
+			img_gc_keep_add(keep, &d);
+		berr_free(e);
+		bbuf_release(&rec);
+	}
+	free_list(names, n);
+	return rc;
 }
 
 static void push(char ***v, size_t *n, const char *s)

@@ -95,12 +95,15 @@ int img_prune(struct img_store *s, const struct img_prune_opts *o, struct img_pr
 struct img_gc_keep;
 void img_gc_keep_add(struct img_gc_keep *k, const struct img_digest *d);
 
-/* HOOK for the builder's cache (not written yet): called by img_prune with
- * the exclusive lock held, before blobs are collected. It must remove
- * cache records under $BERTH_ROOT that o->all or o->until select (append
- * their names to rep->cache, their freed bytes to rep->reclaimed) and call
- * img_gc_keep_add for every blob a surviving record still references.
- * Today it does nothing: there is no cache. */
+/* HOOK for the builder's cache, called by img_prune with the exclusive lock
+ * held, before blobs are collected; extend it when the cache changes. For
+ * the local store it reads the builder's records ($BERTH_ROOT/cache/keys/
+ * <hex>, format in builder/bld_build.c): records selected by o->all (all)
+ * or o->until (older) are removed (names in rep->cache, bytes in
+ * rep->reclaimed), stale record temp files too, and every layer blob a
+ * surviving record names is kept (img_gc_keep_add). A removed record only
+ * costs a rebuild of its step. RUN --mount=type=cache directories
+ * ($BERTH_ROOT/cache/mounts) are not touched. */
 int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struct img_gc_keep *keep,
 		      struct img_prune_report *rep, struct berr **err);
 

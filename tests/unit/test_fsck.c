@@ -299,6 +299,52 @@ static void test_prune(void **state)
 	rmtmp(dir);
 }
 
+/* The cache hook keeps blobs that builder cache records name, and drops
+ * the records with --all (then their blobs go too). */
+static void test_prune_cache_hook(void **state)
+{
+	(void)state;
+	char *root = xstrdup("/tmp/berth-unit-fsck-root.XXXXXX");
+	assert_non_null(mkdtemp(root));
+	setenv("BERTH_ROOT", root, 1);
+	struct img_store *s = NULL;
+	struct berr *err = NULL;
+	assert_int_equal(img_local_open(&s, &err), 0);
+	struct img_digest cached, loose;
+	put_json(s, "cached layer", &cached);
+	put_json(s, "loose", &loose);
+	_cleanup_free_ char *keys = xasprintf("%s/cache/keys", root);
+	assert_int_equal(bfile_mkdir_p(keys, 0700, &err), 0);
+	_cleanup_free_ char *rec = xasprintf("%s/%064d", keys, 1);
+	_cleanup_free_ char *line = xasprintf("application/vnd.oci.image.layer.v1.tar %s 12 %s\n",
+					      cached.s, cached.s);
+	assert_int_equal(bfile_write_atomic(rec, line, strlen(line), 0644, &err), 0);
+	_cleanup_free_ char *empty = xasprintf("%s/%064d", keys, 2);
+	assert_int_equal(bfile_write_atomic(empty, "empty\n", 6, 0644, &err), 0);
+	img_store_free(s);
+
+	assert_int_equal(img_local_open(&s, &err), 0);
+	struct img_prune_opts po = { 0 };
+	struct img_prune_report *pr = NULL;
+	assert_int_equal(img_prune(s, &po, &pr, &err), 0);
+	assert_int_equal(pr->n_cache, 0);
+	assert_int_equal(pr->n_blobs, 1);
+	assert_string_equal(pr->blobs[0], loose.s);
+	img_prune_report_free(pr);
+	assert_true(img_store_has_blob(s, &cached));
+	po.all = true;
+	assert_int_equal(img_prune(s, &po, &pr, &err), 0);
+	assert_int_equal(pr->n_cache, 2);
+	assert_int_equal(pr->n_blobs, 1);
+	assert_string_equal(pr->blobs[0], cached.s);
+	img_prune_report_free(pr);
+	assert_int_equal(access(rec, F_OK), -1);
+	img_store_free(s);
+	unsetenv("BERTH_ROOT");
+	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_same_blob_race),
 		cmocka_unit_test(test_fsck_classes),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_prune_cache_hook),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
