@@ -241,6 +241,8 @@ static int scan_layout(struct img_store *s, struct scan *sc, struct img_fsck_rep
 static struct blobinfo *find_blob(const struct scan *sc, const struct img_digest *d)
 {
 	/* sc->b is in name order: list_dir sorts, and hex names sort as hex */
+	if (!sc->n)
+		return NULL;
 	return bsearch(img_digest_hex(d), sc->b, sc->n, sizeof(*sc->b), cmp_hex);
 }
 
