@@ -747,6 +747,9 @@ static int import_finish(struct importer *im, enum img_source_kind kind, struct 
 			berr_free(ignored);
 		}
 	} else if (im->has_manifest) {
+		_cleanup_free_ char *what = xasprintf("'%s': manifest.json", im->path);
+		if (img_json_validate(im->manifest_json.data, im->manifest_json.len, what, err) < 0)
+			return -1;
 		_cleanup_cjson_ cJSON *j = cJSON_ParseWithLength(im->manifest_json.data,
 								  im->manifest_json.len);
 		if (!cJSON_IsArray(j))

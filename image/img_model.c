@@ -291,11 +291,53 @@ static int check_dups(struct jctx *c, const cJSON *j)
 	return 0;
 }
 
+/* Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), or len. JSON must
+ * be UTF-8 (RFC 8259); cJSON copies bytes unchecked, and what we store we
+ * also re-serialize for other tools. */
+static size_t utf8_bad_at(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned char b = s[i];
+		size_t n;
+		uint32_t cp, min;
+		if (b < 0x80) {
+			i++;
+			continue;
+		} else if ((b & 0xe0) == 0xc0) {
+			n = 2, cp = b & 0x1f, min = 0x80;
+		} else if ((b & 0xf0) == 0xe0) {
+			n = 3, cp = b & 0x0f, min = 0x800;
+		} else if ((b & 0xf8) == 0xf0) {
+			n = 4, cp = b & 0x07, min = 0x10000;
+		} else {
+			return i;
+		}
+		if (len - i < n)
+			return i;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += n;
+	}
+	return len;
+}
+
 static cJSON *parse_doc(struct jctx *c, const char *json, size_t len)
 {
 	if (len > IMG_JSON_MAX) {
 		berr_set(c->err, BERR_LIMIT, "%s: %zu bytes exceeds the %u byte limit", c->what, len,
 			 IMG_JSON_MAX);
+		return NULL;
+	}
+	size_t bad = utf8_bad_at((const unsigned char *)json, len);
+	if (bad < len) {
+		berr_set(c->err, BERR_INPUT, "%s: invalid UTF-8 at byte %zu", c->what, bad);
 		return NULL;
 	}
 	const char *end = NULL;
@@ -323,6 +365,26 @@ static cJSON *parse_doc(struct jctx *c, const char *json, size_t len)
 		return NULL;
 	}
 	return j;
+}
+
+int img_json_validate(const char *json, size_t len, const char *what, struct berr **err)
+{
+	struct jctx c = { what ? what : "JSON", err };
+	if (len > IMG_JSON_MAX)
+		return berr_set(err, BERR_LIMIT, "%s: %zu bytes exceeds the %u byte limit", c.what, len,
+				IMG_JSON_MAX);
+	size_t bad = utf8_bad_at((const unsigned char *)json, len);
+	if (bad < len)
+		return berr_set(err, BERR_INPUT, "%s: invalid UTF-8 at byte %zu", c.what, bad);
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	if (!j) {
+		size_t off = end && end >= json ? (size_t)(end - json) : 0;
+		return berr_set(err, BERR_INPUT, "%s: invalid JSON near byte %zu", c.what, off);
+	}
+	int rc = check_dups(&c, j);
+	cJSON_Delete(j);
+	return rc;
 }
 
 static const cJSON *jget(const cJSON *o, const char *key)

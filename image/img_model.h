@@ -163,6 +163,11 @@ int img_manifest_parse(const char *json, size_t len, const char *what, struct im
 		       struct berr **err);
 int img_index_parse(const char *json, size_t len, const char *what, struct img_index **out,
 		    struct berr **err);
+/* The checks every loader applies, for JSON read with cJSON directly
+ * (docker-archive manifest.json): size cap, well-formed UTF-8, syntax, no
+ * duplicate keys (parsers that keep the first and the last would see
+ * different documents). */
+int img_json_validate(const char *json, size_t len, const char *what, struct berr **err);
 /* Which kind a JSON document is by its mediaType (or shape when absent):
  * returns IMG_MT_* string constant or NULL. */
 const char *img_json_kind(const char *json, size_t len);

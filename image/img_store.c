@@ -17,9 +17,89 @@
 #define IMG_BLOB_WBUF (128u << 10)
 #define IMG_BLOB_RBUF (128u << 10)
 
+/* The GC lock lives behind a pointer so that const readers
+ * (img_store_has_blob) can take it lazily too. */
+struct img_store_lockstate {
+	int fd;                   /* open DIR/blobs, -1 when not locked */
+	enum img_lock_mode mode;  /* IMG_LOCK_NONE when not locked */
+};
+
 struct img_store {
 	char *dir;
+	struct img_store_lockstate *lk;
 };
+
+/* flock on DIR/blobs (a directory every layout has: no extra file in the
+ * layout, and a different inode from the index.json lock on DIR). */
+static int gc_lock(struct img_store_lockstate *lk, const char *dir, enum img_lock_mode mode,
+		   bool try, struct berr **err)
+{
+	if (mode == IMG_LOCK_NONE || lk->mode == IMG_LOCK_EXCLUSIVE || lk->mode == mode)
+		return 0;
+	if (lk->mode == IMG_LOCK_SHARED)
+		return berr_set(err, BERR_INTERNAL,
+				"store '%s': cannot upgrade a shared lock to an exclusive one", dir);
+	_cleanup_free_ char *p = xasprintf("%s/blobs", dir);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return berr_set_errno(err, errno == ENOENT ? BERR_NOTFOUND : BERR_IO, errno,
+				      "open '%s' for locking", p);
+	int op = (mode == IMG_LOCK_EXCLUSIVE ? LOCK_EX : LOCK_SH) | (try ? LOCK_NB : 0);
+	while (flock(fd, op) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return berr_set(err, BERR_FAILED, "store '%s' is locked by another berth process",
+					dir);
+		return berr_set_errno(err, BERR_IO, e, "lock '%s'", p);
+	}
+	lk->fd = fd;
+	lk->mode = mode;
+	return 0;
+}
+
+int img_store_lock(struct img_store *s, enum img_lock_mode mode, struct berr **err)
+{
+	return gc_lock(s->lk, s->dir, mode, false, err);
+}
+
+int img_store_trylock(struct img_store *s, enum img_lock_mode mode, struct berr **err)
+{
+	return gc_lock(s->lk, s->dir, mode, true, err);
+}
+
+int img_store_lock_downgrade(struct img_store *s, struct berr **err)
+{
+	if (s->lk->mode != IMG_LOCK_EXCLUSIVE)
+		return 0;
+	/* Linux converts a flock exclusive -> shared under one inode lock: no
+	 * other exclusive locker can get in between */
+	while (flock(s->lk->fd, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return berr_set_errno(err, BERR_IO, errno, "lock '%s/blobs'", s->dir);
+	s->lk->mode = IMG_LOCK_SHARED;
+	return 0;
+}
+
+void img_store_unlock(struct img_store *s)
+{
+	if (s->lk->fd >= 0)
+		close(s->lk->fd); /* releases the flock */
+	s->lk->fd = -1;
+	s->lk->mode = IMG_LOCK_NONE;
+}
+
+enum img_lock_mode img_store_lock_mode(const struct img_store *s) { return s->lk->mode; }
+
+/* Readers and writers hold the shared lock from their first blob access
+ * until the handle is freed, so that prune (exclusive) never deletes a blob
+ * between "it is there, skip it" and the tag that references it. */
+static int shared_lock(const struct img_store *s, struct berr **err)
+{
+	return gc_lock(s->lk, s->dir, IMG_LOCK_SHARED, false, err);
+}
 
 const char *img_store_dir(const struct img_store *s) { return s->dir; }
 
@@ -30,6 +110,9 @@ char *img_store_blob_path(const struct img_store *s, const struct img_digest *d)
 
 bool img_store_has_blob(const struct img_store *s, const struct img_digest *d)
 {
+	struct berr *ignored = NULL;
+	if (shared_lock(s, &ignored) < 0) /* best effort for readers */
+		berr_free(ignored);
 	_cleanup_free_ char *p = img_store_blob_path(s, d);
 	struct stat st;
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
@@ -97,6 +180,8 @@ int img_store_open(const char *dir, enum img_store_mode mode, struct img_store *
 	}
 	struct img_store *s = xcalloc(1, sizeof(*s));
 	s->dir = xstrdup(dir);
+	s->lk = xcalloc(1, sizeof(*s->lk));
+	s->lk->fd = -1;
 	*out = s;
 	return 0;
 }
@@ -105,6 +190,8 @@ void img_store_free(struct img_store *s)
 {
 	if (!s)
 		return;
+	img_store_unlock(s);
+	free(s->lk);
 	free(s->dir);
 	free(s);
 }
@@ -159,7 +246,9 @@ static int bw_write(void *ctx, const void *p, size_t n, struct berr **err)
 
 struct img_blob_writer *img_blob_writer_new(struct img_store *s, struct berr **err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s/blobs/sha256/.tmp-XXXXXX", s->dir);
+	if (shared_lock(s, err) < 0)
+		return NULL;
+	_cleanup_free_ char *tmp = xasprintf("%s/blobs/sha256/" IMG_STORE_BLOB_TMP_PREFIX "XXXXXX", s->dir);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		berr_set_errno(err, BERR_IO, errno, "create temporary blob in '%s'", s->dir);
@@ -239,6 +328,8 @@ int img_store_put_blob(struct img_store *s, const void *p, size_t n, struct img_
 		       struct berr **err)
 {
 	img_digest_bytes(p, n, out);
+	if (shared_lock(s, err) < 0)
+		return -1;
 	if (img_store_has_blob(s, out))
 		return 0;
 	struct img_blob_writer *w = img_blob_writer_new(s, err);
@@ -267,6 +358,9 @@ struct img_blob_reader {
 struct img_blob_reader *img_blob_open(struct img_store *s, const struct img_digest *d,
 				      int64_t expect_size, struct berr **err)
 {
+	struct berr *ignored = NULL;
+	if (shared_lock(s, &ignored) < 0) /* best effort for readers */
+		berr_free(ignored);
 	_cleanup_free_ char *path = img_store_blob_path(s, d);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -398,6 +492,8 @@ int img_store_blob_to_sink(struct img_store *s, const struct img_descriptor *d,
 int img_store_copy_blob(struct img_store *dst, struct img_store *src,
 			const struct img_descriptor *d, struct berr **err)
 {
+	if (shared_lock(dst, err) < 0)
+		return -1;
 	if (img_store_has_blob(dst, &d->digest))
 		return 0;
 	struct img_blob_writer *w = img_blob_writer_new(dst, err);
@@ -482,6 +578,9 @@ static int tag_set_locked(struct img_store *s, const char *ref_name, const char 
 int img_store_tag_set_raw(struct img_store *s, const char *ref_name, const char *full_name,
 			  const struct img_descriptor *desc, struct berr **err)
 {
+	/* GC lock before the index lock (prune takes them in that order too) */
+	if (shared_lock(s, err) < 0)
+		return -1;
 	int lk = index_lock(s, err);
 	if (lk < 0)
 		return -1;
@@ -629,6 +728,25 @@ int img_store_tag_remove(struct img_store *s, const char *ref, struct berr **err
 	}
 	index_unlock(lk);
 	return rc;
+}
+
+int img_store_index_edit(struct img_store *s,
+			 int (*fn)(struct img_index *x, void *ctx, struct berr **err), void *ctx,
+			 struct berr **err)
+{
+	if (shared_lock(s, err) < 0)
+		return -1;
+	int lk = index_lock(s, err);
+	if (lk < 0)
+		return -1;
+	_cleanup_img_index_ struct img_index *x = NULL;
+	int rc = img_store_load_index(s, &x, err);
+	if (rc == 0)
+		rc = fn(x, ctx, err);
+	if (rc > 0)
+		rc = img_store_save_index(s, x, err);
+	index_unlock(lk);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---------- local store ---------- */

@@ -15,7 +15,16 @@
  *
  * A store handle is not thread-safe. Tag updates (index.json read-modify-
  * write) take an exclusive flock on the layout directory, so concurrent
- * berth processes do not lose updates; blob writes need no lock. */
+ * berth processes do not lose updates.
+ *
+ * GC lock (flock on DIR/blobs, see docs/image-store.md): every handle takes
+ * it shared at its first blob read, blob write or tag update and keeps it
+ * until img_store_free, so a blob found or written cannot be collected
+ * before the tag that references it is in index.json. Collectors (prune,
+ * fsck --repair) take it exclusive with img_store_lock before reading the
+ * index, which also proves that no temp file in the layout belongs to a
+ * live berth writer. Two writers of the same blob race safely: each streams
+ * into its own temp file and renames it over the (identical) final name. */
 #ifndef BERTH_IMG_STORE_H
 #define BERTH_IMG_STORE_H
 
@@ -38,6 +47,29 @@ enum img_store_mode {
 };
 int img_store_open(const char *dir, enum img_store_mode mode, struct img_store **out,
 		   struct berr **err);
+
+enum img_lock_mode {
+	IMG_LOCK_NONE = 0,
+	IMG_LOCK_SHARED = 1,    /* writers and readers */
+	IMG_LOCK_EXCLUSIVE = 2, /* collectors: prune, fsck --repair */
+};
+/* Take the GC lock (blocking). A no-op when a lock at least as strong is
+ * held; upgrading shared -> exclusive is refused (BERR_INTERNAL: it could
+ * deadlock against another upgrader). Released by img_store_unlock or
+ * img_store_free. */
+int img_store_lock(struct img_store *s, enum img_lock_mode mode, struct berr **err);
+/* Same without waiting: BERR_FAILED when another process holds it. */
+int img_store_trylock(struct img_store *s, enum img_lock_mode mode, struct berr **err);
+/* Exclusive -> shared without letting another collector in between (fsck
+ * scans under the exclusive lock, then hashes under the shared one). */
+int img_store_lock_downgrade(struct img_store *s, struct berr **err);
+void img_store_unlock(struct img_store *s);
+enum img_lock_mode img_store_lock_mode(const struct img_store *s);
+/* Temp-file names used inside a layout: blobs stream into
+ * DIR/blobs/sha256/.tmp-XXXXXX, index.json and oci-layout are replaced via
+ * DIR/NAME.tmp-XXXXXX (bfile_write_atomic). */
+#define IMG_STORE_BLOB_TMP_PREFIX ".tmp-"
+#define IMG_STORE_FILE_TMP_INFIX ".tmp-"
 void img_store_free(struct img_store *s);
 const char *img_store_dir(const struct img_store *s);
 /* DIR/blobs/sha256/HEX; caller frees */
@@ -81,6 +113,12 @@ int img_store_blob_to_sink(struct img_store *s, const struct img_descriptor *d,
 /* --- index.json --- */
 int img_store_load_index(struct img_store *s, struct img_index **out, struct berr **err);
 int img_store_save_index(struct img_store *s, const struct img_index *x, struct berr **err);
+
+/* Read-modify-write of index.json under the index lock: fn edits x and
+ * returns 1 to save it, 0 to leave the file alone, -1 on error. */
+int img_store_index_edit(struct img_store *s,
+			 int (*fn)(struct img_index *x, void *ctx, struct berr **err), void *ctx,
+			 struct berr **err);
 
 /* --- tags ---
  * `ref` is an image reference ("foo", "foo:1", "reg:5000/a/b:tag"); it is
