@@ -155,8 +155,7 @@ void img_host_platform(struct img_platform *out)
 	out->architecture = xstrdup(m);
 }
 
-/* "10.0.17763.1040" -> numbers; returns count parsed (0 if malformed). */
-static int parse_osver(const char *s, unsigned long v[4])
+int img_os_version_parse(const char *s, unsigned long v[4])
 {
 	int n = 0;
 	memset(v, 0, 4 * sizeof(*v));
@@ -203,7 +202,7 @@ static long select_platform(const struct img_index *x, const struct img_platform
 	long best = -1;
 	int best_rank = 0;
 	unsigned long wv[4], bestrev = 0;
-	int wn = want->os_version ? parse_osver(want->os_version, wv) : 0;
+	int wn = want->os_version ? img_os_version_parse(want->os_version, wv) : 0;
 	for (size_t i = 0; i < x->n_manifests; i++) {
 		const struct img_platform *p = x->manifests[i].platform;
 		if (!p || !p->os || !p->architecture)
@@ -216,7 +215,7 @@ static long select_platform(const struct img_index *x, const struct img_platform
 		unsigned long rev = 0;
 		if (wn >= 3 && strcmp(want->os, "windows") == 0) {
 			unsigned long pv[4];
-			int pn = p->os_version ? parse_osver(p->os_version, pv) : 0;
+			int pn = p->os_version ? img_os_version_parse(p->os_version, pv) : 0;
 			if (pn == 0)
 				rank = 1; /* no os.version: acceptable fallback */
 			else if (pn >= 3 && pv[0] == wv[0] && pv[1] == wv[1] && pv[2] == wv[2]) {

@@ -109,6 +109,10 @@ int img_image_write(struct img_store *s, const struct img_config *cfg,
 		    const struct img_kvmap *annotations, struct img_descriptor *out,
 		    struct berr **err);
 
+/* "10.0.17763.1040" -> up to 4 numbers in v; returns how many were parsed
+ * (0 if malformed). Shared by archive and registry platform selection. */
+int img_os_version_parse(const char *s, unsigned long v[4]);
+
 /* Host platform as linux/<GOARCH>[/variant] from uname. */
 void img_host_platform(struct img_platform *out);
 

@@ -624,27 +624,6 @@ int img_registry_push(struct img_registry *r, struct img_store *s, const struct 
 
 /* ---------- pull ---------- */
 
-static int parse_osver(const char *s, unsigned long v[4])
-{
-	int n = 0;
-	memset(v, 0, 4 * sizeof(*v));
-	while (s && *s && n < 4) {
-		char *end;
-		errno = 0;
-		unsigned long x = strtoul(s, &end, 10);
-		if (end == s || errno)
-			return 0;
-		v[n++] = x;
-		if (*end == '.')
-			s = end + 1;
-		else if (*end == '\0')
-			break;
-		else
-			return 0;
-	}
-	return n;
-}
-
 static bool variant_ok(const char *arch, const char *have, const char *want)
 {
 	if (!want)
@@ -677,7 +656,7 @@ static long select_entry(const struct img_index *x, const struct img_platform *w
 	long best = -1;
 	unsigned long best_key[3] = { 0, 0, 0 };
 	unsigned long wv[4];
-	int wn = want->os_version ? parse_osver(want->os_version, wv) : 0;
+	int wn = want->os_version ? img_os_version_parse(want->os_version, wv) : 0;
 	bool win = want->os && strcmp(want->os, "windows") == 0;
 	for (size_t i = 0; i < x->n_manifests; i++) {
 		const struct img_platform *p = x->manifests[i].platform;
@@ -690,7 +669,7 @@ static long select_entry(const struct img_index *x, const struct img_platform *w
 		unsigned long key[3] = { 1, 0, 0 }; /* rank, build, revision */
 		if (win && wn >= 3) {
 			unsigned long pv[4];
-			int pn = p->os_version ? parse_osver(p->os_version, pv) : 0;
+			int pn = p->os_version ? img_os_version_parse(p->os_version, pv) : 0;
 			if (pn == 0)
 				key[0] = 1;
 			else if (pn < 3 || pv[0] != wv[0] || pv[1] != wv[1])
@@ -1047,8 +1026,8 @@ static int entry_cmp(const void *pa, const void *pb)
 	if (!wa)
 		return 0; /* stable order kept by the caller's insertion sort */
 	unsigned long va[4], vb[4];
-	parse_osver(a->platform->os_version, va);
-	parse_osver(b->platform->os_version, vb);
+	img_os_version_parse(a->platform->os_version, va);
+	img_os_version_parse(b->platform->os_version, vb);
 	for (int i = 0; i < 4; i++)
 		if (va[i] != vb[i])
 			return va[i] > vb[i] ? -1 : 1;
