@@ -903,6 +903,37 @@ static int do_run(struct bld_engine *e, const struct bld_engine_facts *f,
 		r->layer_path = path;
 	}
 	if (s->keep_chain) {
+		/* Same chain ID = same layers: two RUNs that make byte-identical
+		 * layers (engines keep whole-second mtimes) meet here. Moving the
+		 * tag to this commit would orphan the image that had it (an
+		 * untagged child of the parent chain), so an existing chain image
+		 * with exactly these layers is kept and this commit removed. */
+		char cref[128];
+		snprintf(cref, sizeof(cref), "%s:%s", BLD_ENGINE_CHAIN_REPO, img_digest_hex(&r->chain_id));
+		_cleanup_free_ char *cpath2 = xasprintf("/images/%s/json", cref);
+		_cleanup_cjson_ cJSON *ej = NULL;
+		struct berr *e2 = NULL;
+		if (eng_json(e, "GET", cpath2, NULL, &ej, &e2) == 0) {
+			struct img_digest *have = NULL;
+			size_t hn = 0;
+			bool same = image_layers(ej, &have, &hn, NULL) == 0 && hn == pc->n_diff_ids + 1;
+			for (size_t i = 0; same && i < pc->n_diff_ids; i++)
+				same = img_digest_equal(&have[i], &pc->diff_ids[i]);
+			if (same)
+				same = img_digest_equal(&have[hn - 1], &r->diff_id);
+			free(have);
+			const char *eid = eng_jstr(ej, "Id");
+			if (eid && !strcmp(eid, st->committed)) {
+				st->keep_committed = true; /* already tagged */
+				return 0;
+			}
+			if (same)
+				return 0; /* cleanup removes our commit, the chain stays */
+		} else if (e2->code != BERR_NOTFOUND) {
+			*err = e2;
+			return berr_wrap(err, "look up the chain image '%s'", cref);
+		}
+		berr_free(e2);
 		_cleanup_free_ char *tpath = xasprintf("/images/%s/tag?repo=%s&tag=%s", qi,
 						       BLD_ENGINE_CHAIN_REPO, img_digest_hex(&r->chain_id));
 		struct eng_req tr;
