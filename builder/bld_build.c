@@ -395,11 +395,18 @@ static int write_layer(struct bld *b, struct bld_stage *s, fill_fn fill, void *u
 	return 0;
 }
 
+/* A layer step whose layer is made elsewhere and stored as it is (a
+ * Windows RUN on an engine): stores the blob in b->cs, fills d and diff_id;
+ * returns 1 when the step changed nothing. */
+typedef int (*raw_fn)(struct bld *b, struct bld_stage *s, void *ud, struct img_descriptor *d,
+		      struct img_digest *diff_id, struct berr **err);
+
 /* Run a layer step through the cache. `empty_ok`: the fill may decide no
- * layer is needed (*want_layer false). Returns 1 on a cache hit. */
-static int layer_step(struct bld *b, struct bld_stage *s, const char *key_text,
-		      const struct img_digest *inputs, fill_fn fill, void *ud, bool want_layer,
-		      bool *made_layer, struct berr **err)
+ * layer is needed (*want_layer false). Returns 1 on a cache hit. With `raw`,
+ * the layer comes from raw instead of a layer writer filled by `fill`. */
+static int layer_step_any(struct bld *b, struct bld_stage *s, const char *key_text,
+			  const struct img_digest *inputs, fill_fn fill, raw_fn raw, void *ud,
+			  bool want_layer, bool *made_layer, struct berr **err)
 {
 	char extra[96];
 	snprintf(extra, sizeof(extra), "\ncomp=%s epoch=%lld", img_compression_name(b->o->comp),
@@ -424,9 +431,11 @@ static int layer_step(struct bld *b, struct bld_stage *s, const char *key_text,
 		*made_layer = false;
 		return 0;
 	}
-	int w = write_layer(b, s, fill, ud, &d, &diff_id, err);
+	int w = raw ? raw(b, s, ud, &d, &diff_id, err) : write_layer(b, s, fill, ud, &d, &diff_id, err);
 	if (w < 0)
 		return -1;
+	if (raw && w == 0 && b->res)
+		b->res->layers_written++;
 	if (w == 1) {
 		cache_put(b, &s->key, true, NULL, NULL);
 		*made_layer = false;
@@ -437,6 +446,13 @@ static int layer_step(struct bld *b, struct bld_stage *s, const char *key_text,
 	img_descriptor_clear(&d);
 	*made_layer = true;
 	return 0;
+}
+
+static int layer_step(struct bld *b, struct bld_stage *s, const char *key_text,
+		      const struct img_digest *inputs, fill_fn fill, void *ud, bool want_layer,
+		      bool *made_layer, struct berr **err)
+{
+	return layer_step_any(b, s, key_text, inputs, fill, NULL, ud, want_layer, made_layer, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -874,6 +890,7 @@ struct run_fill {
 	char *display;        /* for the exit-code error */
 	unsigned step;
 	struct bld_exec_session *sess; /* kept until the layer is written */
+	struct img_image *image;       /* Windows: the stage's image (prepare_image) */
 };
 
 static void run_output(void *ud, int fd, const char *data, size_t n)
@@ -924,6 +941,43 @@ static int fill_run(struct bld *b, struct bld_stage *s, void *ud, struct img_lay
 		rc = rf->x->diff(sess, l, &changed, err);
 	/* the layer writer reads the upper dir's files when it finishes */
 	rf->sess = sess;
+	return rc == 0 && !changed ? 1 : rc;
+}
+
+/* Windows stages: the executor gets the stage's image (the layer chain as
+ * it is) and its layer is stored byte for byte; a Windows rootfs is never
+ * materialised and a Windows layer never re-encoded (bld_exec.h). */
+static int raw_run(struct bld *b, struct bld_stage *s, void *ud, struct img_descriptor *d,
+		   struct img_digest *diff_id, struct berr **err)
+{
+	struct run_fill *rf = ud;
+	struct img_descriptor man = { 0 };
+	if (img_image_write(b->cs, s->cfg, s->layers, s->nlayers, false, NULL, &man, err) < 0)
+		return berr_wrap(err, "the stage's image for RUN");
+	int rc = img_image_load(b->cs, &man, NULL, &rf->image, err);
+	img_descriptor_clear(&man);
+	if (rc < 0)
+		return berr_wrap(err, "the stage's image for RUN");
+	_cleanup_free_ char *tmpd = xasprintf("%s/tmp", b->cache_dir);
+	if (bfile_mkdir_p(tmpd, 0700, err) < 0)
+		return -1;
+	_cleanup_free_ char *parent = xasprintf("%s/run-XXXXXX", tmpd);
+	if (!mkdtemp(parent))
+		return berr_set_errno(err, BERR_IO, errno, "create '%s'", parent);
+	bld_tmpdir_add(b, xstrdup(parent));
+	_cleanup_free_ char *scratch = xasprintf("%s/sb", parent);
+	if (rf->x->prepare_image(rf->image, scratch, rf->plat, &rf->sess, err) < 0)
+		return -1;
+	int status = 0;
+	rc = rf->x->run(rf->sess, &rf->spec, &status, err);
+	if (rc == 0 && status != 0)
+		rc = berr_set(err, BERR_FAILED,
+			      "process \"%s\" did not complete successfully: exit code: %d",
+			      rf->display, status);
+	bool changed = false;
+	struct img_compress_opts co = { .comp = b->o->comp };
+	if (rc == 0)
+		rc = rf->x->take_layer(rf->sess, b->cs, &co, d, diff_id, &changed, err);
 	return rc == 0 && !changed ? 1 : rc;
 }
 
@@ -1010,11 +1064,13 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 	for (size_t i = 0; i < in->u.run.mount_specs.n; i++)
 		bbuf_addf(&key, NULL, "mount %s\n", in->u.run.mount_specs.items[i]);
 
+	/* a Windows container wants its own form of the path (C:\app) */
+	_cleanup_free_ char *wdx = s->windows ? bld_stage_display_path(s, wd) : xstrdup(wd);
 	struct run_fill rf = { .b = b, .x = x, .plat = &plat, .step = v->id };
 	rf.spec = (struct bld_exec_spec){
 		.argv = argv.v, .argc = argv.n, .env = env.v, .nenv = env.n,
 		.user = s->cfg->config.user ? s->cfg->config.user : "",
-		.workdir = wd, .network = net, .cancel_fd = -1,
+		.workdir = wdx, .network = net, .cancel_fd = -1,
 		.output = run_output, .ud = &rf,
 	};
 	_cleanup_bbuf_ struct bbuf disp = BBUF_INIT;
@@ -1121,10 +1177,12 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 	rf.spec.mounts = mounts;
 	rf.spec.nmounts = nm;
 	bool made = false;
-	if (r == 0 && s->nlayers)
+	bool raw = s->windows && x->prepare_image;
+	if (r == 0 && s->nlayers && !raw)
 		r = bld_rootfs(b, s, &rf.rootfs, err);
 	if (r == 0) {
-		r = layer_step(b, s, bbuf_str(&key), NULL, fill_run, &rf, true, &made, err);
+		r = layer_step_any(b, s, bbuf_str(&key), NULL, fill_run, raw ? raw_run : NULL, &rf,
+				   true, &made, err);
 		if (r >= 0) {
 			*hit = r == 1;
 			/* a layer made on a Docker Engine says where (engine, host
@@ -1140,6 +1198,7 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 	}
 	if (rf.sess)
 		x->release(rf.sess);
+	img_image_free(rf.image);
 	for (size_t i = 0; i < in->u.run.mount_specs.n; i++) {
 		df_mount_clear(&pm[i]);
 		free(mdirs[i]);

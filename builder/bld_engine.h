@@ -239,6 +239,13 @@ int bld_engine_run(struct bld_engine *e, const struct bld_engine_facts *facts,
 		   const struct bld_engine_run_spec *spec, struct bld_engine_run_result *r,
 		   struct berr **err);
 
+/* Store an uncompressed layer tar (as the engine made it) into `store`,
+ * compressed per `o`; its sha256 must be `want` (BERR_INTEGRITY otherwise,
+ * nothing committed). */
+int bld_engine_store_layer(const char *path, struct img_store *store,
+			   const struct img_compress_opts *o, const struct img_digest *want,
+			   struct img_layer_info *info, struct berr **err);
+
 /* Make sure the parent chain exists in the engine; sets *loaded when it had
  * to be loaded. The reference used ("berth-chain:<hex>") is written to
  * ref (>= 96 bytes). An image without layers runs from scratch: ref "" . */

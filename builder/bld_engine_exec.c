@@ -10,8 +10,9 @@
  *            entries, whiteouts and opaque markers fed to the writer.
  * Windows stages cannot go through this path (a Windows rootfs cannot be
  * materialised on Linux, and unpacking a Windows layer loses its security
- * descriptors): they need the chain and the layer verbatim, see
- * bld_engine_exec_layer_path and docs/engine.md.
+ * descriptors): they use prepare_image (the stage's image, loaded into the
+ * engine as it is) and take_layer (the engine's layer stored byte for byte,
+ * diff_id verified), see docs/engine.md.
  *
  * Engine, TLS and forced isolation come from bld_engine_exec_configure (the
  * CLI's --engine/--isolation), else the environment like the docker CLI. One
@@ -43,6 +44,28 @@ static struct {
 	struct wc_kb *kb;
 	pthread_mutex_t lock;
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* The engine of the RUN in progress, for bld_engine_exec_interrupt (a
+ * signal handler): set only while bld_engine_run runs. */
+static struct bld_engine *volatile g_running;
+
+bool bld_engine_exec_interrupt(void)
+{
+	struct bld_engine *e = g_running;
+	if (!e)
+		return false;
+	bld_engine_cancel(e);
+	return true;
+}
+
+bool bld_engine_exec_configured(void)
+{
+	pthread_mutex_lock(&g.lock);
+	bool yes = g.url && *g.url;
+	pthread_mutex_unlock(&g.lock);
+	const char *h = getenv("DOCKER_HOST");
+	return yes || (h && *h);
+}
 
 void bld_engine_exec_configure(const char *url, enum bld_engine_iso forced)
 {
@@ -102,9 +125,6 @@ static char *engine_unsupported(const struct img_platform *p)
 		berr_free(err);
 		return why;
 	}
-	if (p->os && strcmp(p->os, "windows") == 0)
-		return xstrdup("Windows stages need the layer chain itself, not a materialised rootfs: "
-			       "the builder does not hand it to executors yet (see docs/engine.md)");
 	return NULL;
 }
 
@@ -113,7 +133,8 @@ static char *engine_unsupported(const struct img_platform *p)
 struct eng_session {
 	char *scratch;
 	struct img_store *store;
-	struct img_image *parent;
+	struct img_image *parent;       /* packaged from lowers (owned) */
+	const struct img_image *image;  /* prepare_image: the caller's */
 	struct img_platform plat;
 	struct bld_engine_decision d;
 	struct bld_engine_run_result r;
@@ -218,6 +239,46 @@ static int engine_prepare(const char *const *lowers, size_t n, const char *scrat
 	return 0;
 }
 
+/* Windows stages (and any caller that has the chain): the stage's image is
+ * the parent, loaded into the engine as it is. */
+static int engine_prepare_image(const struct img_image *img, const char *scratch,
+				const struct img_platform *p, struct bld_exec_session **out,
+				struct berr **err)
+{
+	struct eng_session *s = xcalloc(1, sizeof(*s));
+	s->scratch = xstrdup(scratch);
+	s->image = img;
+	img_platform_copy(&s->plat, p);
+	if (decide(p, &s->d, err) < 0 || bfile_mkdir_p(s->scratch, 0700, err) < 0) {
+		sess_free(s);
+		return -1;
+	}
+	*out = (struct bld_exec_session *)s;
+	return 0;
+}
+
+static int engine_take_layer(struct bld_exec_session *bs, struct img_store *store,
+			     const struct img_compress_opts *co, struct img_descriptor *d,
+			     struct img_digest *diff_id, bool *changed, struct berr **err)
+{
+	struct eng_session *s = (struct eng_session *)bs;
+	*changed = false;
+	if (!s->ran)
+		return berr_set(err, BERR_INTERNAL, "no command ran in this session");
+	if (s->r.empty_layer)
+		return 0;
+	struct img_layer_info info;
+	if (bld_engine_store_layer(s->r.layer_path, store, co, &s->r.diff_id, &info, err) < 0)
+		return berr_wrap(err, "store the engine's layer");
+	memset(d, 0, sizeof(*d));
+	d->media_type = xstrdup(info.media_type);
+	d->digest = info.r.digest;
+	d->size = (int64_t)info.r.size;
+	*diff_id = info.r.diff_id;
+	*changed = true;
+	return 0;
+}
+
 /* Output in whole lines per stream, as the interface promises. */
 struct line_out {
 	const struct bld_exec_spec *spec;
@@ -296,7 +357,7 @@ static int engine_run_step(struct bld_exec_session *bs, const struct bld_exec_sp
 	}
 	struct line_out lo = { .spec = spec, .buf = { BBUF_INIT, BBUF_INIT, BBUF_INIT } };
 	struct bld_engine_run_spec rs = {
-		.parent = s->parent,
+		.parent = s->image ? s->image : s->parent,
 		.argv = (const char *const *)spec->argv,
 		.argc = spec->argc,
 		.env = (const char *const *)spec->env,
@@ -322,7 +383,9 @@ static int engine_run_step(struct bld_exec_session *bs, const struct bld_exec_sp
 		w.stop_rd = pfd[0];
 		watching = pthread_create(&t, NULL, cancel_thread, &w) == 0;
 	}
+	g_running = g.e;
 	int ret = bld_engine_run(g.e, &g.f, &rs, &s->r, err);
+	g_running = NULL;
 	if (watching) {
 		close(pfd[1]);
 		pthread_join(t, NULL);
@@ -518,4 +581,6 @@ const struct bld_executor bld_engine_executor = {
 	.run = engine_run_step,
 	.diff = engine_diff,
 	.release = engine_release,
+	.prepare_image = engine_prepare_image,
+	.take_layer = engine_take_layer,
 };

@@ -11,7 +11,8 @@
  * unsupported(p) connects (once per process), reads /info and /version and
  * answers with compat's isolation decision: NULL when the stage can run
  * there, else the reason (engine unreachable, OS mismatch, no isolation mode
- * for the base's os.version, and for now any Windows stage: see below). */
+ * for the base's os.version). Windows stages go through prepare_image and
+ * take_layer (bld_exec.h): the chain and the engine's layer as they are. */
 #ifndef BERTH_BLD_ENGINE_EXEC_H
 #define BERTH_BLD_ENGINE_EXEC_H
 
@@ -23,6 +24,12 @@ extern const struct bld_executor bld_engine_executor;
 
 /* url NULL: $DOCKER_HOST or the default socket. Drops a cached connection. */
 void bld_engine_exec_configure(const char *url, enum bld_engine_iso forced);
+/* An engine is named: bld_engine_exec_configure got a URL or DOCKER_HOST is
+ * set ("auto" uses the engine only then). */
+bool bld_engine_exec_configured(void);
+/* Async-signal-safe: cancel the engine RUN in progress; false when none is
+ * running (the caller then handles the signal as it would otherwise). */
+bool bld_engine_exec_interrupt(void);
 /* Close the cached connection and free the knowledge base. */
 void bld_engine_exec_shutdown(void);
 

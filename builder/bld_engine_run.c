@@ -720,9 +720,9 @@ static int export_layer(struct bld_engine *e, const char *image_id, const struct
 	return 0;
 }
 
-static int file_to_store(const char *path, struct img_store *store,
-			 const struct img_compress_opts *o, struct img_layer_info *info,
-			 const struct img_digest *want, struct berr **err)
+int bld_engine_store_layer(const char *path, struct img_store *store,
+			   const struct img_compress_opts *o, const struct img_digest *want,
+			   struct img_layer_info *info, struct berr **err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -894,7 +894,7 @@ static int do_run(struct bld_engine *e, const struct bld_engine_facts *f,
 			 err) < 0)
 		return berr_wrap(err, "take the new layer out of the engine");
 	if (s->store) {
-		ret = file_to_store(path, s->store, &s->comp, &r->layer, &r->diff_id, err);
+		ret = bld_engine_store_layer(path, s->store, &s->comp, &r->diff_id, &r->layer, err);
 		unlink(path);
 		free(path);
 		if (ret < 0)

@@ -1,6 +1,8 @@
 /* Executor registry (bld_exec.h). Built in: "linux", the namespace and
- * overlayfs sandbox of bld_sandbox.h. The Docker Engine executor (needed
- * for Windows stages) is not written yet; selecting it explains so. */
+ * overlayfs sandbox of bld_sandbox.h, and "docker", the Docker Engine
+ * executor (bld_engine_exec.h). "auto" takes the first that can run the
+ * stage; it reaches for the engine only for a stage whose OS differs from
+ * this host's and only when an engine is named (--engine or DOCKER_HOST). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -194,6 +196,27 @@ static const char *what_runs(const struct img_platform *p)
 	return "the linux executor (namespaces + overlayfs) on a host of the same architecture";
 }
 
+/* "auto" and the engine: only for a stage whose OS differs from this
+ * host's, and only when an engine is named, so that a build never talks to
+ * a daemon nobody asked for. */
+static bool auto_engine_ok(const struct img_platform *p, char **why)
+{
+	struct img_platform host = { 0 };
+	img_host_platform(&host);
+	bool differs = p->os && host.os && strcmp(p->os, host.os) != 0;
+	img_platform_clear(&host);
+	if (!differs) {
+		*why = xasprintf("--executor auto uses a Docker Engine only for stages whose OS "
+				 "differs from this host's (use --executor docker)");
+		return false;
+	}
+	if (!bld_engine_exec_configured()) {
+		*why = xasprintf("no Docker Engine is configured (set DOCKER_HOST or --engine URL)");
+		return false;
+	}
+	return true;
+}
+
 const struct bld_executor *bld_executor_select(const char *name, const struct img_platform *p,
 					       struct berr **err)
 {
@@ -205,11 +228,17 @@ const struct bld_executor *bld_executor_select(const char *name, const struct im
 		return NULL;
 	}
 	_cleanup_free_ char *last_why = NULL;
+	bool is_auto = !strcmp(name, "auto");
+	bool windows = p->os && !strcmp(p->os, "windows");
 	for (size_t i = 0; executors[i]; i++) {
 		const struct bld_executor *x = executors[i];
-		if (strcmp(name, "auto") && strcmp(name, x->name))
+		if (!is_auto && strcmp(name, x->name))
 			continue;
-		char *why = x->unsupported(p);
+		char *why = NULL;
+		if (windows && !x->prepare_image)
+			why = xasprintf("the %s executor cannot run Windows stages", x->name);
+		else if (!is_auto || x != &bld_engine_executor || auto_engine_ok(p, &why))
+			why = x->unsupported(p);
 		if (!why)
 			return x;
 		free(last_why);

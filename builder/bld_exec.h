@@ -22,7 +22,10 @@
 #include "common/berr.h"
 #include "image/img_model.h"
 
+struct img_compress_opts;
+struct img_image;
 struct img_layer;
+struct img_store;
 
 struct bld_exec_mount {
 	const char *type;     /* "bind", "tmpfs", "secret" (cache dirs are binds) */
@@ -63,6 +66,24 @@ struct bld_executor {
 	int (*diff)(struct bld_exec_session *s, struct img_layer *out, bool *changed,
 		    struct berr **err);
 	void (*release)(struct bld_exec_session *s);
+	/* Optional: executors that work on the layer chain itself. Windows
+	 * stages use these instead of prepare/diff (a Windows rootfs cannot be
+	 * materialised faithfully on Linux, and re-encoding a Windows layer
+	 * loses its security descriptors); an executor without them cannot
+	 * run Windows stages.
+	 *   prepare_image: like prepare, from the stage's image (config with
+	 *       diff_ids and os.version, layer blobs in img->store; img stays
+	 *       valid until release);
+	 *   take_layer: after run, store the layer exactly as the executor
+	 *       made it into `store` (compressed per `co`, diff_id verified);
+	 *       *changed false (nothing stored) when the command changed
+	 *       nothing. */
+	int (*prepare_image)(const struct img_image *img, const char *scratch,
+			     const struct img_platform *p, struct bld_exec_session **out,
+			     struct berr **err);
+	int (*take_layer)(struct bld_exec_session *s, struct img_store *store,
+			  const struct img_compress_opts *co, struct img_descriptor *d,
+			  struct img_digest *diff_id, bool *changed, struct berr **err);
 };
 
 /* Choose the executor for a stage platform. name: "auto", "linux",

@@ -1,5 +1,6 @@
 /* berth build: build an image from a Dockerfile, with no daemon. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,17 @@
 #include "common/common.h"
 
 static const struct cli_command cmd;
+
+/* SIGINT/SIGTERM during an engine RUN cancel it, so its container and
+ * temporary images are removed and the build fails with "interrupted";
+ * at any other time the signal does what it would without berth's handler. */
+static void on_signal(int sig)
+{
+	if (bld_engine_exec_interrupt())
+		return;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 enum {
 	OPT_BUILD_ARG = 256,
@@ -152,7 +164,13 @@ static int run(int argc, char **argv)
 	 * friends unless --engine names one */
 	bld_engine_exec_configure(engine, iso);
 	struct bld_result res;
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	int brc = bld_build(&o, &res, &err);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	bld_engine_exec_shutdown();
 	if (brc < 0) {
 		rc = cli_report(err);
