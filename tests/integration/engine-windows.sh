@@ -25,7 +25,7 @@ start_fake() { # fixture-prefix -> SOCK, LOGD
 	rm -rf "$LOGD"; mkdir -p "$LOGD"
 	"$PY" "$FAKE" "$SOCK" "$FX/$1-info.json" "$FX/$1-version.json" "$LOGD" >"$LOGD/ready" 2>"$LOGD/stderr" &
 	FPID=$!
-	for _ in $(seq 1 100); do [ -s "$LOGD/ready" ] && break; sleep 0.05; done
+	for _ in $(seq 1 600); do [ -s "$LOGD/ready" ] && break; sleep 0.05; done
 }
 api() { curl -sf --unix-socket "$SOCK" "http://localhost$1"; }
 # requests of one kind from the log: method, path regex -> JSON lines
@@ -68,7 +68,7 @@ if [ "$RC" = 0 ]; then ok "Windows build through the engine"; else fail "windows
 [[ "$ERR" == *"ran: echo %GREETING% > out.txt"* ]] && [[ "$ERR" == *"to-stderr"* ]] &&
 	ok "the RUN's output is streamed into progress" || fail "output" "$ERR"
 
-CREATE=$(reqs POST '/containers/create' | head -1)
+CREATE=$(reqs POST '/containers/create' | sed -n 1p)
 "$PY" -c '
 import json,sys
 b=json.loads(sys.argv[1])["body"]
@@ -153,6 +153,7 @@ run "$BERTH" build --executor docker --engine "unix://$SOCK" --progress plain -f
 [ "$RC" = 1 ] && [[ "$ERR" == *"failing output"* ]] && [[ "$ERR" == *'cmd /S /C cmd /c exit 3'*"exit code: 3"* ]] &&
 	ok "a failing RUN fails the build with its exit code and output" || fail "failure" "$RC $ERR"
 [ "$(leftovers)" = "0 0" ] && ! inspect berth-test/wfail:1 >/dev/null 2>&1 &&
+	[ "$(nreq DELETE '/containers/[0-9a-f]+\?force=1')" = "$(nreq POST /containers/create)" ] &&
 	ok "failure: container removed, no commit, no tag" || fail "cleanup after failure" "$(leftovers)"
 
 # a lying engine: the exported layer is not the one it reported
@@ -179,7 +180,19 @@ RUNNING=$(leftovers)
 kill -INT "$BPID"
 wait "$BPID"; IRC=$?
 [ "$RUNNING" = "1 0" ] && [ "$IRC" = 1 ] && grep -q interrupted "$TMP/int.err" && [ "$(leftovers)" = "0 0" ] &&
+	[ "$(nreq DELETE '/containers/[0-9a-f]+\?force=1')" = "$(nreq POST /containers/create)" ] &&
 	ok "interrupt: the build fails, its container is removed" || fail "interrupt" "running=$RUNNING rc=$IRC $(cat "$TMP/int.err") $(leftovers)"
+
+# berth engine run on the Windows image (the same RUN path, no builder)
+run "$BERTH" engine run --engine "unix://$SOCK" --from berth-test/win:1809 --shell-form -w 'C:\app' \
+	--output-layer "$TMP/er.tar" -- 'echo from engine run'
+ER=$(reqs POST '/containers/create' | tail -1 | "$PY" -c 'import json,sys; b=json.load(sys.stdin)["body"]; print(b["Cmd"], b["WorkingDir"], b["HostConfig"]["Isolation"], b["Labels"]["io.berth.engine"])')
+ED=$(printf '%s\n' "$ERR" | sed -n 's/^diff_id: //p')
+[ "$RC" = 0 ] && [ "$OUT" = $'ran: echo from engine run\r' ] &&
+	[ "$ER" = "['cmd', '/S', '/C', 'echo from engine run'] C:\app process cli" ] &&
+	cmp -s "$TMP/er.tar" "$LOGD/layer-${ED#sha256:}.tar" && [ "$(leftovers)" = "0 0" ] &&
+	ok "berth engine run on a Windows image: cmd /S /C, C:\ path, process isolation, the layer as the engine made it" ||
+	fail "engine run windows" "$RC '$OUT' '$ER' $ERR"
 
 # forcing process isolation where compat blocks it: refused before any request
 start_fake ws2022
@@ -189,7 +202,7 @@ run "$BERTH" build --executor docker --engine "unix://$SOCK" --isolation process
 
 # --- a Windows Server 2022 engine, base 17763: Hyper-V isolation ---
 run "$BERTH" build --executor docker --engine "unix://$SOCK" --no-cache -t berth-test/wout:hv "$TMP/ctx"
-ISO=$(reqs POST '/containers/create' | head -1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["body"]["HostConfig"].get("Isolation"))')
+ISO=$(reqs POST '/containers/create' | sed -n 1p | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["body"]["HostConfig"].get("Isolation"))')
 HV=$(inspect berth-test/wout:hv | "$PY" -c 'import json,sys; h=json.load(sys.stdin)["history"]; print(sum(1 for e in h if "Windows Server 2022" in e.get("created_by","") and e["created_by"].endswith("isolation hyperv")))')
 [ "$RC" = 0 ] && [ "$ISO" = hyperv ] && [ "$HV" = 3 ] && ok "ws2022 host, 17763 base: compat picks Hyper-V, history says so" || fail "hyperv" "$RC iso=$ISO hv=$HV $ERR"
 
