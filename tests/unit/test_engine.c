@@ -16,6 +16,8 @@
 
 #include "common/common.h"
 #include "builder/bld_engine.h"
+#include "builder/bld_engine_exec.h"
+#include "builder/bld_exec.h"
 #include "compat/wc.h"
 
 static struct wc_kb *kb;
@@ -422,6 +424,54 @@ static void test_urls(void **state)
 	unsetenv("DOCKER_HOST");
 }
 
+/* Executor selection for Windows stages on this (Linux) host: "auto"
+ * reaches for an engine only when one is named; the linux executor never
+ * takes a Windows stage. No engine is contacted except the named socket,
+ * which does not exist. */
+static void test_select_windows(void **state)
+{
+	(void)state;
+	struct img_platform p = { .os = (char *)"windows", .architecture = (char *)"amd64",
+				  .os_version = (char *)"10.0.17763.5329" };
+	struct berr *err = NULL;
+	unsetenv("DOCKER_HOST");
+	bld_engine_exec_configure(NULL, BLD_ENGINE_ISO_DEFAULT);
+	assert_false(bld_engine_exec_configured());
+	assert_null(bld_executor_select("auto", &p, &err));
+	assert_non_null(err);
+	assert_int_equal(err->code, BERR_UNSUPPORTED);
+	assert_non_null(strstr(err->msg, "executor 'auto': no Docker Engine is configured (set "
+				      "DOCKER_HOST or --engine URL)"));
+	assert_non_null(strstr(err->msg, "a Windows Docker Engine whose build matches"));
+	berr_clear(&err);
+
+	assert_null(bld_executor_select("linux", &p, &err));
+	assert_non_null(strstr(err->msg, "the linux executor cannot run Windows stages"));
+	berr_clear(&err);
+
+	/* named but unreachable: the engine's own error, before any work */
+	bld_engine_exec_configure("unix:///nonexistent/berth-test.sock", BLD_ENGINE_ISO_DEFAULT);
+	assert_true(bld_engine_exec_configured());
+	assert_null(bld_executor_select("auto", &p, &err));
+	assert_non_null(strstr(err->msg, "nonexistent/berth-test.sock"));
+	berr_clear(&err);
+	bld_engine_exec_shutdown();
+
+	/* a Linux stage under auto never goes to an engine (same OS as here) */
+	struct img_platform host = { 0 };
+	img_host_platform(&host);
+	setenv("DOCKER_HOST", "unix:///nonexistent/berth-test.sock", 1);
+	const struct bld_executor *x = bld_executor_select("auto", &host, &err);
+	if (x)
+		assert_string_equal(x->name, "linux");
+	else
+		assert_null(strstr(err->msg, "nonexistent"));
+	berr_clear(&err);
+	unsetenv("DOCKER_HOST");
+	img_platform_clear(&host);
+	assert_false(bld_engine_exec_interrupt()); /* nothing running */
+}
+
 static void test_tls_config(void **state)
 {
 	char dir[] = "/tmp/berth-engine-tls-XXXXXX";
@@ -468,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_api_cmp),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_tls_config),
+		cmocka_unit_test(test_select_windows),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
