@@ -42,8 +42,9 @@ for i, l in enumerate(man["layers"]):
                   " -> " + e.linkname if e.linkname else ""))
 PY
 }
-waitfor() { # CMD...: poll up to 30 s
-	for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done; return 1
+waitfor() { # CMD...: poll up to 60 s
+	local end=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$end" ]; do "$@" && return 0; sleep 0.1; done; return 1
 }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1" <<<"$OUT"; }
 # mounts berth made that are still visible from here (the host namespace)
@@ -374,21 +375,24 @@ run "$BERTH" build --no-cache -o "type=oci,dest=$TMP/hosts" -f "$C/Dockerfile.ho
 
 # --- interrupted builds: SIGINT and SIGTERM mid-RUN ---
 for sig in INT TERM; do
-	mark="berth-sig-$sig-$RANDOM"
-	printf 'FROM busybox:latest\nRUN echo started; sleep 60 # %s\nRUN echo never\n' "$mark" >"$C/Dockerfile.sig"
-	"$BERTH" build --no-cache -t sig:1 -f "$C/Dockerfile.sig" "$C" >"$TMP/sig.out" 2>&1 &
+	# a duration nothing else uses marks the RUN's process (busybox sh execs
+	# the last command, so the shell's own command line is gone)
+	dur=9$(printf %05d $RANDOM)
+	printf 'FROM busybox:latest\nRUN echo started; sleep %s\nRUN echo never\n' "$dur" >"$C/Dockerfile.sig-$sig"
+	"$BERTH" build --no-cache -t sig:1 -f "$C/Dockerfile.sig-$sig" "$C" >"$TMP/sig.out" 2>&1 &
 	SPID=$!
 	if ! waitfor grep -q '#2 started' "$TMP/sig.out"; then
 		fail "SIG$sig: RUN did not start" "$(cat "$TMP/sig.out")"; kill "$SPID"; wait "$SPID"; continue
 	fi
-	waitfor test "$(procs_with "$mark")" -gt 0
+	waitfor test "$(procs_with "sleep $dur")" -gt 0 || fail "SIG$sig: the RUN's process is not visible"
 	kill -"$sig" "$SPID"
 	wait "$SPID"; src=$?
 	want=$([ $sig = INT ] && echo 130 || echo 143)
-	[ "$src" = "$want" ] && grep -q "Dockerfile.sig:2:1: error: build cancelled" "$TMP/sig.out" &&
+	[ "$src" = "$want" ] && grep -q "Dockerfile.sig-$sig:2:1: error: build cancelled" "$TMP/sig.out" &&
 		ok "SIG$sig mid-RUN: exit $want with a clear message" || fail "SIG$sig exit" "$src $(cat "$TMP/sig.out")"
-	grep -q never "$TMP/sig.out" && fail "SIG$sig: later steps ran" || true
-	nothing_left "SIG$sig mid-RUN" "$mark"
+	grep -q '#[0-9]* never' "$TMP/sig.out" && fail "SIG$sig: later steps ran" || true
+	nothing_left "SIG$sig mid-RUN (command)" "sleep $dur"
+	nothing_left "SIG$sig mid-RUN (sandbox helper)" "Dockerfile.sig-$sig"
 	run "$BERTH" inspect sig:1
 	[ "$RC" != 0 ] && ok "SIG$sig: no image tagged" || fail "SIG$sig tagged"
 done
