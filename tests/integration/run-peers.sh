@@ -50,7 +50,7 @@ STUBS='opt|run|run/secrets|scratch|var/cache|var/cache/t'
 history() { $DOCKER history --no-trunc --format '{{.CreatedBy}}' "$1"; }
 for df in "$C"/*.Dockerfile; do
 	n=$(basename "$df" .Dockerfile)
-	args=(--build-arg B=cli --secret "id=tok,src=$TMP/tok")
+	args=(--secret "id=tok,src=$TMP/tok")
 	if ! DOCKER_BUILDKIT=1 $DOCKER build --network none -q "${args[@]}" -t "run-$n:docker" -f "$df" "$C" >"$TMP/dk.out" 2>&1; then
 		fail "docker build $n" "$(tail -5 "$TMP/dk.out")"
 		continue
@@ -82,6 +82,6 @@ run $DOCKER run --rm --network none run-user:berth sh -c 'id -u; cat /tmp/id-nam
 [ "$RC" = 0 ] && [ "$(head -1 <<<"$OUT")" = 0 ] && [[ "$OUT" == *"uid=1000(user)"* ]] && ok "docker runs the USER image" || fail "docker run user" "$OUT $ERR"
 run $DOCKER run --rm --network none run-env:berth sh -c 'pwd; cat out6 2>/dev/null || cat /w/envval/out6'
 [ "$RC" = 0 ] && [ "$OUT" = "/w/envval/rel
-B=cli" ] && ok "docker runs the ENV/WORKDIR image" || fail "docker run env" "$OUT $ERR"
+B=late" ] && ok "docker runs the ENV/WORKDIR image" || fail "docker run env" "$OUT $ERR"
 
 finish
