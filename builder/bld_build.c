@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "builder/bld_engine_exec.h"
 #include "builder/bld_exec.h"
 #include "builder/bld_int.h"
+#include "builder/bld_runmount.h"
 #include "image/img_archive.h"
 #include "image/img_compress.h"
 #include "image/img_layer.h"
@@ -881,6 +883,20 @@ static char *mount_expand(void *ctx, const char *word, struct berr **err)
 /* ------------------------------------------------------------------ */
 /* RUN */
 
+/* Lines of a failed RUN's output repeated in the error (BuildKit shows
+ * the tail of the log too) */
+#define BLD_RUN_TAIL_LINES 10
+#define BLD_RUN_TAIL_WIDTH 512
+
+/* a cache mount whose directory is taken (and locked) only when the step
+ * really runs, not on a cache hit */
+struct run_cache {
+	size_t mount;         /* index in run_fill.mounts */
+	const struct df_mount *pm;
+	char *id;
+	struct bld_cache_mount cm;
+};
+
 struct run_fill {
 	struct bld *b;
 	const struct bld_executor *x;
@@ -891,17 +907,34 @@ struct run_fill {
 	unsigned step;
 	struct bld_exec_session *sess; /* kept until the layer is written */
 	struct img_image *image;       /* Windows: the stage's image (prepare_image) */
+	struct bld_exec_mount *mounts;
+	struct run_cache *caches;
+	size_t ncaches;
+	char *tail[BLD_RUN_TAIL_LINES]; /* ring of the last output lines */
+	size_t ntail;                   /* lines seen */
 };
+
+/* SIGINT/SIGTERM reached berth (the CLI made cancel_fd readable) */
+static bool bld_cancelled(const struct bld *b)
+{
+	if (b->o->cancel_fd <= 0)
+		return false;
+	struct pollfd pf = { .fd = b->o->cancel_fd, .events = POLLIN };
+	return poll(&pf, 1, 0) > 0;
+}
 
 static void run_output(void *ud, int fd, const char *data, size_t n)
 {
 	struct run_fill *rf = ud;
 	FILE *f = rf->b->o->log;
 	(void)fd;
-	if (!f || rf->b->o->progress == BLD_PROGRESS_QUIET)
-		return;
 	while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
 		n--;
+	char **slot = &rf->tail[rf->ntail++ % BLD_RUN_TAIL_LINES];
+	free(*slot);
+	*slot = xstrndup(data, n < BLD_RUN_TAIL_WIDTH ? n : BLD_RUN_TAIL_WIDTH);
+	if (!f || rf->b->o->progress == BLD_PROGRESS_QUIET)
+		return;
 	if (rf->b->o->progress == BLD_PROGRESS_JSON) {
 		_cleanup_free_ char *t = xstrndup(data, n);
 		fprintf(f, "{\"id\":%u,\"status\":\"log\",\"stream\":%d,\"line\":", rf->step, fd);
@@ -913,11 +946,43 @@ static void run_output(void *ud, int fd, const char *data, size_t n)
 	fflush(f);
 }
 
+/* "...: exit code: N" followed by the last lines of the output */
+static void run_fail_msg(struct run_fill *rf, int status, struct berr **err)
+{
+	_cleanup_bbuf_ struct bbuf m = BBUF_INIT;
+	bbuf_addf(&m, NULL, "process \"%s\" did not complete successfully: exit code: %d",
+		  rf->display, status);
+	size_t n = rf->ntail < BLD_RUN_TAIL_LINES ? rf->ntail : BLD_RUN_TAIL_LINES;
+	if (n)
+		bbuf_addf(&m, NULL, "\n------ last %zu line%s of output ------", n, n == 1 ? "" : "s");
+	for (size_t i = rf->ntail - n; i < rf->ntail; i++)
+		bbuf_addf(&m, NULL, "\n  %s", rf->tail[i % BLD_RUN_TAIL_LINES]);
+	if (n)
+		bbuf_addstr(&m, "\n------", NULL);
+	berr_set(err, BERR_FAILED, "%s", bbuf_str(&m));
+}
+
+static void cache_wait_note(void *ud, const char *id)
+{
+	struct run_fill *rf = ud;
+	prog_note(rf->b, "waiting for cache mount '%s' (sharing=locked) held by another build", id);
+}
+
 static int fill_run(struct bld *b, struct bld_stage *s, void *ud, struct img_layer *l,
 		    struct berr **err)
 {
 	struct run_fill *rf = ud;
 	(void)s;
+	_cleanup_free_ char *mdir = xasprintf("%s/mounts", b->cache_dir);
+	for (size_t i = 0; i < rf->ncaches; i++) {
+		struct run_cache *c = &rf->caches[i];
+		const struct df_mount *pm = c->pm;
+		if (bld_cache_mount_acquire(mdir, c->id, pm->sharing, pm->has_mode ? pm->mode : 0755,
+					    pm->has_uid ? pm->uid : 0, pm->has_gid ? pm->gid : 0,
+					    b->o->cancel_fd, cache_wait_note, rf, &c->cm, err) < 0)
+			return -1;
+		rf->mounts[c->mount].source = c->cm.dir;
+	}
 	_cleanup_free_ char *tmpd = xasprintf("%s/tmp", b->cache_dir);
 	if (bfile_mkdir_p(tmpd, 0700, err) < 0)
 		return -1;
@@ -932,10 +997,17 @@ static int fill_run(struct bld *b, struct bld_stage *s, void *ud, struct img_lay
 		return -1;
 	int status = 0;
 	int rc = rf->x->run(sess, &rf->spec, &status, err);
-	if (rc == 0 && status != 0)
-		rc = berr_set(err, BERR_FAILED,
-			      "process \"%s\" did not complete successfully: exit code: %d",
-			      rf->display, status);
+	for (size_t i = 0; i < rf->ncaches; i++)
+		if (rf->caches[i].cm.lock_fd >= 0) {
+			close(rf->caches[i].cm.lock_fd);
+			rf->caches[i].cm.lock_fd = -1;
+		}
+	if (rc == 0 && status != 0 && bld_cancelled(b))
+		rc = berr_set(err, BERR_FAILED, "build cancelled: \"%s\" was stopped", rf->display);
+	else if (rc == 0 && status != 0) {
+		run_fail_msg(rf, status, err);
+		rc = -1;
+	}
 	bool changed = false;
 	if (rc == 0)
 		rc = rf->x->diff(sess, l, &changed, err);
@@ -1070,7 +1142,8 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 	rf.spec = (struct bld_exec_spec){
 		.argv = argv.v, .argc = argv.n, .env = env.v, .nenv = env.n,
 		.user = s->cfg->config.user ? s->cfg->config.user : "",
-		.workdir = wdx, .network = net, .cancel_fd = -1,
+		.workdir = wdx, .network = net,
+		.cancel_fd = b->o->cancel_fd > 0 ? b->o->cancel_fd : -1,
 		.output = run_output, .ud = &rf,
 	};
 	_cleanup_bbuf_ struct bbuf disp = BBUF_INIT;
@@ -1084,6 +1157,10 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 	struct df_mount *pm = xcalloc(in->u.run.mount_specs.n + 1, sizeof(*pm));
 	size_t nm = 0;
 	struct df_env *xenv = step_env(s);
+	rf.mounts = mounts;
+	rf.caches = xcalloc(in->u.run.mount_specs.n + 1, sizeof(*rf.caches));
+	size_t nssh = 0;
+	const char *ssh_sock = NULL;
 	for (size_t i = 0; i < in->u.run.mount_specs.n && r == 0; i++) {
 		struct expand_ctx ec = { b, xenv };
 		if (df_mount_parse(in->u.run.mount_specs.items[i], mount_expand, &ec, &pm[i], err) < 0) {
@@ -1095,18 +1172,48 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 		if (pm[i].type == DF_MOUNT_TMPFS) {
 			m->type = "tmpfs";
 		} else if (pm[i].type == DF_MOUNT_CACHE) {
-			_cleanup_free_ char *id = xstrdup(pm[i].id ? pm[i].id : pm[i].target);
-			for (char *q = id; *q; q++)
-				if (*q == '/')
-					*q = '_';
-			mdirs[i] = xasprintf("%s/mounts/%s", b->cache_dir, id);
-			if (bfile_mkdir_p(mdirs[i], 0755, err) < 0) {
-				r = -1;
+			if (!pm[i].target || !*pm[i].target) {
+				r = berr_set(err, BERR_INPUT, "cache mount needs a target");
 				break;
 			}
+			/* the directory is taken in fill_run, when the step runs */
+			struct run_cache *rc1 = &rf.caches[rf.ncaches++];
+			rc1->mount = nm;
+			rc1->pm = &pm[i];
+			rc1->id = xstrdup(pm[i].id && *pm[i].id ? pm[i].id : pm[i].target);
+			rc1->cm.lock_fd = -1;
+			m->type = "bind";
+			m->readonly = pm[i].readonly;
+		} else if (pm[i].type == DF_MOUNT_SSH) {
+			const char *id = pm[i].id && *pm[i].id ? pm[i].id : "default";
+			mdirs[i] = bld_ssh_socket(b->o->ssh, b->o->nssh, id, err);
+			if (!mdirs[i]) {
+				if (*err && (*err)->code != BERR_NOTFOUND) {
+					r = -1;
+					break;
+				}
+				berr_clear(err);
+				if (pm[i].required) {
+					r = berr_set(err, BERR_NOTFOUND,
+						     "ssh agent '%s' is required but was not given (--ssh %s)",
+						     id, id);
+					break;
+				}
+				continue;
+			}
+			/* BuildKit numbers the default targets by ssh mount */
+			char *tgt = pm[i].target && *pm[i].target
+					    ? xstrdup(pm[i].target)
+					    : xasprintf("/run/buildkit/ssh_agent.%zu", nssh);
+			nssh++;
+			free(pm[i].target);
+			pm[i].target = tgt;
+			if (!ssh_sock)
+				ssh_sock = tgt;
+			m->target = tgt;
 			m->type = "bind";
 			m->source = mdirs[i];
-			m->readonly = false;
+			m->readonly = true;
 		} else if (pm[i].type == DF_MOUNT_BIND) {
 			const char *src = pm[i].source ? pm[i].source : ".";
 			char *root = NULL;
@@ -1174,6 +1281,16 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 		nm++;
 	}
 	df_env_free(xenv);
+	/* the first agent is SSH_AUTH_SOCK unless the env sets it (BuildKit) */
+	if (r == 0 && ssh_sock) {
+		bool have = false;
+		for (size_t i = 0; i < env.n; i++)
+			have |= !strncmp(env.v[i], "SSH_AUTH_SOCK=", 14);
+		if (!have)
+			env_set(&env, "SSH_AUTH_SOCK", ssh_sock, false);
+		rf.spec.env = env.v;
+		rf.spec.nenv = env.n;
+	}
 	rf.spec.mounts = mounts;
 	rf.spec.nmounts = nm;
 	bool made = false;
@@ -1199,6 +1316,13 @@ static int do_run(struct dispatch *d, const struct df_instr *in, const struct st
 	if (rf.sess)
 		x->release(rf.sess);
 	img_image_free(rf.image);
+	for (size_t i = 0; i < rf.ncaches; i++) {
+		bld_cache_mount_release(&rf.caches[i].cm);
+		free(rf.caches[i].id);
+	}
+	free(rf.caches);
+	for (size_t i = 0; i < BLD_RUN_TAIL_LINES; i++)
+		free(rf.tail[i]);
 	for (size_t i = 0; i < in->u.run.mount_specs.n; i++) {
 		df_mount_clear(&pm[i]);
 		free(mdirs[i]);
@@ -1253,6 +1377,12 @@ static int dispatch_one(struct dispatch *d, const struct df_instr *in, const cha
 	struct bld_stage *s = d->s;
 	struct img_runconfig *rc = &s->cfg->config;
 	struct step_view v;
+	if (bld_cancelled(b)) {
+		berr_set(err, BERR_FAILED, "build cancelled");
+		if (in->node)
+			berr_locate(err, b->plan->file->name, in->node->start_line, in->node->col);
+		return -1;
+	}
 	d->idx++;
 	prog_start(b, &v, d->label, d->idx, d->total, display);
 	if (b->res)
@@ -1891,6 +2021,9 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 		free(d);
 		free(n);
 	}
+
+	if (bld_ssh_check(o->ssh, o->nssh, err) < 0)
+		return -1;
 
 	/* Dockerfile */
 	_cleanup_free_ char *blobs = NULL, *scf = NULL;

@@ -47,6 +47,9 @@ struct bld_opts {
 	enum bld_progress progress;
 	bool tty;                     /* log is a terminal: byte progress for big layers */
 	FILE *log;                    /* progress stream, NULL for none */
+	int cancel_fd;                /* readable = stop the build (SIGINT); <= 0 none */
+	char **ssh;                   /* --ssh "default|ID[=PATH[,PATH]]" */
+	size_t nssh;
 };
 
 struct bld_result {

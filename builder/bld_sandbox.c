@@ -352,6 +352,11 @@ static void do_cancel(struct bld_sandbox *sb)
 		syscall(SYS_pidfd_send_signal, (int)sb->init_pidfd, SIGKILL, NULL, 0);
 	else if (sb->init_pid > 0)
 		kill(sb->init_pid, SIGKILL);
+	else if (sb->helper > 0)
+		/* PID 1 is still being set up (its PID is sent after its exec):
+		 * killing the helper kills it through PDEATHSIG; the output pipes
+		 * it holds keep bld_sandbox_wait waiting until it is gone */
+		kill(sb->helper, SIGKILL);
 }
 
 /* delivers output; line mode keeps partial lines per stream */

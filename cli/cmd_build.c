@@ -1,4 +1,6 @@
 /* berth build: build an image from a Dockerfile, with no daemon. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,17 +15,6 @@
 #include "common/common.h"
 
 static const struct cli_command cmd;
-
-/* SIGINT/SIGTERM during an engine RUN cancel it, so its container and
- * temporary images are removed and the build fails with "interrupted";
- * at any other time the signal does what it would without berth's handler. */
-static void on_signal(int sig)
-{
-	if (bld_engine_exec_interrupt())
-		return;
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
 
 enum {
 	OPT_BUILD_ARG = 256,
@@ -40,12 +31,57 @@ enum {
 	OPT_EXECUTOR,
 	OPT_ENGINE,
 	OPT_ISOLATION,
+	OPT_SSH,
 };
 
 static void push(char ***v, size_t *n, const char *s)
 {
 	*v = xreallocarray(*v, *n + 1, sizeof(char *));
 	(*v)[(*n)++] = (char *)s;
+}
+
+/* SIGINT/SIGTERM: the first one asks the build to stop (the RUN in progress
+ * is killed, mounts and temporaries are cleaned up); SA_RESETHAND makes a
+ * second one kill berth at once */
+static int cancel_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	got_signal = sig;
+	if (cancel_pipe[1] >= 0) {
+		char c = 1;
+		ssize_t w = write(cancel_pipe[1], &c, 1);
+		(void)w;
+	}
+	errno = saved;
+}
+
+static void watch_signals(struct sigaction *old_int, struct sigaction *old_term)
+{
+	if (pipe2(cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		cancel_pipe[0] = cancel_pipe[1] = -1;
+		return;
+	}
+	/* no SA_RESTART: a blocked wait returns EINTR and looks at the pipe */
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+	sigemptyset(&sa.sa_mask);
+	/* installed even when the shell started us with SIGINT ignored (a
+	 * background job), as the docker CLI does */
+	sigaction(SIGINT, &sa, old_int);
+	sigaction(SIGTERM, &sa, old_term);
+}
+
+static void unwatch_signals(const struct sigaction *old_int, const struct sigaction *old_term)
+{
+	if (cancel_pipe[0] < 0)
+		return;
+	sigaction(SIGINT, old_int, NULL);
+	sigaction(SIGTERM, old_term, NULL);
+	close(cancel_pipe[0]);
+	close(cancel_pipe[1]);
+	cancel_pipe[0] = cancel_pipe[1] = -1;
 }
 
 static int run(int argc, char **argv)
@@ -67,6 +103,7 @@ static int run(int argc, char **argv)
 		{ "executor", required_argument, NULL, OPT_EXECUTOR },
 		{ "engine", required_argument, NULL, OPT_ENGINE },
 		{ "isolation", required_argument, NULL, OPT_ISOLATION },
+		{ "ssh", required_argument, NULL, OPT_SSH },
 		{ "quiet", no_argument, NULL, 'q' },
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
@@ -86,6 +123,7 @@ static int run(int argc, char **argv)
 		case OPT_BUILD_ARG: push(&o.build_args, &o.nbuild_args, optarg); break;
 		case OPT_BUILD_CONTEXT: push(&o.build_contexts, &o.nbuild_contexts, optarg); break;
 		case OPT_SECRET: push(&o.secrets, &o.nsecrets, optarg); break;
+		case OPT_SSH: push(&o.ssh, &o.nssh, optarg); break;
 		case OPT_TARGET: o.target = optarg; break;
 		case OPT_PLATFORM: o.platform = optarg; break;
 		case OPT_LABEL: push(&o.labels, &o.nlabels, optarg); break;
@@ -164,16 +202,18 @@ static int run(int argc, char **argv)
 	 * friends unless --engine names one */
 	bld_engine_exec_configure(engine, iso);
 	struct bld_result res;
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	struct sigaction old_int, old_term;
+	watch_signals(&old_int, &old_term);
+	o.cancel_fd = cancel_pipe[0];
 	int brc = bld_build(&o, &res, &err);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
 	bld_engine_exec_shutdown();
+	unwatch_signals(&old_int, &old_term);
 	if (brc < 0) {
+		int sig = got_signal;
 		rc = cli_report(err);
+		/* interrupted: the shell convention 128+N */
+		if (sig)
+			rc = 128 + sig;
 		goto out;
 	}
 	if (quiet) {
@@ -191,6 +231,7 @@ out:
 	free(o.build_contexts);
 	free(o.labels);
 	free(o.secrets);
+	free(o.ssh);
 	return rc;
 }
 
@@ -208,6 +249,8 @@ static const struct cli_command cmd = {
 		 "      --build-context NAME=SRC    named context: DIR, oci-layout://DIR[:TAG|@DIGEST],\n"
 		 "                                  docker-image://REF (an image in the local store)\n"
 		 "      --secret id=ID,src=FILE     secret for RUN --mount=type=secret (also id=ID,env=VAR)\n"
+		 "      --ssh default|ID[=SOCKET]   ssh-agent socket for RUN --mount=type=ssh\n"
+		 "                                  (default: $SSH_AUTH_SOCK; repeatable)\n"
 		 "      --target STAGE              build this stage (and what it needs) only\n"
 		 "      --platform OS/ARCH[/VAR]    target platform (default: the host's)\n"
 		 "  -o, --output SPEC               also export: type=oci,dest=DIR |\n"

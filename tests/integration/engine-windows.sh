@@ -179,7 +179,7 @@ for _ in $(seq 1 200); do grep -q started "$TMP/int.err" 2>/dev/null && break; s
 RUNNING=$(leftovers)
 kill -INT "$BPID"
 wait "$BPID"; IRC=$?
-[ "$RUNNING" = "1 0" ] && [ "$IRC" = 1 ] && grep -q interrupted "$TMP/int.err" && [ "$(leftovers)" = "0 0" ] &&
+[ "$RUNNING" = "1 0" ] && [ "$IRC" = 130 ] && grep -q interrupted "$TMP/int.err" && [ "$(leftovers)" = "0 0" ] &&
 	[ "$(nreq DELETE '/containers/[0-9a-f]+\?force=1')" = "$(nreq POST /containers/create)" ] &&
 	ok "interrupt: the build fails, its container is removed" || fail "interrupt" "running=$RUNNING rc=$IRC $(cat "$TMP/int.err") $(leftovers)"
 
