@@ -1865,7 +1865,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 		goto out;
 
 	scf = xasprintf("%s/statcache", b.cache_dir);
-	b.sc = bld_statcache_load(scf);
+	b.sc = bld_statcache_open(scf, BLD_STATCACHE_RACY_NS);
 
 	/* context */
 	if (load_ignore(&b, o->dockerfile, err) < 0)

@@ -83,11 +83,8 @@ static char *join_dst(const char *base, const char *rel)
 	return bpath_clean(j);
 }
 
-/* hash what an item contributes: path, type, mode, size, link target and
- * the content digest (remembered by inode in the stat cache) */
-static int hash_item(struct bld_statcache *sc, struct img_hasher *h, const char *dst,
-		     const struct stat *st, const char *link, const char *host, int fd,
-		     struct berr **err)
+static void hash_meta(struct img_hasher *h, const char *dst, const struct stat *st,
+		      const char *link)
 {
 	char meta[256];
 	int n = snprintf(meta, sizeof(meta), "\n%o %llu ", (unsigned)st->st_mode,
@@ -96,12 +93,21 @@ static int hash_item(struct bld_statcache *sc, struct img_hasher *h, const char 
 	img_hasher_update(h, meta, (size_t)n);
 	if (link)
 		img_hasher_update(h, link, strlen(link));
+}
+
+/* hash what an item contributes: path, type, mode, size, link target and
+ * the content digest (remembered by inode in the stat cache) */
+static int hash_item(struct bld_statcache *sc, const char *root, struct img_hasher *h,
+		     const char *dst, const struct stat *st, const char *link, const char *host,
+		     int fd, struct berr **err)
+{
+	hash_meta(h, dst, st, link);
 	if (fd >= 0) {
 		struct stat fst;
 		struct img_digest d;
 		if (fstat(fd, &fst) < 0)
 			return berr_set_errno(err, BERR_IO, errno, "stat '%s'", dst);
-		if (bld_statcache_digest(sc, host ? host : dst, fd, &fst, &d, err) < 0)
+		if (bld_statcache_digest(host ? sc : NULL, root, host ? host : dst, fd, &fst, &d, err) < 0)
 			return -1;
 		img_hasher_update(h, d.s, strlen(d.s));
 	}
@@ -146,7 +152,12 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 		return -1;
 	}
 	int fd = -1;
-	if (S_ISREG(e->st->st_mode)) {
+	struct img_digest known;
+	if (S_ISREG(e->st->st_mode) && bld_statcache_lookup(u->sc, bld_context_dir(e->ctx), src, e->st, &known)) {
+		/* unchanged since it was hashed: not even opened */
+		hash_meta(u->h, dst, e->st, NULL);
+		img_hasher_update(u->h, known.s, strlen(known.s));
+	} else if (S_ISREG(e->st->st_mode)) {
 		fd = bld_entry_open(e, err);
 		if (fd < 0) {
 			free(dst);
@@ -154,7 +165,8 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 			return -1;
 		}
 	}
-	int r = hash_item(u->sc, u->h, dst, e->st, e->link, src, fd, err);
+	int r = S_ISREG(e->st->st_mode) && fd < 0
+			? 0 : hash_item(u->sc, bld_context_dir(e->ctx), u->h, dst, e->st, e->link, src, fd, err);
 	if (fd >= 0)
 		close(fd);
 	add_item(u->cp, src, dst, u->keep_owner, false);
@@ -516,7 +528,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 		char *dst = dest_dir ? join_dst(dest, sc->path) : xstrdup(dest);
 		struct stat st;
 		lstat(p, &st);
-		hash_item(NULL, h, dst, &st, NULL, NULL, -1, err);
+		hash_item(NULL, NULL, h, dst, &st, NULL, NULL, -1, err);
 		img_hasher_update(h, data, strlen(data));
 		add_item(cp, xstrdup(p), dst, false, false);
 	}
@@ -542,7 +554,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			struct stat st;
 			lstat(p, &st);
 			int fd = open(p, O_RDONLY | O_CLOEXEC);
-			hash_item(NULL, h, dst, &st, NULL, NULL, fd, err);
+			hash_item(NULL, NULL, h, dst, &st, NULL, NULL, fd, err);
 			if (fd >= 0)
 				close(fd);
 			add_item(cp, xstrdup(p), dst, false, false);
