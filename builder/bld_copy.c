@@ -443,6 +443,12 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			continue;
 		}
 		wild |= bld_has_wildcard(srcs[i]);
+		if (!from[0] && b->o->no_context) {
+			berr_set(err, BERR_INPUT, "%s '%s': there is no build context (the Dockerfile "
+				 "came from stdin with 'berth build -'); pass a context directory, or a "
+				 "tar archive of it on stdin", add ? "ADD" : "COPY", srcs[i]);
+			goto free_lists;
+		}
 		if (bld_context_expand(ctx, srcs[i], &lists[i], &counts[i], err) < 0) {
 			if (*err && (*err)->code == BERR_NOTFOUND) {
 				berr_clear(err);
