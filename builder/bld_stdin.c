@@ -111,7 +111,10 @@ static int extract(const char *tar, const char *dir, struct berr **err)
 {
 	struct img_apply_opts ao = { .flags = IMG_APPLY_NO_CHOWN };
 	_cleanup_img_applier_ struct img_applier *ap = img_applier_new(dir, &ao, err);
-	if (!ap || img_apply_file(ap, tar, err) < 0)
+	_cleanup_close_ int fd = open(tar, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berr_set_errno(err, BERR_IO, errno, "open '%s'", tar);
+	if (!ap || img_apply_fd(ap, fd, "<stdin>", err) < 0)
 		return berr_wrap(err, "build context from stdin");
 	return 0;
 }
