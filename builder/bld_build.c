@@ -1909,7 +1909,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	if (bld_context_open(o->context, b.ign ? ignore_excl : NULL, b.ign, &b.ctx, err) < 0)
 		goto out;
 
-	if (check_executors(&b, err) < 0 || bld_check_hosts(&b, err) < 0)
+	if (bld_check_hosts(&b, err) < 0 || check_executors(&b, err) < 0)
 		goto out;
 
 	b.stages = xcalloc(b.plan->n, sizeof(*b.stages));

@@ -34,6 +34,10 @@ run "$BERTH" build -q --build-context "$W19" --check-host ltsc2022 --check-host 
 [ "$RC" = 0 ] && ok "a 2019 image passes on a 2022 host (Hyper-V) and a 2019 host" || fail "check-host hyperv" "$ERR"
 run "$BERTH" build --build-context "$W19" --check-host ltsc2022 -f "$TMP/c/Dockerfile.19" "$TMP/c"
 expect_match "which isolation works is named" "runs with Hyper-V isolation only \\(supported; process isolation blocked" "$ERR"
+printf 'FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo hi\n' >"$TMP/c/Dockerfile.run"
+run "$BERTH" build --build-context "$W22" --check-host ltsc2019 -f "$TMP/c/Dockerfile.run" "$TMP/c"
+[ "$RC" = 1 ] && [[ "$ERR" == *"error: --check-host 'ltsc2019'"* ]] &&
+	ok "--check-host answers before the executor check" || fail "check-host before executors" "$RC $ERR"
 # a Linux stage feeding a Windows target is not checked
 printf 'FROM scratch AS files\nCOPY a.txt /a.txt\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nCOPY --from=files /a.txt C:/app/\n' >"$TMP/c/Dockerfile.mixed"
 run "$BERTH" build --build-context "$W22" --check-host ltsc2022 -f "$TMP/c/Dockerfile.mixed" "$TMP/c"
