@@ -1723,6 +1723,35 @@ static int run_stage(struct bld *b, size_t si, struct berr **err)
 	return 0;
 }
 
+int bld_stage_platform(struct bld *b, size_t si, struct img_platform *out, const char **base,
+		       struct berr **err)
+{
+	const struct bld_stage_plan *sp = &b->plan->st[si];
+	memset(out, 0, sizeof(*out));
+	img_platform_copy(out, &sp->platform);
+	/* follow FROM chains to an image to learn the real OS */
+	const struct bld_stage_plan *bp = sp;
+	while (bp->base_kind == BLD_BASE_STAGE)
+		bp = &b->plan->st[bp->base_stage];
+	if (base)
+		*base = bp->base;
+	if (bp->base_kind != BLD_BASE_IMAGE)
+		return 0;
+	_cleanup_img_image_ struct img_image *img = NULL;
+	if (open_image(b, bp->base, bp->explicit_platform ? &bp->platform : NULL, &img, err) < 0)
+		return -1;
+	if (img->config->platform.os) {
+		img_platform_clear(out);
+		img_platform_copy(out, &img->config->platform);
+	}
+	return 0;
+}
+
+void bld_note(struct bld *b, const char *msg)
+{
+	prog_note(b, "%s", msg);
+}
+
 /* Before any work: a reachable stage with RUN needs an executor. The
  * stage's OS is known from its platform (or its base stage's), except for
  * an image base whose OS is read from its config first. */
@@ -1737,22 +1766,10 @@ static int check_executors(struct bld *b, struct berr **err)
 				run = sp->st->cmds[i];
 		if (!run)
 			continue;
-		struct img_platform p = { 0 };
-		img_platform_copy(&p, &sp->platform);
-		/* follow FROM chains to an image to learn the real OS */
-		const struct bld_stage_plan *bp = sp;
-		while (bp->base_kind == BLD_BASE_STAGE)
-			bp = &b->plan->st[bp->base_stage];
-		if (bp->base_kind == BLD_BASE_IMAGE) {
-			_cleanup_img_image_ struct img_image *img = NULL;
-			struct berr *e = NULL;
-			if (open_image(b, bp->base, bp->explicit_platform ? &bp->platform : NULL, &img,
-				       &e) == 0 && img->config->platform.os) {
-				img_platform_clear(&p);
-				img_platform_copy(&p, &img->config->platform);
-			}
-			berr_free(e);
-		}
+		struct img_platform p;
+		struct berr *e = NULL;
+		bld_stage_platform(b, si, &p, NULL, &e);
+		berr_free(e);
 		const struct bld_executor *x = bld_executor_select(b->o->executor, &p, err);
 		img_platform_clear(&p);
 		if (!x) {
@@ -2024,15 +2041,33 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 
 	if (bld_ssh_check(o->ssh, o->nssh, err) < 0)
 		return -1;
+	/* CONTEXT "-": resolved into a private directory, then built as usual */
+	struct bld_opts so;
+	struct bld_stdin sin = { 0 };
+	if (!strcmp(o->context, "-")) {
+		_cleanup_free_ char *root = img_local_root(), *cd = xasprintf("%s/cache", root);
+		if (bld_stdin_prepare(cd, o->dockerfile, STDIN_FILENO, &sin, err) < 0)
+			return -1;
+		so = *o;
+		so.context = sin.ctx;
+		so.dockerfile = sin.dockerfile;
+		so.dockerfile_name = sin.name;
+		so.no_context = sin.no_context;
+		b.o = o = &so;
+		bld_tmpdir_add(&b, steal_pointer(&sin.dir));
+	}
 
 	/* Dockerfile */
 	_cleanup_free_ char *blobs = NULL, *scf = NULL;
 	_cleanup_free_ char *dfpath = o->dockerfile ? xstrdup(o->dockerfile)
 						    : xasprintf("%s/Dockerfile", o->context);
 	_cleanup_bbuf_ struct bbuf dft = BBUF_INIT;
-	if (bfile_read_all(dfpath, BLD_DOCKERFILE_MAX, &dft, err) < 0)
-		return berr_wrap(err, "read the Dockerfile");
-	const char *dname = strcmp(dfpath, "-") ? dfpath : "Dockerfile";
+	if (bfile_read_all(dfpath, BLD_DOCKERFILE_MAX, &dft, err) < 0) {
+		berr_wrap(err, "read the Dockerfile");
+		goto out;
+	}
+	const char *dname = o->dockerfile_name ? o->dockerfile_name
+			    : strcmp(dfpath, "-") ? dfpath : "Dockerfile";
 	if (parse_named(&b, err) < 0)
 		goto out;
 	char **nn = xcalloc(b.nnamed + 1, sizeof(char *));
@@ -2057,7 +2092,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 		goto out;
 
 	scf = xasprintf("%s/statcache", b.cache_dir);
-	b.sc = bld_statcache_load(scf);
+	b.sc = bld_statcache_open(scf, BLD_STATCACHE_RACY_NS);
 
 	/* context */
 	if (load_ignore(&b, o->dockerfile, err) < 0)
@@ -2065,7 +2100,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	if (bld_context_open(o->context, b.ign ? ignore_excl : NULL, b.ign, &b.ctx, err) < 0)
 		goto out;
 
-	if (check_executors(&b, err) < 0)
+	if (bld_check_hosts(&b, err) < 0 || check_executors(&b, err) < 0)
 		goto out;
 
 	b.stages = xcalloc(b.plan->n, sizeof(*b.stages));
@@ -2078,5 +2113,6 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	rc = 0;
 out:
 	bld_free(&b);
+	bld_stdin_clear(&sin);
 	return rc;
 }

@@ -24,7 +24,7 @@ enum bld_progress {
 
 struct bld_opts {
 	const char *dockerfile;       /* path, "-" for stdin, NULL: CONTEXT/Dockerfile */
-	const char *context;          /* directory */
+	const char *context;          /* directory, "-" for stdin (a tar or a Dockerfile) */
 	char **tags;                  /* -t */
 	size_t ntags;
 	char **build_args;            /* "K=V" or "K" */
@@ -50,6 +50,11 @@ struct bld_opts {
 	int cancel_fd;                /* readable = stop the build (SIGINT); <= 0 none */
 	char **ssh;                   /* --ssh "default|ID[=PATH[,PATH]]" */
 	size_t nssh;
+	char **check_hosts;           /* --check-host: Windows host builds/releases */
+	size_t ncheck_hosts;
+	/* set by bld_build for CONTEXT "-" (callers leave them zero) */
+	const char *dockerfile_name;  /* the Dockerfile's name in messages */
+	bool no_context;              /* stdin was a Dockerfile: nothing to COPY */
 };
 
 struct bld_result {

@@ -254,6 +254,8 @@ struct walk {
 	void *ud;
 };
 
+static char *fd_path(int fd, struct berr **err);
+
 static int walk_dir(struct walk *w, int dfd, const char *rel, const char *ctx_rel, int depth,
 		    struct berr **err)
 {
@@ -265,6 +267,10 @@ static int walk_dir(struct walk *w, int dfd, const char *rel, const char *ctx_re
 	if (list_dir(dfd, ctx_rel, &names, &n, err) < 0)
 		return -1;
 	int r = 0;
+	/* the directory's host path, once: every entry's path derives from it */
+	_cleanup_free_ char *dir_host = n ? fd_path(dfd, err) : NULL;
+	if (n && !dir_host)
+		r = -1;
 	for (size_t k = 0; k < n && r == 0; k++) {
 		struct stat st;
 		if (fstatat(dfd, names[k], &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -295,7 +301,7 @@ static int walk_dir(struct walk *w, int dfd, const char *rel, const char *ctx_re
 		/* An excluded directory is entered only to find re-included
 		 * children; it is not reported itself. */
 		if (ex == BLD_INCLUDE) {
-			struct bld_entry e = { wrel, crel, &st, dfd, names[k], link, w->c };
+			struct bld_entry e = { wrel, crel, &st, dfd, names[k], link, w->c, dir_host };
 			r = w->fn(w->ud, &e, err);
 			if (r < 0)
 				break;
@@ -331,7 +337,7 @@ int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn,
 	struct walk w = { c, fn, ud };
 	/* The start entry has no parent fd here; name "" tells bld_entry_open
 	 * to reopen it by its context path, again inside the root. */
-	struct bld_entry e = { "", clean, &st, c->rootfd, "", NULL, c };
+	struct bld_entry e = { "", clean, &st, c->rootfd, "", NULL, c, NULL };
 	if (fn(ud, &e, err) < 0)
 		return -1;
 	if (!S_ISDIR(st.st_mode))
@@ -376,6 +382,8 @@ char *bld_entry_host_path(const struct bld_entry *e, struct berr **err)
 			return berr_set_errno(err, BERR_IO, errno, "open '%s'", e->ctx_rel), NULL;
 		return fd_path(fd, err);
 	}
+	if (e->dir_host)
+		return xasprintf("%s/%s", strcmp(e->dir_host, "/") ? e->dir_host : "", e->name);
 	_cleanup_free_ char *dir = fd_path(e->dirfd, err);
 	if (!dir)
 		return NULL;

@@ -51,6 +51,7 @@ struct bld_entry {
 	const char *name;     /* ... and its name there (for openat/readlinkat) */
 	const char *link;     /* symlink target, or NULL */
 	const struct bld_context *ctx; /* private: for reopening the walk start */
+	const char *dir_host; /* private: dirfd's host path when known (one lookup per directory) */
 };
 typedef int (*bld_walk_fn)(void *ud, const struct bld_entry *e, struct berr **err);
 

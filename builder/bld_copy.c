@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "builder/bld_match.h"
 #include "image/img_apply.h"
 #include "image/img_layer.h"
+#include "image/img_wintar.h"
 #include "parser/df_instr.h"
 #include "common/common.h"
 
@@ -46,6 +48,7 @@ struct bld_copy_plan {
 	bool windows;
 	char *stage_rootfs;
 	uint64_t bytes;   /* content bytes of regular files */
+	char *win_owner;  /* windows --chown: owner SID of every entry */
 };
 
 uint64_t bld_copy_plan_bytes(const struct bld_copy_plan *cp)
@@ -66,6 +69,7 @@ void bld_copy_plan_free(struct bld_copy_plan *cp)
 		free(cp->parents[i]);
 	free(cp->parents);
 	free(cp->stage_rootfs);
+	free(cp->win_owner);
 	free(cp);
 }
 
@@ -83,11 +87,8 @@ static char *join_dst(const char *base, const char *rel)
 	return bpath_clean(j);
 }
 
-/* hash what an item contributes: path, type, mode, size, link target and
- * the content digest (remembered by inode in the stat cache) */
-static int hash_item(struct bld_statcache *sc, struct img_hasher *h, const char *dst,
-		     const struct stat *st, const char *link, const char *host, int fd,
-		     struct berr **err)
+static void hash_meta(struct img_hasher *h, const char *dst, const struct stat *st,
+		      const char *link)
 {
 	char meta[256];
 	int n = snprintf(meta, sizeof(meta), "\n%o %llu ", (unsigned)st->st_mode,
@@ -96,12 +97,21 @@ static int hash_item(struct bld_statcache *sc, struct img_hasher *h, const char 
 	img_hasher_update(h, meta, (size_t)n);
 	if (link)
 		img_hasher_update(h, link, strlen(link));
+}
+
+/* hash what an item contributes: path, type, mode, size, link target and
+ * the content digest (remembered by inode in the stat cache) */
+static int hash_item(struct bld_statcache *sc, const char *root, struct img_hasher *h,
+		     const char *dst, const struct stat *st, const char *link, const char *host,
+		     int fd, struct berr **err)
+{
+	hash_meta(h, dst, st, link);
 	if (fd >= 0) {
 		struct stat fst;
 		struct img_digest d;
 		if (fstat(fd, &fst) < 0)
 			return berr_set_errno(err, BERR_IO, errno, "stat '%s'", dst);
-		if (bld_statcache_digest(sc, host ? host : dst, fd, &fst, &d, err) < 0)
+		if (bld_statcache_digest(host ? sc : NULL, root, host ? host : dst, fd, &fst, &d, err) < 0)
 			return -1;
 		img_hasher_update(h, d.s, strlen(d.s));
 	}
@@ -146,7 +156,12 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 		return -1;
 	}
 	int fd = -1;
-	if (S_ISREG(e->st->st_mode)) {
+	struct img_digest known;
+	if (S_ISREG(e->st->st_mode) && bld_statcache_lookup(u->sc, bld_context_dir(e->ctx), src, e->st, &known)) {
+		/* unchanged since it was hashed: not even opened */
+		hash_meta(u->h, dst, e->st, NULL);
+		img_hasher_update(u->h, known.s, strlen(known.s));
+	} else if (S_ISREG(e->st->st_mode)) {
 		fd = bld_entry_open(e, err);
 		if (fd < 0) {
 			free(dst);
@@ -154,7 +169,8 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 			return -1;
 		}
 	}
-	int r = hash_item(u->sc, u->h, dst, e->st, e->link, src, fd, err);
+	int r = S_ISREG(e->st->st_mode) && fd < 0
+			? 0 : hash_item(u->sc, bld_context_dir(e->ctx), u->h, dst, e->st, e->link, src, fd, err);
 	if (fd >= 0)
 		close(fd);
 	add_item(u->cp, src, dst, u->keep_owner, false);
@@ -287,6 +303,34 @@ static char *mk_tmp(struct bld *b, struct berr **err)
 }
 
 
+/* COPY --chown in a windows stage, as BuildKit resolves it: one account
+ * name made the owner SID of every entry. The two container accounts have
+ * fixed SIDs; a SID is taken as written; any other name would need the
+ * image's SAM registry hive, which BuildKit parses and berth does not. */
+static char *win_owner_sid(const char *spec, struct berr **err)
+{
+	unsigned char bin[IMG_WIN_SID_MAX];
+	if (!strcasecmp(spec, "ContainerAdministrator"))
+		return xstrdup("S-1-5-93-2-1");
+	if (!strcasecmp(spec, "ContainerUser"))
+		return xstrdup("S-1-5-93-2-2");
+	if (strchr(spec, ':')) {
+		berr_set(err, BERR_INPUT, "--chown=%s in a windows stage: windows takes one account "
+			 "name (it becomes the owner), not user:group", spec);
+		return NULL;
+	}
+	if (img_win_sid_parse(spec, bin)) {
+		char *s = xstrdup(spec);
+		s[0] = 'S';
+		return s;
+	}
+	berr_set(err, BERR_UNSUPPORTED, "--chown=%s in a windows stage: berth resolves "
+		 "ContainerAdministrator, ContainerUser and SIDs (S-1-5-21-...); other accounts "
+		 "live in the image's SAM registry hive, which berth does not read; give the "
+		 "account's SID", spec);
+	return NULL;
+}
+
 static int exclude_new(const struct df_copy *c, struct df_env *env, char escape,
 		       struct df_ignore **out, struct berr **err)
 {
@@ -393,10 +437,9 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 	}
 	if (chown[0]) {
 		if (s->windows) {
-			berr_set(err, BERR_UNSUPPORTED, "--chown is not supported in a windows stage");
-			goto out;
-		}
-		if (bld_resolve_owner(cp->stage_rootfs, chown, &cp->uid, &cp->gid, err) < 0)
+			if (!(cp->win_owner = win_owner_sid(chown, err)))
+				goto out;
+		} else if (bld_resolve_owner(cp->stage_rootfs, chown, &cp->uid, &cp->gid, err) < 0)
 			goto out;
 	}
 	if (exclude_new(c, env, b->plan->file->escape, &excl, err) < 0)
@@ -431,6 +474,12 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			continue;
 		}
 		wild |= bld_has_wildcard(srcs[i]);
+		if (!from[0] && b->o->no_context) {
+			berr_set(err, BERR_INPUT, "%s '%s': there is no build context (the Dockerfile "
+				 "came from stdin with 'berth build -'); pass a context directory, or a "
+				 "tar archive of it on stdin", add ? "ADD" : "COPY", srcs[i]);
+			goto free_lists;
+		}
 		if (bld_context_expand(ctx, srcs[i], &lists[i], &counts[i], err) < 0) {
 			if (*err && (*err)->code == BERR_NOTFOUND) {
 				berr_clear(err);
@@ -516,7 +565,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 		char *dst = dest_dir ? join_dst(dest, sc->path) : xstrdup(dest);
 		struct stat st;
 		lstat(p, &st);
-		hash_item(NULL, h, dst, &st, NULL, NULL, -1, err);
+		hash_item(NULL, NULL, h, dst, &st, NULL, NULL, -1, err);
 		img_hasher_update(h, data, strlen(data));
 		add_item(cp, xstrdup(p), dst, false, false);
 	}
@@ -542,7 +591,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			struct stat st;
 			lstat(p, &st);
 			int fd = open(p, O_RDONLY | O_CLOEXEC);
-			hash_item(NULL, h, dst, &st, NULL, NULL, fd, err);
+			hash_item(NULL, NULL, h, dst, &st, NULL, NULL, fd, err);
 			if (fd >= 0)
 				close(fd);
 			add_item(cp, xstrdup(p), dst, false, false);
@@ -679,8 +728,9 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 		}
 		/* dest itself when it already exists as a directory */
 	}
-	char own[64];
-	snprintf(own, sizeof(own), "\nowner %u:%u", (unsigned)cp->uid, (unsigned)cp->gid);
+	char own[128];
+	snprintf(own, sizeof(own), "\nowner %u:%u%s%s", (unsigned)cp->uid, (unsigned)cp->gid,
+		 cp->win_owner ? " " : "", cp->win_owner ? cp->win_owner : "");
 	img_hasher_update(h, own, strlen(own));
 	img_hasher_final(h, inputs);
 	*summary = bbuf_detach(&sum, NULL);
@@ -711,6 +761,8 @@ int bld_copy_write(struct bld *b, struct bld_stage *s, struct bld_copy_plan *cp,
 		   struct img_layer *layer, struct berr **err)
 {
 	(void)s;
+	if (cp->win_owner && img_layer_set_windows_owner(layer, cp->win_owner, err) < 0)
+		return -1;
 	for (size_t i = 0; i < cp->nparents; i++) {
 		struct img_layer_entry e = { .src = cp->parents[i * 2], .dst = cp->parents[i * 2 + 1] };
 		if (img_layer_add(layer, &e, err) < 0)

@@ -97,6 +97,37 @@ int bld_rm_rf(const char *path);
 int bld_load_source_stage(struct bld *b, struct bld_stage *cur, const char *from,
 			  const struct df_instr *in, char **rootfs, struct berr **err);
 
+/* The platform a stage will have, known before it is built: its base
+ * image's (os, architecture, os.version from the config) or the planned
+ * one; *base (may be NULL) receives the image or "scratch" it rests on. */
+int bld_stage_platform(struct bld *b, size_t si, struct img_platform *out, const char **base,
+		       struct berr **err);
+/* a progress note line (nothing in quiet mode) */
+void bld_note(struct bld *b, const char *msg);
+
+/* --- bld_hostcheck.c --- */
+
+/* --check-host: compat for every reachable Windows stage against each
+ * host, before any work; fails with compat's reason and what would fit. */
+int bld_check_hosts(struct bld *b, struct berr **err);
+
+/* --- bld_stdin.c --- */
+
+/* CONTEXT "-": stdin spooled into a private directory under cache_dir/tmp;
+ * a tar archive (any compression docker accepts) is extracted as the
+ * context and `dockerfile` (-f, default "Dockerfile") is found inside it;
+ * anything else is the Dockerfile, with an empty context (no_context). */
+struct bld_stdin {
+	char *dir;         /* the private directory (removed by bld_stdin_clear) */
+	char *ctx;         /* the context directory */
+	char *dockerfile;  /* the Dockerfile to read */
+	char *name;        /* its name in messages */
+	bool no_context;
+};
+int bld_stdin_prepare(const char *cache_dir, const char *dockerfile, int in,
+		      struct bld_stdin *s, struct berr **err);
+void bld_stdin_clear(struct bld_stdin *s);
+
 /* --- bld_copy.c --- */
 
 struct img_layer;

@@ -1,17 +1,28 @@
-/* Stat cache for input file digests (bld_statcache.h). */
+/* Stat cache for input file digests (bld_statcache.h).
+ *
+ * File format (one per source directory, named by the sha256 of the
+ * directory's real path), lines sorted by path so that loading is one pass
+ * with no parsing and a lookup is a binary search:
+ *   berth-statcache 3 <real path of the directory>\n
+ *   <host path>\0<ino> <size> <mtime s> <mtime ns> <ctime s> <ctime ns> <sha256 hex>\n ...
+ * Entries hashed during this build live in a map until they are saved. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/bld_statcache.h"
 #include "image/img_strmap.h"
 #include "common/common.h"
 
-#define BLD_STATCACHE_FILE_MAX (256u << 20)
+#define BLD_STATCACHE_FILE_MAX (512u << 20)
 #define BLD_STATCACHE_CHUNK (128 * 1024)
+#define BLD_STATCACHE_MAGIC "berth-statcache 3 "
 
 struct sc_entry {
 	uint64_t ino, size;
@@ -19,10 +30,23 @@ struct sc_entry {
 	struct img_digest d;
 };
 
-struct bld_statcache {
+struct sc_shard {
+	char *root;         /* as the caller names it */
+	char *real;         /* its real path (the file's header) */
 	char *file;
-	struct img_hmap map;
+	char *buf;          /* the loaded file */
+	char **lines;       /* path of each record, sorted */
+	bool *seen;         /* record used by this build */
+	size_t nlines;
+	struct img_hmap fresh; /* path -> struct sc_entry hashed by this build */
 	bool dirty;
+};
+
+struct bld_statcache {
+	char *dir;
+	int64_t racy_ns;
+	struct sc_shard **sh;
+	size_t n;
 };
 
 static bool same(const struct sc_entry *e, const struct stat *st)
@@ -32,46 +56,186 @@ static bool same(const struct sc_entry *e, const struct stat *st)
 	       e->cs == st->st_ctim.tv_sec && e->cns == st->st_ctim.tv_nsec;
 }
 
-struct bld_statcache *bld_statcache_load(const char *file)
+struct bld_statcache *bld_statcache_open(const char *dir, int64_t racy_ns)
 {
 	struct bld_statcache *c = xcalloc(1, sizeof(*c));
-	c->file = xstrdup(file);
-	struct bbuf b = BBUF_INIT;
-	if (bfile_read_all(file, BLD_STATCACHE_FILE_MAX, &b, NULL) < 0) {
-		bbuf_release(&b);
-		return c;
-	}
-	char *line = b.data;
-	while (line && *line && c->map.len < BLD_STATCACHE_MAX) {
-		char *eol = strchr(line, '\n');
-		if (!eol)
-			break;
-		*eol = '\0';
-		struct sc_entry e;
-		char hex[IMG_DIGEST_HEX_LEN + 1];
-		int off = 0;
-		if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64
-				 " %64s %n",
-			   &e.ino, &e.size, &e.ms, &e.mns, &e.cs, &e.cns, hex, &off) == 7 &&
-		    off > 0 && line[off] && img_digest_from_hex(hex, &e.d, NULL) == 0) {
-			struct sc_entry *n = xmalloc(sizeof(*n));
-			*n = e;
-			free(img_hmap_put(&c->map, line + off, n));
-		}
-		line = eol + 1;
-	}
-	bbuf_release(&b);
+	c->dir = xstrdup(dir);
+	c->racy_ns = racy_ns;
+	/* berth-statcache 1 was one file at this path */
+	struct stat st;
+	if (lstat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		unlink(dir);
 	return c;
 }
 
-int bld_statcache_digest(struct bld_statcache *c, const char *path, int fd,
+/* one number and the separator after it; false on anything else */
+static bool num_u(const char **p, char sep, uint64_t *v)
+{
+	char *end = NULL;
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	unsigned long long x = strtoull(*p, &end, 10);
+	if (errno || *end != sep)
+		return false;
+	*v = x;
+	*p = end + 1;
+	return true;
+}
+
+static bool num_s(const char **p, int64_t *v)
+{
+	char *end = NULL;
+	if ((**p < '0' || **p > '9') && **p != '-')
+		return false;
+	errno = 0;
+	long long x = strtoll(*p, &end, 10);
+	if (errno || *end != ' ')
+		return false;
+	*v = x;
+	*p = end + 1;
+	return true;
+}
+
+/* the fields after a record's path (and its NUL) */
+static bool parse_tail(const char *p, struct sc_entry *e)
+{
+	if (!num_u(&p, ' ', &e->ino) || !num_u(&p, ' ', &e->size) || !num_s(&p, &e->ms) ||
+	    !num_s(&p, &e->mns) || !num_s(&p, &e->cs) || !num_s(&p, &e->cns))
+		return false;
+	char hex[IMG_DIGEST_HEX_LEN + 1];
+	const char *nl = strchr(p, '\n');
+	if (!nl || nl - p != IMG_DIGEST_HEX_LEN)
+		return false;
+	memcpy(hex, p, IMG_DIGEST_HEX_LEN);
+	hex[IMG_DIGEST_HEX_LEN] = '\0';
+	return img_digest_from_hex(hex, &e->d, NULL) == 0;
+}
+
+static void shard_drop(struct sc_shard *s)
+{
+	free(s->buf);
+	free(s->lines);
+	free(s->seen);
+	s->buf = NULL;
+	s->lines = NULL;
+	s->seen = NULL;
+	s->nlines = 0;
+}
+
+/* Index the records; anything out of shape empties the cache. */
+static void shard_load(struct sc_shard *s)
+{
+	_cleanup_close_ int fd = open(s->file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > BLD_STATCACHE_FILE_MAX)
+		return;
+	size_t len = (size_t)st.st_size;
+	s->buf = xmalloc(len + 1);
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = read(fd, s->buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	s->buf[got] = '\0';
+	char *end = s->buf + got, *line = s->buf;
+	char *eol = memchr(line, '\n', got);
+	size_t ml = strlen(BLD_STATCACHE_MAGIC), rl = strlen(s->real);
+	/* another version or another directory (hash collision): ignore it */
+	if (got != len || !eol || (size_t)(eol - line) != ml + rl ||
+	    memcmp(line, BLD_STATCACHE_MAGIC, ml) != 0 || memcmp(line + ml, s->real, rl) != 0)
+		goto bad;
+	size_t cap = 0;
+	for (line = eol + 1; line < end; line = eol + 1) {
+		eol = memchr(line, '\n', (size_t)(end - line));
+		char *nul = eol ? memchr(line, '\0', (size_t)(eol - line)) : NULL;
+		if (!nul || line[0] != '/' || s->nlines >= BLD_STATCACHE_MAX)
+			goto bad;
+		if (s->nlines && strcmp(s->lines[s->nlines - 1], line) >= 0)
+			goto bad;
+		XGROW(s->lines, s->nlines + 1, cap);
+		s->lines[s->nlines++] = line;
+	}
+	s->seen = xcalloc(s->nlines + 1, sizeof(bool));
+	return;
+bad:
+	shard_drop(s);
+}
+
+static struct sc_shard *shard_for(struct bld_statcache *c, const char *root)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->sh[i]->root, root))
+			return c->sh[i];
+	struct sc_shard *s = xcalloc(1, sizeof(*s));
+	s->root = xstrdup(root);
+	char *real = realpath(root, NULL);
+	s->real = real ? real : xstrdup(root);
+	struct img_digest d;
+	img_digest_bytes(s->real, strlen(s->real), &d);
+	s->file = xasprintf("%s/%.32s", c->dir, img_digest_hex(&d));
+	if (!strchr(s->real, '\n'))
+		shard_load(s);
+	c->sh = xreallocarray(c->sh, c->n + 1, sizeof(*c->sh));
+	c->sh[c->n++] = s;
+	return s;
+}
+
+static long shard_find(const struct sc_shard *s, const char *path)
+{
+	size_t lo = 0, hi = s->nlines;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(s->lines[mid], path);
+		if (r == 0)
+			return (long)mid;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char *path,
+			  const struct stat *st, struct img_digest *out)
+{
+	if (!c || !S_ISREG(st->st_mode))
+		return false;
+	struct sc_shard *s = shard_for(c, root);
+	void *v = NULL;
+	if (img_hmap_get(&s->fresh, path, &v)) {
+		if (!same(v, st))
+			return false;
+		*out = ((struct sc_entry *)v)->d;
+		return true;
+	}
+	long i = shard_find(s, path);
+	struct sc_entry e;
+	if (i < 0 || !parse_tail(s->lines[i] + strlen(s->lines[i]) + 1, &e) || !same(&e, st))
+		return false;
+	s->seen[i] = true;
+	*out = e.d;
+	return true;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+int bld_statcache_digest(struct bld_statcache *c, const char *root, const char *path, int fd,
 			 const struct stat *st, struct img_digest *out, struct berr **err)
 {
-	void *v = NULL;
-	if (c && img_hmap_get(&c->map, path, &v) && same(v, st)) {
-		*out = ((struct sc_entry *)v)->d;
+	if (bld_statcache_lookup(c, root, path, st, out))
 		return 0;
-	}
+	struct timespec t0;
+	clock_gettime(CLOCK_REALTIME, &t0);
 	struct img_hasher *h = img_hasher_new();
 	char *buf = xmalloc(BLD_STATCACHE_CHUNK);
 	int rc = 0;
@@ -90,45 +254,111 @@ int bld_statcache_digest(struct bld_statcache *c, const char *path, int fd,
 	free(buf);
 	img_hasher_final(h, out);
 	img_hasher_free(h);
-	if (rc < 0 || !c || strchr(path, '\n') || c->map.len >= BLD_STATCACHE_MAX)
+	if (rc < 0 || !c || strchr(path, '\n') || path[0] != '/')
 		return rc;
+	/* racily clean: a write in the same timestamp tick would go unseen */
+	int64_t limit = ts_ns(&t0) - c->racy_ns;
+	if (ts_ns(&st->st_ctim) >= limit || ts_ns(&st->st_mtim) >= limit)
+		return 0;
+	struct sc_shard *s = shard_for(c, root);
+	if (s->fresh.len >= BLD_STATCACHE_MAX)
+		return 0;
 	struct sc_entry *e = xmalloc(sizeof(*e));
 	*e = (struct sc_entry){ (uint64_t)st->st_ino, (uint64_t)st->st_size, st->st_mtim.tv_sec,
 				st->st_mtim.tv_nsec, st->st_ctim.tv_sec, st->st_ctim.tv_nsec, *out };
-	free(img_hmap_put(&c->map, path, e));
-	c->dirty = true;
+	free(img_hmap_put(&s->fresh, path, e));
+	s->dirty = true;
 	return 0;
+}
+
+struct rec {
+	const char *path;
+	const char *tail;   /* up to and including '\n' */
+	size_t tlen;
+};
+
+static int rec_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rec *)a)->path, ((const struct rec *)b)->path);
+}
+
+static int shard_save(struct bld_statcache *c, struct sc_shard *s, struct berr **err)
+{
+	if (!s->dirty || strchr(s->real, '\n'))
+		return 0;
+	/* near the bound, keep only what this build used */
+	bool only_seen = s->nlines + s->fresh.len > BLD_STATCACHE_MAX / 2;
+	size_t n = 0;
+	struct rec *r = xcalloc(s->nlines + s->fresh.len + 1, sizeof(*r));
+	struct bbuf tails = BBUF_INIT;
+	for (size_t i = 0; i < s->nlines; i++) {
+		if ((only_seen && !s->seen[i]) || img_hmap_get(&s->fresh, s->lines[i], NULL))
+			continue;
+		const char *t = s->lines[i] + strlen(s->lines[i]) + 1;
+		r[n++] = (struct rec){ s->lines[i], t, (size_t)(strchr(t, '\n') - t) + 1 };
+	}
+	/* tails of fresh entries first into one buffer, pointers after (it grows) */
+	size_t first = n;
+	size_t *off = xcalloc(s->fresh.len + 1, sizeof(size_t));
+	for (size_t i = 0, k = 0; i < s->fresh.cap; i++) {
+		if (!s->fresh.keys[i])
+			continue;
+		const struct sc_entry *e = s->fresh.vals[i];
+		off[k++] = tails.len;
+		bbuf_addf(&tails, NULL, "%" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64
+					" %" PRId64 " %s\n",
+			  e->ino, e->size, e->ms, e->mns, e->cs, e->cns, img_digest_hex(&e->d));
+		r[n++] = (struct rec){ s->fresh.keys[i], NULL, 0 };
+	}
+	for (size_t k = first; k < n; k++) {
+		size_t o = off[k - first], next = k + 1 < n ? off[k + 1 - first] : tails.len;
+		r[k].tail = tails.data + o;
+		r[k].tlen = next - o;
+	}
+	free(off);
+	qsort(r, n, sizeof(*r), rec_cmp);
+	struct bbuf b = BBUF_INIT;
+	bbuf_addf(&b, NULL, "%s%s\n", BLD_STATCACHE_MAGIC, s->real);
+	for (size_t i = 0; i < n; i++) {
+		bbuf_add(&b, r[i].path, strlen(r[i].path) + 1, NULL);
+		bbuf_add(&b, r[i].tail, r[i].tlen, NULL);
+	}
+	free(r);
+	bbuf_release(&tails);
+	int rc = bfile_mkdir_p(c->dir, 0700, err);
+	if (rc == 0)
+		rc = bfile_write_atomic(s->file, b.data, b.len, 0600, err);
+	bbuf_release(&b);
+	if (rc == 0)
+		s->dirty = false;
+	return rc;
 }
 
 int bld_statcache_save(struct bld_statcache *c, struct berr **err)
 {
-	if (!c || !c->dirty)
-		return 0;
-	struct bbuf b = BBUF_INIT;
-	for (size_t i = 0; i < c->map.cap; i++) {
-		if (!c->map.keys[i])
-			continue;
-		const struct sc_entry *e = c->map.vals[i];
-		bbuf_addf(&b, NULL, "%" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
-				    " %s %s\n",
-			  e->ino, e->size, e->ms, e->mns, e->cs, e->cns, img_digest_hex(&e->d),
-			  c->map.keys[i]);
-	}
-	int rc = bfile_write_atomic(c->file, b.data ? b.data : "", b.len, 0600, err);
-	bbuf_release(&b);
-	if (rc == 0)
-		c->dirty = false;
-	return rc;
+	for (size_t i = 0; c && i < c->n; i++)
+		if (shard_save(c, c->sh[i], err) < 0)
+			return -1;
+	return 0;
 }
 
 void bld_statcache_free(struct bld_statcache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->map.cap; i++)
-		if (c->map.keys[i])
-			free(c->map.vals[i]);
-	img_hmap_release(&c->map);
-	free(c->file);
+	for (size_t i = 0; i < c->n; i++) {
+		struct sc_shard *s = c->sh[i];
+		for (size_t k = 0; k < s->fresh.cap; k++)
+			if (s->fresh.keys[k])
+				free(s->fresh.vals[k]);
+		img_hmap_release(&s->fresh);
+		shard_drop(s);
+		free(s->root);
+		free(s->real);
+		free(s->file);
+		free(s);
+	}
+	free(c->sh);
+	free(c->dir);
 	free(c);
 }

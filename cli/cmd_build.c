@@ -32,6 +32,7 @@ enum {
 	OPT_ENGINE,
 	OPT_ISOLATION,
 	OPT_SSH,
+	OPT_CHECK_HOST,
 };
 
 static void push(char ***v, size_t *n, const char *s)
@@ -104,6 +105,7 @@ static int run(int argc, char **argv)
 		{ "engine", required_argument, NULL, OPT_ENGINE },
 		{ "isolation", required_argument, NULL, OPT_ISOLATION },
 		{ "ssh", required_argument, NULL, OPT_SSH },
+		{ "check-host", required_argument, NULL, OPT_CHECK_HOST },
 		{ "quiet", no_argument, NULL, 'q' },
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
@@ -146,6 +148,7 @@ static int run(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_CHECK_HOST: push(&o.check_hosts, &o.ncheck_hosts, optarg); break;
 		case 'h':
 			cli_print_help(&cmd, stdout);
 			rc = 0;
@@ -160,9 +163,9 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	o.context = argv[optind];
-	if (!strcmp(o.context, "-")) {
-		rc = cli_usage_error(&cmd, "a build context from stdin is not supported yet; "
-					   "use -f - with a context directory");
+	if (!strcmp(o.context, "-") && o.dockerfile && !strcmp(o.dockerfile, "-")) {
+		rc = cli_usage_error(&cmd, "the build context and the Dockerfile cannot both come "
+					   "from stdin ('-f -' with context '-')");
 		goto out;
 	}
 	if (!strcmp(progress, "plain") || !strcmp(progress, "auto") || !strcmp(progress, "tty"))
@@ -232,16 +235,19 @@ out:
 	free(o.labels);
 	free(o.secrets);
 	free(o.ssh);
+	free(o.check_hosts);
 	return rc;
 }
 
 static const struct cli_command cmd = {
 	.name = "build",
 	.summary = "build an image from a Dockerfile (no daemon)",
-	.usage = "usage: berth build [OPTIONS] CONTEXT\n"
+	.usage = "usage: berth build [OPTIONS] CONTEXT|-\n"
 		 "\n"
 		 "Build an image from the Dockerfile in CONTEXT (or -f FILE) and store it in\n"
 		 "berth's local store ($BERTH_ROOT, default ~/.local/share/berth).\n"
+		 "With -, stdin is a tar archive of the context (plain, gzip, bzip2, xz or\n"
+		 "zstd; -f names the Dockerfile inside it) or else the Dockerfile alone.\n"
 		 "\n"
 		 "  -f, --file FILE                 Dockerfile (default CONTEXT/Dockerfile; - for stdin)\n"
 		 "  -t, --tag REF                   name the image (repeatable)\n"
@@ -267,6 +273,10 @@ static const struct cli_command cmd = {
 		 "                                  DOCKER_CERT_PATH as the docker CLI reads them)\n"
 		 "      --isolation MODE            process, hyperv or default for engine RUN steps\n"
 		 "                                  (default: what compat allows, process first)\n"
+		 "      --check-host HOST           before building, check with compat that every\n"
+		 "                                  Windows stage runs on HOST (a build such as\n"
+		 "                                  10.0.17763 or a release such as ltsc2022;\n"
+		 "                                  repeatable); fails early naming what fits\n"
 		 "  -q, --quiet                     print only the image digest\n"
 		 "  -h, --help                      show this help\n",
 	.run = run,

@@ -64,6 +64,8 @@ struct img_layer {
 	uint64_t tar_bytes;
 	char *buf;
 	char *sd_file, *sd_dir;
+	char *win_owner;    /* owner SID of a Windows layer's entries, or NULL */
+	char *sd_root;      /* with win_owner: the roots Files and Hives keep the default */
 };
 
 static bool is_windows(const struct img_layer *l)
@@ -99,6 +101,18 @@ static void ent_free(struct ent *e)
 	free(e);
 }
 
+int img_layer_set_windows_owner(struct img_layer *l, const char *sid, struct berr **err)
+{
+	unsigned char bin[IMG_WIN_SID_MAX];
+	if (!is_windows(l))
+		return berr_set(err, BERR_INTERNAL, "an owner SID needs a windows layer");
+	if (!img_win_sid_parse(sid, bin))
+		return berr_set(err, BERR_INPUT, "invalid SID '%s'", sid);
+	free(l->win_owner);
+	l->win_owner = xstrdup(sid);
+	return 0;
+}
+
 void img_layer_free(struct img_layer *l)
 {
 	if (!l)
@@ -113,6 +127,8 @@ void img_layer_free(struct img_layer *l)
 	free(l->buf);
 	free(l->sd_file);
 	free(l->sd_dir);
+	free(l->win_owner);
+	free(l->sd_root);
 	free(l);
 }
 
@@ -946,6 +962,8 @@ static int write_windows(struct img_layer *l, const struct ent *e, struct berr *
 	snprintf(ctime_s, sizeof(ctime_s), "%lld", (long long)h.mtime);
 	snprintf(attr_s, sizeof(attr_s), "%u", dir ? IMG_WIN_ATTR_DIRECTORY : IMG_WIN_ATTR_ARCHIVE);
 	const char *sd = dir ? l->sd_dir : l->sd_file;
+	if (dir && l->sd_root && (!strcmp(e->dst, "Files") || !strcmp(e->dst, "Hives")))
+		sd = l->sd_root;
 	struct img_pax_rec recs[] = {
 		{ "LIBARCHIVE.creationtime", ctime_s, strlen(ctime_s) },
 		{ "MSWINDOWS.fileattr", attr_s, strlen(attr_s) },
@@ -962,8 +980,14 @@ static int open_output(struct img_layer *l, struct berr **err)
 {
 	if (is_windows(l)) {
 		l->tw = img_tarw_new(&l->out);
-		l->sd_file = img_win_sd_base64(false);
-		l->sd_dir = img_win_sd_base64(true);
+		if (l->win_owner) {
+			l->sd_file = img_win_sd_base64_owner(false, l->win_owner);
+			l->sd_dir = img_win_sd_base64_owner(true, l->win_owner);
+			l->sd_root = img_win_sd_base64(true);
+		} else {
+			l->sd_file = img_win_sd_base64(false);
+			l->sd_dir = img_win_sd_base64(true);
+		}
 		return 0;
 	}
 	l->ar = archive_write_new();

@@ -96,6 +96,9 @@ struct img_layer;
 
 struct img_layer *img_layer_new(const struct img_layer_opts *opts, const struct bsink *out);
 void img_layer_free(struct img_layer *l);
+/* Windows layers: every entry's security descriptor names this owner SID
+ * ("S-1-5-93-2-2") instead of BUILTIN\Administrators (COPY --chown). */
+int img_layer_set_windows_owner(struct img_layer *l, const char *sid, struct berr **err);
 
 /* One entry. A later entry for the same destination replaces an earlier one
  * (the last add wins, like successive COPYs). Synthetic regular files are

@@ -376,7 +376,55 @@ static size_t put_sid(unsigned char *p, const struct sid_def *s)
 	return 8 + 4u * s->count;
 }
 
+size_t img_win_sid_parse(const char *s, unsigned char *out)
+{
+	if ((s[0] != 'S' && s[0] != 's') || s[1] != '-' || s[2] != '1' || s[3] != '-')
+		return 0;
+	const char *p = s + 4;
+	uint64_t auth = 0;
+	uint32_t sub[15];
+	size_t n = 0;
+	for (int field = 0;; field++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		uint64_t v = 0;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			v = v * 10 + (uint64_t)(*p - '0');
+			if (v > (field == 0 ? 0xFFFFFFFFFFFFull : 0xFFFFFFFFull))
+				return 0;
+		}
+		if (field == 0)
+			auth = v;
+		else if (n < ARRAY_SIZE(sub))
+			sub[n++] = (uint32_t)v;
+		else
+			return 0;
+		if (*p == '\0')
+			break;
+		if (*p++ != '-')
+			return 0;
+	}
+	if (n == 0)
+		return 0;
+	out[0] = 1;
+	out[1] = (unsigned char)n;
+	for (int i = 0; i < 6; i++) /* 48-bit authority, big-endian */
+		out[2 + i] = (unsigned char)(auth >> (8 * (5 - i)));
+	for (size_t i = 0; i < n; i++)
+		le32(out + 8 + 4 * i, sub[i]);
+	return 8 + 4 * n;
+}
+
+static size_t sd_build(bool dir, const unsigned char *owner_sid, size_t owner_len,
+		       unsigned char *buf);
+
 size_t img_win_sd_build(bool dir, unsigned char *buf)
+{
+	return sd_build(dir, NULL, 0, buf);
+}
+
+static size_t sd_build(bool dir, const unsigned char *owner_sid, size_t owner_len,
+		       unsigned char *buf)
 {
 	static const struct ace_def file_aces[] = {
 		{ 0, MASK_FA, &SID_BA }, { 0, MASK_FA, &SID_SY }, { 0, MASK_RX, &SID_BU },
@@ -395,7 +443,12 @@ size_t img_win_sd_build(bool dir, unsigned char *buf)
 	memset(buf, 0, IMG_WIN_SD_MAX);
 	size_t off = 20;
 	size_t owner = off;
-	off += put_sid(buf + off, &SID_BA);
+	if (owner_sid) {
+		memcpy(buf + off, owner_sid, owner_len);
+		off += owner_len;
+	} else {
+		off += put_sid(buf + off, &SID_BA);
+	}
 	size_t group = off;
 	off += put_sid(buf + off, &SID_SY);
 	size_t dacl = off;
@@ -421,11 +474,24 @@ size_t img_win_sd_build(bool dir, unsigned char *buf)
 	return p;
 }
 
-char *img_win_sd_base64(bool dir)
+static char *b64(const unsigned char *sd, size_t n)
 {
-	unsigned char sd[IMG_WIN_SD_MAX];
-	size_t n = img_win_sd_build(dir, sd);
 	char *b = xmalloc(4 * ((n + 2) / 3) + 1);
 	EVP_EncodeBlock((unsigned char *)b, sd, (int)n);
 	return b;
+}
+
+char *img_win_sd_base64(bool dir)
+{
+	unsigned char sd[IMG_WIN_SD_MAX];
+	return b64(sd, img_win_sd_build(dir, sd));
+}
+
+char *img_win_sd_base64_owner(bool dir, const char *owner_sid)
+{
+	unsigned char sid[IMG_WIN_SID_MAX], sd[IMG_WIN_SD_MAX];
+	size_t sl = img_win_sid_parse(owner_sid, sid);
+	if (!sl)
+		return NULL;
+	return b64(sd, sd_build(dir, sid, sl, sd));
 }

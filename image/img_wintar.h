@@ -82,10 +82,20 @@ int img_win_path_map(const char *winpath, char **out, struct berr **err);
  *         (A;OICIIO;GA;;;CO)(A;OICI;0x1200a9;;;BU)(A;CI;LC;;;BU)(A;CI;DC;;;BU)
  * Writes the binary form into buf (IMG_WIN_SD_MAX bytes suffice) and returns
  * its length. */
-#define IMG_WIN_SD_MAX 256
+#define IMG_WIN_SD_MAX 512
 size_t img_win_sd_build(bool dir, unsigned char *buf);
 /* The same descriptor base64-encoded for MSWINDOWS.rawsd; caller frees. */
 char *img_win_sd_base64(bool dir);
+
+/* A SID in string form ("S-1-5-93-2-2": revision 1, an authority, 1 to 15
+ * sub-authorities) to its binary form in out[IMG_WIN_SID_MAX]; returns the
+ * length, or 0 when s is not a SID. */
+#define IMG_WIN_SID_MAX 68
+size_t img_win_sid_parse(const char *s, unsigned char *out);
+/* The descriptor above with another owner (binary SID, as COPY --chown
+ * makes it in BuildKit: the DACL stays), base64-encoded; NULL when
+ * owner_sid is not a SID. Caller frees. */
+char *img_win_sd_base64_owner(bool dir, const char *owner_sid);
 
 /* Shorthand for img_layer_new with IMG_LAYER_WINDOWS set in opts->flags. */
 struct img_layer *img_wintar_new(const struct img_layer_opts *opts, const struct bsink *out);

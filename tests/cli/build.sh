@@ -111,6 +111,30 @@ expect_match "content change with the same size and mtime is seen" 'COPY --chown
 run "$BERTH" build --no-cache -f "$TMP/multi/Dockerfile.norun" "$TMP/multi"
 if [ "$RC" = 0 ] && ! grep -q CACHED <<<"$ERR"; then ok "--no-cache"; else fail "--no-cache" "$ERR"; fi
 
+# --- stat cache: files older than the racy window (1 s) are remembered ---
+mkdir -p "$TMP/sc/tree/d" "$TMP/sc/src"
+for i in 1 2 3; do echo "tree file $i" >"$TMP/sc/tree/d/t$i"; echo "int f$i;" >"$TMP/sc/src/m$i.c"; done
+printf 'FROM scratch\nCOPY tree /data\nCOPY src /src\n' >"$TMP/sc/Dockerfile"
+sleep 1.2
+run "$BERTH" build "$TMP/sc"
+SCF=$(cat "$BERTH_ROOT"/cache/statcache/* 2>/dev/null | tr '\0' ' ')
+[ "$RC" = 0 ] && [[ "$SCF" == *"berth-statcache 3 $(realpath "$TMP/sc")"* ]] && [[ "$SCF" == *"/sc/tree/d/t2 "* ]] &&
+	ok "stat cache file for the context lists its files" || fail "stat cache file" "$RC $ERR $SCF"
+run "$BERTH" build "$TMP/sc"
+[ "$(grep -c CACHED <<<"$ERR")" = 2 ] && ok "stat cache: unchanged rebuild all CACHED" || fail "sc rebuild" "$ERR"
+cp -p "$TMP/sc/src/m2.c" "$TMP/ref2.c"
+echo "int g2;" >"$TMP/sc/src/m2.c"
+touch -r "$TMP/ref2.c" "$TMP/sc/src/m2.c"
+run "$BERTH" build "$TMP/sc"
+expect_match "remembered file edited (same size and mtime): big step cached" 'COPY tree /data
+#[0-9]+ CACHED' "$ERR"
+expect_match "remembered file edited (same size and mtime): its step reruns" 'COPY src /src
+#[0-9]+ DONE' "$ERR"
+printf 'garbage\0\n' >"$(ls "$BERTH_ROOT"/cache/statcache/* | head -1)"
+run "$BERTH" build "$TMP/sc"
+[ "$RC" = 0 ] && [ "$(grep -c CACHED <<<"$ERR")" = 2 ] && ok "damaged stat cache file: rebuild still right" ||
+	fail "damaged stat cache" "$ERR"
+
 # --- reproducibility ---
 cp -r "$TD/multi" "$TMP/r1"; sleep 1; cp -r "$TD/multi" "$TMP/r2"
 cp "$TMP/multi/Dockerfile.norun" "$TMP/r1/"; cp "$TMP/multi/Dockerfile.norun" "$TMP/r2/"

@@ -182,6 +182,35 @@ static void test_security_descriptors(void **state)
 	free(d);
 }
 
+/* COPY --chown in a windows stage: another owner, same group and DACL */
+static void test_sd_owner_sid(void **state)
+{
+	(void)state;
+	struct sd_info si;
+	unsigned char sid[IMG_WIN_SID_MAX];
+	assert_int_equal(img_win_sid_parse("S-1-5-93-2-2", sid), 8 + 3 * 4);
+	assert_int_equal(img_win_sid_parse("s-1-5-21-3623811015-3361044348-30300820-1013", sid),
+			 8 + 5 * 4);
+	assert_int_equal(img_win_sid_parse("S-1-5", sid), 0);
+	assert_int_equal(img_win_sid_parse("S-1-5-", sid), 0);
+	assert_int_equal(img_win_sid_parse("S-2-5-32", sid), 0);
+	assert_int_equal(img_win_sid_parse("S-1-5-4294967296", sid), 0);
+	assert_int_equal(img_win_sid_parse("S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16", sid), 0);
+	assert_int_equal(img_win_sid_parse("ContainerUser", sid), 0);
+	assert_null(img_win_sd_base64_owner(false, "nobody"));
+	char *f = img_win_sd_base64_owner(false, "S-1-5-93-2-2");
+	char *d = img_win_sd_base64_owner(true, "S-1-5-21-3623811015-3361044348-30300820-1013");
+	assert_null(parse_sd_b64(f, &si));
+	assert_string_equal(si.owner, "S-1-5-93-2-2");
+	assert_string_equal(si.group, "S-1-5-18");
+	assert_int_equal(si.naces, 3);
+	assert_null(parse_sd_b64(d, &si));
+	assert_string_equal(si.owner, "S-1-5-21-3623811015-3361044348-30300820-1013");
+	assert_int_equal(si.naces, 7);
+	free(f);
+	free(d);
+}
+
 static char *long_name(void)
 {
 	char name[160];
@@ -437,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_import_roundtrip),
 		cmocka_unit_test(test_emitter_guards),
+		cmocka_unit_test(test_sd_owner_sid),
 	};
 	return cmocka_run_group_tests_name("wintar", tests, NULL, NULL);
 }

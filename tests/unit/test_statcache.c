@@ -1,0 +1,238 @@
+/* builder/bld_statcache: digests remembered by inode/size/mtime/ctime, one
+ * file per source directory, racy entries not remembered, damage ignored. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builder/bld_statcache.h"
+#include "common/common.h"
+
+static char tmp[64];
+static char ctx[96], cdir[96];
+
+static void put(const char *name, const char *content)
+{
+	char *p = xasprintf("%s/%s", ctx, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
+static void rm_rf(const char *d)
+{
+	char *cmd = xasprintf("rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmp, sizeof(tmp), "/tmp/berth-sc-XXXXXX");
+	assert_non_null(mkdtemp(tmp));
+	snprintf(ctx, sizeof(ctx), "%s/ctx", tmp);
+	snprintf(cdir, sizeof(cdir), "%s/cache", tmp);
+	assert_int_equal(mkdir(ctx, 0755), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rm_rf(tmp);
+	return 0;
+}
+
+/* digest of ctx/name through the cache; *hit: it came from the cache
+ * without reading (lookup answered) */
+static void digest(struct bld_statcache *c, const char *name, struct img_digest *d, bool *hit)
+{
+	char *p = xasprintf("%s/%s", ctx, name);
+	char *real = realpath(p, NULL);
+	assert_non_null(real);
+	int fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	*hit = bld_statcache_lookup(c, ctx, real, &st, d);
+	struct img_digest d2;
+	assert_int_equal(bld_statcache_digest(c, ctx, real, fd, &st, &d2, NULL), 0);
+	if (*hit)
+		assert_string_equal(d->s, d2.s);
+	*d = d2;
+	close(fd);
+	free(real);
+	free(p);
+}
+
+static void tick(void)
+{
+	/* past the filesystem's timestamp granularity (a jiffy) */
+	struct timespec ts = { 0, 30 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+static size_t count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_remembered_across_runs(void **state)
+{
+	(void)state;
+	put("a", "hello\n");
+	put("b", "world\n");
+	tick();
+	struct img_digest da, db, x;
+	bool hit;
+	struct bld_statcache *c = bld_statcache_open(cdir, 0);
+	digest(c, "a", &da, &hit);
+	assert_false(hit);
+	digest(c, "b", &db, &hit);
+	assert_false(hit);
+	digest(c, "a", &x, &hit);
+	assert_true(hit); /* remembered within the run */
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+	assert_int_equal(count_files(cdir), 1);
+
+	c = bld_statcache_open(cdir, 0);
+	digest(c, "a", &x, &hit);
+	assert_true(hit);
+	assert_string_equal(x.s, da.s);
+	digest(c, "b", &x, &hit);
+	assert_true(hit);
+	assert_string_equal(x.s, db.s);
+	bld_statcache_free(c);
+}
+
+static void test_same_size_same_mtime_edit_is_seen(void **state)
+{
+	(void)state;
+	put("f", "aaaa\n");
+	tick();
+	struct img_digest d1, d2;
+	bool hit;
+	struct bld_statcache *c = bld_statcache_open(cdir, 0);
+	digest(c, "f", &d1, &hit);
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+
+	char *p = xasprintf("%s/f", ctx);
+	struct stat before;
+	assert_int_equal(stat(p, &before), 0);
+	tick();
+	put("f", "bbbb\n");
+	/* restore the mtime: only ctime (and the content) differ */
+	struct timespec times[2] = { before.st_atim, before.st_mtim };
+	assert_int_equal(utimensat(AT_FDCWD, p, times, 0), 0);
+	free(p);
+
+	c = bld_statcache_open(cdir, 0);
+	digest(c, "f", &d2, &hit);
+	assert_false(hit);
+	assert_string_not_equal(d1.s, d2.s);
+	bld_statcache_free(c);
+}
+
+static void test_racy_not_remembered(void **state)
+{
+	(void)state;
+	put("r", "fresh\n");
+	struct img_digest d;
+	bool hit;
+	struct bld_statcache *c = bld_statcache_open(cdir, BLD_STATCACHE_RACY_NS);
+	digest(c, "r", &d, &hit);
+	digest(c, "r", &d, &hit);
+	assert_false(hit); /* changed within the window: read again */
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+}
+
+static void test_damaged_file_is_empty_cache(void **state)
+{
+	(void)state;
+	put("a", "one\n");
+	put("b", "two\n");
+	tick();
+	struct img_digest d;
+	bool hit;
+	struct bld_statcache *c = bld_statcache_open(cdir, 0);
+	digest(c, "a", &d, &hit);
+	digest(c, "b", &d, &hit);
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+	/* cut the file in the middle of a record, then garble it */
+	DIR *dd = opendir(cdir);
+	assert_non_null(dd);
+	struct dirent *e;
+	char *f = NULL;
+	while ((e = readdir(dd)))
+		if (e->d_name[0] != '.')
+			f = xasprintf("%s/%s", cdir, e->d_name);
+	closedir(dd);
+	assert_non_null(f);
+	struct stat st;
+	assert_int_equal(stat(f, &st), 0);
+	assert_int_equal(truncate(f, st.st_size - 10), 0);
+	c = bld_statcache_open(cdir, 0);
+	digest(c, "a", &d, &hit);
+	assert_false(hit);
+	bld_statcache_free(c);
+	assert_int_equal(bfile_write_atomic(f, "garbage\n\0\n", 10, 0600, NULL), 0);
+	c = bld_statcache_open(cdir, 0);
+	digest(c, "b", &d, &hit);
+	assert_false(hit);
+	bld_statcache_free(c);
+	free(f);
+}
+
+static void test_old_single_file_replaced(void **state)
+{
+	(void)state;
+	/* berth-statcache 1 was a file where the directory now lives */
+	assert_int_equal(bfile_write_atomic(cdir, "x\n", 2, 0600, NULL), 0);
+	put("a", "one\n");
+	tick();
+	struct img_digest d;
+	bool hit;
+	struct bld_statcache *c = bld_statcache_open(cdir, 0);
+	digest(c, "a", &d, &hit);
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+	struct stat st;
+	assert_int_equal(stat(cdir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_remembered_across_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_size_same_mtime_edit_is_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_racy_not_remembered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_file_is_empty_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_single_file_replaced, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
