@@ -829,16 +829,9 @@ static char *secret_file(struct bld *b, const char *id, struct berr **err)
 		const char *v = getenv(envn ? envn : id);
 		if (!v)
 			break;
-		_cleanup_free_ char *tmpd = xasprintf("%s/tmp", b->cache_dir);
-		if (bfile_mkdir_p(tmpd, 0700, err) < 0)
+		const char *dir = bld_tmp_mkdtemp(b, "secret", err);
+		if (!dir)
 			return NULL;
-		char *dir = xasprintf("%s/secret-XXXXXX", tmpd);
-		if (!mkdtemp(dir)) {
-			berr_set_errno(err, BERR_IO, errno, "create '%s'", dir);
-			free(dir);
-			return NULL;
-		}
-		bld_tmpdir_add(b, dir);
 		char *p = xasprintf("%s/s", dir);
 		if (bfile_write_atomic(p, v, strlen(v), 0600, err) < 0) {
 			free(p);
@@ -901,13 +894,9 @@ static int fill_run(struct bld *b, struct bld_stage *s, void *ud, struct img_lay
 {
 	struct run_fill *rf = ud;
 	(void)s;
-	_cleanup_free_ char *tmpd = xasprintf("%s/tmp", b->cache_dir);
-	if (bfile_mkdir_p(tmpd, 0700, err) < 0)
+	const char *parent = bld_tmp_mkdtemp(b, "run", err);
+	if (!parent)
 		return -1;
-	_cleanup_free_ char *parent = xasprintf("%s/run-XXXXXX", tmpd);
-	if (!mkdtemp(parent))
-		return berr_set_errno(err, BERR_IO, errno, "create '%s'", parent);
-	bld_tmpdir_add(b, xstrdup(parent));
 	_cleanup_free_ char *scratch = xasprintf("%s/sb", parent);
 	const char *lowers[1] = { rf->rootfs };
 	struct bld_exec_session *sess = NULL;
@@ -1792,6 +1781,7 @@ static void bld_free(struct bld *b)
 		free(b->tmpdirs[i]);
 	}
 	free(b->tmpdirs);
+	bld_tmp_close(b);
 	if (b->sc) {
 		/* only an optimisation: a failed save costs a re-read next time */
 		struct berr *e = NULL;
@@ -1810,7 +1800,7 @@ static void bld_free(struct bld *b)
 
 int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **err)
 {
-	struct bld b = { .o = o, .res = res };
+	struct bld b = { .o = o, .res = res, .tmp_fd = -1 };
 	int rc = -1;
 	if (res)
 		memset(res, 0, sizeof(*res));
@@ -1861,7 +1851,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 		goto out;
 	blobs = xasprintf("%s/blobs", b.cache_dir);
 	if (bfile_mkdir_p(b.cache_dir, 0700, err) < 0 ||
-	    img_store_open(blobs, IMG_STORE_CREATE, &b.cs, err) < 0)
+	    img_store_open(blobs, IMG_STORE_CREATE, &b.cs, err) < 0 || bld_tmp_open(&b, err) < 0)
 		goto out;
 
 	scf = xasprintf("%s/statcache", b.cache_dir);
