@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -829,6 +830,19 @@ static char *secret_file(struct bld *b, const char *id, struct berr **err)
 		const char *v = getenv(envn ? envn : id);
 		if (!v)
 			break;
+		/* kept in memory (a memfd the sandbox reads through /proc/self/fd,
+		 * inherited across its forks), so a killed build leaves no copy
+		 * on disk; a file in the build's temp dir where memfds are missing */
+		int mfd = memfd_create("berth-secret", MFD_CLOEXEC);
+		if (mfd >= 0) {
+			if (bfd_write_all(mfd, v, strlen(v), "secret", err) < 0) {
+				close(mfd);
+				return NULL;
+			}
+			b->secret_fds = xreallocarray(b->secret_fds, b->nsecret_fds + 1, sizeof(int));
+			b->secret_fds[b->nsecret_fds++] = mfd;
+			return xasprintf("/proc/self/fd/%d", mfd);
+		}
 		const char *dir = bld_tmp_mkdtemp(b, "secret", err);
 		if (!dir)
 			return NULL;
@@ -1782,6 +1796,9 @@ static void bld_free(struct bld *b)
 	}
 	free(b->tmpdirs);
 	bld_tmp_close(b);
+	for (size_t i = 0; i < b->nsecret_fds; i++)
+		close(b->secret_fds[i]);
+	free(b->secret_fds);
 	if (b->sc) {
 		/* only an optimisation: a failed save costs a re-read next time */
 		struct berr *e = NULL;

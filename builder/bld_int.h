@@ -61,6 +61,8 @@ struct bld {
 	size_t ntmpdirs;
 	char *tmp_dir;             /* $BERTH_ROOT/cache/tmp/build-XXXXXX, flocked while we run */
 	int tmp_fd;                /* holds that lock; -1 when none */
+	int *secret_fds;           /* memfds of --secret id=,env= values */
+	size_t nsecret_fds;
 };
 
 /* --- bld_fs.c --- */
