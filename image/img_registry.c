@@ -596,9 +596,11 @@ static int perform(struct img_registry *r, struct reg_req *q, const char *url, c
 		}
 		rs->curl_code = (int)cc;
 		_cleanup_free_ char *hp = url_host(url);
+		/* connected (a new or a reused connection) and the request
+		 * sent: the timeout was the stall limit, not the connect one */
 		double ct = 0;
 		if (cc == CURLE_OPERATION_TIMEDOUT &&
-		    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &ct) == CURLE_OK && ct > 0)
+		    curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME, &ct) == CURLE_OK && ct > 0)
 			return berr_set(err, BERR_NETWORK,
 					"%s '%s': the registry stalled: no data for %u s", q->method,
 					hp ? hp : "?",
