@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -847,16 +848,22 @@ static char *secret_file(struct bld *b, const char *id, struct berr **err)
 		const char *v = getenv(envn ? envn : id);
 		if (!v)
 			break;
-		_cleanup_free_ char *tmpd = xasprintf("%s/tmp", b->cache_dir);
-		if (bfile_mkdir_p(tmpd, 0700, err) < 0)
-			return NULL;
-		char *dir = xasprintf("%s/secret-XXXXXX", tmpd);
-		if (!mkdtemp(dir)) {
-			berr_set_errno(err, BERR_IO, errno, "create '%s'", dir);
-			free(dir);
-			return NULL;
+		/* kept in memory (a memfd the sandbox reads through /proc/self/fd,
+		 * inherited across its forks), so a killed build leaves no copy
+		 * on disk; a file in the build's temp dir where memfds are missing */
+		int mfd = memfd_create("berth-secret", MFD_CLOEXEC);
+		if (mfd >= 0) {
+			if (bfd_write_all(mfd, v, strlen(v), "secret", err) < 0) {
+				close(mfd);
+				return NULL;
+			}
+			b->secret_fds = xreallocarray(b->secret_fds, b->nsecret_fds + 1, sizeof(int));
+			b->secret_fds[b->nsecret_fds++] = mfd;
+			return xasprintf("/proc/self/fd/%d", mfd);
 		}
-		bld_tmpdir_add(b, dir);
+		const char *dir = bld_tmp_mkdtemp(b, "secret", err);
+		if (!dir)
+			return NULL;
 		char *p = xasprintf("%s/s", dir);
 		if (bfile_write_atomic(p, v, strlen(v), 0600, err) < 0) {
 			free(p);
@@ -983,13 +990,9 @@ static int fill_run(struct bld *b, struct bld_stage *s, void *ud, struct img_lay
 			return -1;
 		rf->mounts[c->mount].source = c->cm.dir;
 	}
-	_cleanup_free_ char *tmpd = xasprintf("%s/tmp", b->cache_dir);
-	if (bfile_mkdir_p(tmpd, 0700, err) < 0)
+	const char *parent = bld_tmp_mkdtemp(b, "run", err);
+	if (!parent)
 		return -1;
-	_cleanup_free_ char *parent = xasprintf("%s/run-XXXXXX", tmpd);
-	if (!mkdtemp(parent))
-		return berr_set_errno(err, BERR_IO, errno, "create '%s'", parent);
-	bld_tmpdir_add(b, xstrdup(parent));
 	_cleanup_free_ char *scratch = xasprintf("%s/sb", parent);
 	const char *lowers[1] = { rf->rootfs };
 	struct bld_exec_session *sess = NULL;
@@ -1998,6 +2001,10 @@ static void bld_free(struct bld *b)
 		free(b->tmpdirs[i]);
 	}
 	free(b->tmpdirs);
+	bld_tmp_close(b);
+	for (size_t i = 0; i < b->nsecret_fds; i++)
+		close(b->secret_fds[i]);
+	free(b->secret_fds);
 	if (b->sc) {
 		/* only an optimisation: a failed save costs a re-read next time */
 		struct berr *e = NULL;
@@ -2016,7 +2023,7 @@ static void bld_free(struct bld *b)
 
 int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **err)
 {
-	struct bld b = { .o = o, .res = res };
+	struct bld b = { .o = o, .res = res, .tmp_fd = -1 };
 	int rc = -1;
 	if (res)
 		memset(res, 0, sizeof(*res));
@@ -2044,10 +2051,17 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	/* CONTEXT "-": resolved into a private directory, then built as usual */
 	struct bld_opts so;
 	struct bld_stdin sin = { 0 };
+	_cleanup_free_ char *blobs = NULL, *scf = NULL, *dfpath = NULL;
+	_cleanup_bbuf_ struct bbuf dft = BBUF_INIT;
+	/* the per-build temp dir first: a stdin context lives in it, so a
+	 * killed build's copy is swept like its other temporaries */
+	b.root = img_local_root();
+	b.cache_dir = xasprintf("%s/cache", b.root);
+	if (bfile_mkdir_p(b.cache_dir, 0700, err) < 0 || bld_tmp_open(&b, err) < 0)
+		goto out;
 	if (!strcmp(o->context, "-")) {
-		_cleanup_free_ char *root = img_local_root(), *cd = xasprintf("%s/cache", root);
-		if (bld_stdin_prepare(cd, o->dockerfile, STDIN_FILENO, &sin, err) < 0)
-			return -1;
+		if (bld_stdin_prepare(b.tmp_dir, o->dockerfile, STDIN_FILENO, &sin, err) < 0)
+			goto out;
 		so = *o;
 		so.context = sin.ctx;
 		so.dockerfile = sin.dockerfile;
@@ -2058,10 +2072,7 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	}
 
 	/* Dockerfile */
-	_cleanup_free_ char *blobs = NULL, *scf = NULL;
-	_cleanup_free_ char *dfpath = o->dockerfile ? xstrdup(o->dockerfile)
-						    : xasprintf("%s/Dockerfile", o->context);
-	_cleanup_bbuf_ struct bbuf dft = BBUF_INIT;
+	dfpath = o->dockerfile ? xstrdup(o->dockerfile) : xasprintf("%s/Dockerfile", o->context);
 	if (bfile_read_all(dfpath, BLD_DOCKERFILE_MAX, &dft, err) < 0) {
 		berr_wrap(err, "read the Dockerfile");
 		goto out;
@@ -2082,13 +2093,10 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	rc = -1;
 
 	/* stores */
-	b.root = img_local_root();
-	b.cache_dir = xasprintf("%s/cache", b.root);
 	if (img_local_open(&b.ls, err) < 0)
 		goto out;
 	blobs = xasprintf("%s/blobs", b.cache_dir);
-	if (bfile_mkdir_p(b.cache_dir, 0700, err) < 0 ||
-	    img_store_open(blobs, IMG_STORE_CREATE, &b.cs, err) < 0)
+	if (img_store_open(blobs, IMG_STORE_CREATE, &b.cs, err) < 0)
 		goto out;
 
 	scf = xasprintf("%s/statcache", b.cache_dir);

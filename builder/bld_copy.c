@@ -289,17 +289,7 @@ static int archive_to_tar(const char *path, struct berr **err)
 
 static char *mk_tmp(struct bld *b, struct berr **err)
 {
-	_cleanup_free_ char *base = xasprintf("%s/tmp", b->cache_dir);
-	if (bfile_mkdir_p(base, 0700, err) < 0)
-		return NULL;
-	char *t = xasprintf("%s/copy-XXXXXX", base);
-	if (!mkdtemp(t)) {
-		berr_set_errno(err, BERR_IO, errno, "create '%s'", t);
-		free(t);
-		return NULL;
-	}
-	bld_tmpdir_add(b, t);
-	return t;
+	return bld_tmp_mkdtemp(b, "copy", err);
 }
 
 

@@ -17,6 +17,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_S 10L
 /* GET and DELETE requests (except the image export) must finish in this time. */
 #define REQUEST_TIMEOUT_S 300L
+#define REQUEST_TIMEOUT_MAX_S 86400L
 #define ERR_BODY_MAX 4096u
 
 static void engine_curl_global_init(void)
@@ -437,8 +438,9 @@ int eng_do(struct bld_engine *e, struct eng_req *r, struct berr **err)
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, e);
 	/* POSTs (create, start, commit, load, wait) may legitimately take long
 	 * on Windows hosts; they end by the engine's answer or by cancel */
-	if (!r->no_timeout_limit && strcmp(r->method, "POST") != 0)
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
+	bool limited = !r->no_timeout_limit && strcmp(r->method, "POST") != 0;
+	if (limited)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, e->request_timeout);
 	r->status = 0;
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(hdrs);
@@ -451,6 +453,13 @@ int eng_do(struct bld_engine *e, struct eng_req *r, struct berr **err)
 			*err = w.sink_err;
 			return -1;
 		}
+		/* connected and asked, but no complete answer in time */
+		double pre = 0;
+		if (rc == CURLE_OPERATION_TIMEDOUT && limited &&
+		    curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME, &pre) == CURLE_OK && pre > 0)
+			return berr_set(err, BERR_NETWORK,
+					"%s: the engine at '%s' did not answer within %ld s (it stalled; "
+					"BERTH_ENGINE_TIMEOUT sets the limit)", what, e->url, e->request_timeout);
 		return eng_curl_error(e, rc, errbuf, what, err);
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
@@ -563,6 +572,19 @@ int bld_engine_open(const struct bld_engine_opts *o, struct bld_engine **out, st
 	if (parse_url(e, url, err) < 0)
 		goto fail;
 	e->connect_timeout = o->connect_timeout_s > 0 ? o->connect_timeout_s : DEFAULT_CONNECT_TIMEOUT_S;
+	e->request_timeout = o->request_timeout_s > 0 ? o->request_timeout_s : REQUEST_TIMEOUT_S;
+	const char *rt = getenv("BERTH_ENGINE_TIMEOUT");
+	if (o->request_timeout_s <= 0 && rt && *rt) {
+		char *end;
+		errno = 0;
+		long v = strtol(rt, &end, 10);
+		if (errno || *end || v < 1 || v > REQUEST_TIMEOUT_MAX_S) {
+			berr_set(err, BERR_USAGE, "BERTH_ENGINE_TIMEOUT: '%s' is not a number of seconds from 1 to %ld",
+				 rt, REQUEST_TIMEOUT_MAX_S);
+			goto fail;
+		}
+		e->request_timeout = v;
+	}
 	if (setup_tls(e, o, err) < 0)
 		goto fail;
 	if (!e->socket_path) {

@@ -60,6 +60,10 @@ struct bld_engine_opts {
 	int tls;                /* -1 from env, 0 off, 1 on */
 	int tls_verify;         /* -1 from env, 0 off, 1 on */
 	long connect_timeout_s; /* 0 = default (10 s) */
+	/* GET/DELETE requests (not the streamed image export) must finish in
+	 * this time, so a stalled engine is an error; 0 = $BERTH_ENGINE_TIMEOUT,
+	 * else 300 s */
+	long request_timeout_s;
 };
 
 /* Connect and negotiate: GET /_ping, GET /version; the API version used is

@@ -23,6 +23,7 @@ struct bld_engine {
 	char *cert_dir;
 	char api[32];            /* negotiated API version */
 	long connect_timeout;
+	long request_timeout;
 	volatile sig_atomic_t cancel;
 	CURL *curl;             /* reused for keep-alive */
 };

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/bld_int.h"
@@ -50,6 +52,93 @@ void bld_tmpdir_add(struct bld *b, char *dir)
 {
 	b->tmpdirs = xreallocarray(b->tmpdirs, b->ntmpdirs + 1, sizeof(char *));
 	b->tmpdirs[b->ntmpdirs++] = dir;
+}
+
+/* Leftovers of dead builds: build-* directories whose lock is free, and
+ * .new-* directories (a build killed between mkdtemp and rename) whose
+ * lock is free and that are older than BLD_TMP_NEW_AGE seconds. Errors are
+ * ignored: this is housekeeping, a leftover only costs disk space. */
+#define BLD_TMP_NEW_AGE 600
+static void sweep_dead_builds(const char *base, const char *mine)
+{
+	DIR *d = opendir(base);
+	if (!d)
+		return;
+	struct dirent *de;
+	time_t now = time(NULL);
+	while ((de = readdir(d))) {
+		bool built = !strncmp(de->d_name, "build-", 6), fresh = !strncmp(de->d_name, ".new-", 5);
+		if (!built && !fresh)
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", base, de->d_name);
+		if (!strcmp(p, mine))
+			continue;
+		int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		bool dead = flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+			    (built || (fstat(fd, &st) == 0 && now - st.st_mtime > BLD_TMP_NEW_AGE));
+		if (dead)
+			bld_rm_rf(p);
+		close(fd);
+	}
+	closedir(d);
+}
+
+int bld_tmp_open(struct bld *b, struct berr **err)
+{
+	_cleanup_free_ char *base = xasprintf("%s/tmp", b->cache_dir);
+	if (bfile_mkdir_p(base, 0700, err) < 0)
+		return -1;
+	/* locked before it gets the name a sweeper looks at */
+	_cleanup_free_ char *t = xasprintf("%s/.new-XXXXXX", base);
+	if (!mkdtemp(t))
+		return berr_set_errno(err, BERR_IO, errno, "create '%s'", t);
+	int fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		berr_set_errno(err, BERR_IO, errno, "lock '%s'", t);
+		if (fd >= 0)
+			close(fd);
+		rmdir(t);
+		return -1;
+	}
+	char *name = xasprintf("%s/build-%s", base, strrchr(t, '-') + 1);
+	if (rename(t, name) < 0) {
+		berr_set_errno(err, BERR_IO, errno, "rename '%s'", t);
+		free(name);
+		close(fd);
+		rmdir(t);
+		return -1;
+	}
+	b->tmp_dir = name;
+	b->tmp_fd = fd;
+	sweep_dead_builds(base, name);
+	return 0;
+}
+
+char *bld_tmp_mkdtemp(struct bld *b, const char *prefix, struct berr **err)
+{
+	char *t = xasprintf("%s/%s-XXXXXX", b->tmp_dir, prefix);
+	if (!mkdtemp(t)) {
+		berr_set_errno(err, BERR_IO, errno, "create '%s'", t);
+		free(t);
+		return NULL;
+	}
+	bld_tmpdir_add(b, t);
+	return t;
+}
+
+void bld_tmp_close(struct bld *b)
+{
+	if (b->tmp_dir) {
+		bld_rm_rf(b->tmp_dir);
+		free(b->tmp_dir);
+		b->tmp_dir = NULL;
+	}
+	if (b->tmp_fd >= 0)
+		close(b->tmp_fd);
+	b->tmp_fd = -1;
 }
 
 /* deeper trees than this are not cloned (the chain is re-applied instead) */
@@ -121,10 +210,12 @@ int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr
 		*out = path;
 		return 0;
 	}
-	_cleanup_free_ char *tmp = xasprintf("%s/.tmp-XXXXXX", dir);
-	if (!mkdtemp(tmp)) {
+	/* built in this build's temp dir: a kill leaves it where the next
+	 * build's sweep finds it */
+	const char *tmp = bld_tmp_mkdtemp(b, "rootfs", err);
+	if (!tmp) {
 		free(path);
-		return berr_set_errno(err, BERR_IO, errno, "create '%s'", tmp);
+		return -1;
 	}
 	/* Incremental: when the parent chain's tree exists (the usual case one
 	 * step later), clone it (directories copied, everything else

@@ -59,6 +59,10 @@ struct bld {
 	struct bld_statcache *sc;  /* input file digests by inode */
 	char **tmpdirs;            /* removed at the end */
 	size_t ntmpdirs;
+	char *tmp_dir;             /* $BERTH_ROOT/cache/tmp/build-XXXXXX, flocked while we run */
+	int tmp_fd;                /* holds that lock; -1 when none */
+	int *secret_fds;           /* memfds of --secret id=,env= values */
+	size_t nsecret_fds;
 };
 
 /* --- bld_fs.c --- */
@@ -88,6 +92,15 @@ char *bld_stage_workdir(const struct bld_stage *s);
 char *bld_stage_display_path(const struct bld_stage *s, const char *internal);
 
 void bld_tmpdir_add(struct bld *b, char *dir);
+/* This build's temp directory: cache/tmp/build-XXXXXX, locked (flock) for
+ * the build's lifetime, so a later build can tell a killed build's
+ * leftovers (lock free) from a running one's; bld_tmp_open removes the
+ * former. bld_tmp_mkdtemp makes PREFIX-XXXXXX inside it (removed at the
+ * end; the returned path belongs to the build: do not free it); all
+ * per-build temporaries live there. */
+int bld_tmp_open(struct bld *b, struct berr **err);
+char *bld_tmp_mkdtemp(struct bld *b, const char *prefix, struct berr **err);
+void bld_tmp_close(struct bld *b);
 int bld_rm_rf(const char *path);
 
 /* --- bld_build.c --- */
@@ -124,7 +137,7 @@ struct bld_stdin {
 	char *name;        /* its name in messages */
 	bool no_context;
 };
-int bld_stdin_prepare(const char *cache_dir, const char *dockerfile, int in,
+int bld_stdin_prepare(const char *tmp_dir, const char *dockerfile, int in,
 		      struct bld_stdin *s, struct berr **err);
 void bld_stdin_clear(struct bld_stdin *s);
 

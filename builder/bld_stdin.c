@@ -2,7 +2,7 @@
  * tar archive (plain, gzip, bzip2, xz or zstd, recognised by reading a tar
  * header through the decompressor) that is the build context, or else the
  * Dockerfile itself with no context. stdin is spooled to a private
- * temporary directory under $BERTH_ROOT/cache/tmp; an archive is extracted
+ * directory inside the build's temp dir (cache/tmp/build-*); an archive is extracted
  * there with the safe layer applier (img_apply: nothing outside the
  * directory is ever written or followed, expansion is capped). */
 #include <archive.h>
@@ -140,17 +140,14 @@ static int find_dockerfile(struct bld_stdin *s, const char *f, struct berr **err
 	return 0;
 }
 
-int bld_stdin_prepare(const char *cache_dir, const char *dockerfile, int in,
+int bld_stdin_prepare(const char *tmp_dir, const char *dockerfile, int in,
 		      struct bld_stdin *s, struct berr **err)
 {
 	memset(s, 0, sizeof(*s));
 	if (dockerfile && !strcmp(dockerfile, "-"))
 		return berr_set(err, BERR_USAGE, "the build context and the Dockerfile cannot both "
 				"come from stdin ('-f -' with context '-')");
-	_cleanup_free_ char *base = xasprintf("%s/tmp", cache_dir);
-	if (bfile_mkdir_p(base, 0700, err) < 0)
-		return -1;
-	s->dir = xasprintf("%s/stdin-XXXXXX", base);
+	s->dir = xasprintf("%s/stdin-XXXXXX", tmp_dir);
 	if (!mkdtemp(s->dir)) {
 		berr_set_errno(err, BERR_IO, errno, "create '%s'", s->dir);
 		free(s->dir);

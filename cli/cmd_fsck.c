@@ -1,9 +1,11 @@
 /* berth fsck: verify the local store or an OCI layout. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "common/common.h"
@@ -122,7 +124,17 @@ static int run(int argc, char **argv)
 		_cleanup_free_ char *r = img_local_root();
 		dir = xasprintf("%s/images", r);
 	}
-	if (img_store_open(dir, IMG_STORE_OPEN, &s, &err) < 0)
+	/* berth's own store (not a LAYOUT argument) without oci-layout: a
+	 * berth process was killed while creating it (oci-layout is written
+	 * last); finish the creation as every other berth command would,
+	 * instead of calling the store broken */
+	enum img_store_mode mode = IMG_STORE_OPEN;
+	struct stat st;
+	_cleanup_free_ char *lf = xasprintf("%s/oci-layout", dir);
+	if (optind >= argc && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && lstat(lf, &st) < 0 &&
+	    errno == ENOENT)
+		mode = IMG_STORE_CREATE;
+	if (img_store_open(dir, mode, &s, &err) < 0)
 		return cli_report(err);
 	struct img_fsck_opts o = { .repair = repair };
 	struct img_fsck_report *r = NULL;

@@ -15,6 +15,16 @@ void cli_reg_init(struct cli_reg *c)
 {
 	memset(c, 0, sizeof(*c));
 	img_reg_opts_init(&c->o);
+	/* BERTH_REGISTRY_TIMEOUT=N: seconds without data before a transfer
+	 * fails as stalled (default 60); values outside 1..86400 are ignored */
+	const char *t = getenv("BERTH_REGISTRY_TIMEOUT");
+	if (t && *t) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(t, &end, 10);
+		if (!errno && !*end && v >= 1 && v <= 86400)
+			c->o.stall_timeout_s = (unsigned)v;
+	}
 }
 
 void cli_reg_clear(struct cli_reg *c)

@@ -23,8 +23,6 @@
 #endif
 
 #define IMG_REG_CONNECT_TIMEOUT_S 30L
-/* abort a transfer slower than 1 byte/s for this long (no hangs) */
-#define IMG_REG_LOW_SPEED_TIME_S 60L
 #define IMG_REG_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 #define IMG_REG_CA_MAX (8u << 20)
 
@@ -67,6 +65,7 @@ void img_reg_opts_init(struct img_reg_opts *o)
 	o->tls_verify = true;
 	o->max_retries = IMG_REG_DEFAULT_RETRIES;
 	o->backoff_ms = IMG_REG_DEFAULT_BACKOFF_MS;
+	o->stall_timeout_s = IMG_REG_DEFAULT_STALL_TIMEOUT_S;
 }
 
 static void host_free(struct reg_host *h)
@@ -537,7 +536,9 @@ static int perform(struct img_registry *r, struct reg_req *q, const char *url, c
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, IMG_REG_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, IMG_REG_LOW_SPEED_TIME_S);
+	/* slower than 1 byte/s for this long: stalled (no hangs) */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+			 (long)(r->o.stall_timeout_s ? r->o.stall_timeout_s : IMG_REG_DEFAULT_STALL_TIMEOUT_S));
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	bool verify = r->o.tls_verify && !q->no_verify;
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
@@ -595,6 +596,16 @@ static int perform(struct img_registry *r, struct reg_req *q, const char *url, c
 		}
 		rs->curl_code = (int)cc;
 		_cleanup_free_ char *hp = url_host(url);
+		/* connected (a new or a reused connection) and the request
+		 * sent: the timeout was the stall limit, not the connect one */
+		double ct = 0;
+		if (cc == CURLE_OPERATION_TIMEDOUT &&
+		    curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME, &ct) == CURLE_OK && ct > 0)
+			return berr_set(err, BERR_NETWORK,
+					"%s '%s': the registry stalled: no data for %u s", q->method,
+					hp ? hp : "?",
+					r->o.stall_timeout_s ? r->o.stall_timeout_s
+							     : IMG_REG_DEFAULT_STALL_TIMEOUT_S);
 		return berr_set(err, BERR_NETWORK, "%s '%s': %s", q->method, hp ? hp : "?",
 				curl_easy_strerror(cc));
 	}
@@ -952,6 +963,15 @@ int reg_do(struct img_registry *r, struct reg_host *h, struct reg_req *q, struct
 			char *next = reg_resolve_url(url, rs->location);
 			if (!next)
 				return berr_set(err, BERR_NETWORK, "redirect to an invalid location");
+			/* a registry asked for on this machine must not send us
+			 * (and what we upload or trust) to another one */
+			_cleanup_free_ char *from = url_host(url), *to = url_host(next);
+			if (from && is_loopback(from) && (!to || !is_loopback(to))) {
+				free(next);
+				return berr_set(err, BERR_NETWORK,
+						"%s '%s': redirect to '%s' refused: a loopback registry may only redirect to loopback addresses",
+						q->method, from, to ? to : "?");
+			}
 			free(url);
 			url = next;
 			if (rs->status == 303)

@@ -41,6 +41,7 @@
 #define IMG_REG_DEFAULT_BACKOFF_MS 250
 #define IMG_REG_MAX_BACKOFF_MS 10000
 #define IMG_REG_MAX_REDIRECTS 5
+#define IMG_REG_DEFAULT_STALL_TIMEOUT_S 60u
 /* Error bodies kept for messages */
 #define IMG_REG_ERRBODY_MAX (64u << 10)
 
@@ -72,6 +73,9 @@ struct img_reg_opts {
 	unsigned backoff_ms;             /* first retry delay, doubled each time */
 	uint64_t chunk_size;             /* >0: chunked uploads of this size */
 	unsigned parallel;               /* layer downloads at once; 0: IMG_REG_DEFAULT_PARALLEL */
+	/* a transfer (response included) that moves no byte for this long
+	 * fails: a stalled registry is an error, never a hang */
+	unsigned stall_timeout_s;        /* default IMG_REG_DEFAULT_STALL_TIMEOUT_S */
 	void (*event)(void *ctx, enum img_reg_event ev, const char *what, const char *detail);
 	void *event_ctx;
 };

@@ -110,4 +110,16 @@ printf 'not json' >"$TMP/bare/index.json"
 run "$BERTH" fsck "$TMP/bare"
 [ "$RC" = 1 ] && [[ "$OUT" == "invalid object index.json: "* ]] && ok "unparseable index.json" || fail "bad index" "rc $RC $OUT"
 
+# a berth process killed while creating its store (oci-layout is written
+# last): fsck finishes the creation instead of calling the store broken;
+# an explicit LAYOUT without oci-layout stays an error
+mkdir -p "$TMP/half/images/blobs/sha256"
+echo x >"$TMP/half/images/index.json.tmp-AbCdEf"
+run env BERTH_ROOT="$TMP/half" "$BERTH" fsck
+[ "$RC" = 0 ] && [[ "$OUT" == *"stale temp file index.json.tmp-AbCdEf"* ]] && [ -f "$TMP/half/images/oci-layout" ] &&
+	ok "fsck: a store whose creation was interrupted is completed, its temp file listed" || fail "half-created store" "$RC $OUT $ERR"
+mkdir -p "$TMP/halflayout/blobs/sha256"
+run "$BERTH" fsck "$TMP/halflayout"
+[ "$RC" != 0 ] && [[ "$ERR" == *"no oci-layout file"* ]] && ok "fsck LAYOUT without oci-layout is an error" || fail "layout without oci-layout" "$RC $ERR"
+
 finish
