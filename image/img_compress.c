@@ -31,6 +31,18 @@
  * version only: never on the thread count (0 = compress in the caller's
  * thread), write sizes or timing. At most ring_cap blocks exist at once. */
 #define IMG_PGZ_BLOCK (1u << 20)
+/* Incompressible data (already compressed files, random bytes) costs
+ * libdeflate as much time as text yet gains nothing, so each block is
+ * looked at in IMG_PGZ_SUB pieces: a piece whose byte histogram is nearly
+ * flat (Renyi-2 entropy above ~7.97 bits/byte, so Huffman coding can save
+ * at most ~0.4%) and in which content-defined samples find no repeated
+ * strings is stored (libdeflate level 0, a memcpy). Each run of pieces of
+ * one kind is its own member. The decision depends on the bytes only. */
+#define IMG_PGZ_SUB (64u << 10)
+#define IMG_PGZ_SUBS (IMG_PGZ_BLOCK / IMG_PGZ_SUB)
+#define IMG_PGZ_MIN_SUB (16u << 10) /* a shorter last piece is compressed */
+#define IMG_PGZ_H2_DIV 252          /* flat: sum(count^2) * 252 < n^2 */
+#define IMG_PGZ_SEEN 2048           /* sample table slots (~1 sample / 64 bytes) */
 #define IMG_PGZ_INFLIGHT_PER_THREAD 2
 #define IMG_PGZ_INFLIGHT_EXTRA 2
 
@@ -47,7 +59,7 @@ struct pgz {
 	int level;
 	int nthreads;
 	size_t out_cap;                  /* bound for one block's member */
-	struct libdeflate_compressor *dc; /* threads == 0: the caller compresses */
+	struct libdeflate_compressor *dc, *dc0; /* threads == 0: the caller's */
 	pthread_t *th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work, cv_done;
@@ -192,15 +204,81 @@ static struct libdeflate_compressor *pgz_compressor(int level)
 	return dc;
 }
 
-static void pgz_compress(struct libdeflate_compressor *dc, struct pgz_job *j, size_t out_cap)
+/* See IMG_PGZ_SUB: true when p[0..n) should be stored, not compressed. */
+static bool pgz_incompressible(const unsigned char *p, size_t n)
 {
-	j->out_len = libdeflate_gzip_compress(dc, j->in, j->in_len, j->out, out_cap);
+	if (n < IMG_PGZ_MIN_SUB)
+		return false;
+	uint32_t cnt[256] = { 0 };
+	for (size_t i = 0; i < n; i++)
+		cnt[p[i]]++;
+	uint64_t sq = 0;
+	for (int i = 0; i < 256; i++)
+		sq += (uint64_t)cnt[i] * cnt[i];
+	if (sq * IMG_PGZ_H2_DIV >= (uint64_t)n * n)
+		return false;
+	/* repeats (deflate's matches): 8-byte strings at positions chosen by
+	 * their own first 4 bytes, so a repeat is sampled wherever it lies */
+	uint64_t seen[IMG_PGZ_SEEN] = { 0 };
+	unsigned samples = 0, dups = 0;
+	for (size_t i = 0; i + 8 <= n; i++) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		if ((w * 2654435761u) >> 26)
+			continue;
+		uint64_t k;
+		memcpy(&k, p + i, 8);
+		k = (k * 0x9e3779b97f4a7c15ull) | 1;
+		size_t slot = (size_t)(k >> 53) & (IMG_PGZ_SEEN - 1);
+		while (seen[slot] && seen[slot] != k)
+			slot = (slot + 1) & (IMG_PGZ_SEEN - 1);
+		if (seen[slot] == k)
+			dups++;
+		else if (samples < IMG_PGZ_SEEN / 2)
+			seen[slot] = k;
+		samples++;
+	}
+	return dups * 64 <= samples;
+}
+
+/* One block: a member per run of stored or compressed pieces. */
+static void pgz_compress(struct libdeflate_compressor *dc, struct libdeflate_compressor *dc0,
+			 struct pgz_job *j, size_t out_cap)
+{
+	if (j->in_len == 0) {
+		j->out_len = libdeflate_gzip_compress(dc, j->in, 0, j->out, out_cap);
+		return;
+	}
+	size_t off = 0, o = 0;
+	bool kind = false;
+	while (off < j->in_len) {
+		size_t end = off;
+		bool first = true;
+		while (end < j->in_len) {
+			size_t n = j->in_len - end < IMG_PGZ_SUB ? j->in_len - end : IMG_PGZ_SUB;
+			bool k = pgz_incompressible(j->in + end, n);
+			if (!first && k != kind)
+				break;
+			kind = k;
+			first = false;
+			end += n;
+		}
+		size_t w = libdeflate_gzip_compress(kind ? dc0 : dc, j->in + off, end - off, j->out + o,
+						    out_cap - o);
+		if (w == 0) {
+			j->out_len = 0;
+			return;
+		}
+		o += w;
+		off = end;
+	}
+	j->out_len = o;
 }
 
 static void *pgz_worker(void *arg)
 {
 	struct pgz *g = arg;
-	struct libdeflate_compressor *dc = pgz_compressor(g->level);
+	struct libdeflate_compressor *dc = pgz_compressor(g->level), *dc0 = pgz_compressor(0);
 	for (;;) {
 		pthread_mutex_lock(&g->mu);
 		while (!g->qhead && !g->stop)
@@ -215,13 +293,14 @@ static void *pgz_worker(void *arg)
 			g->qtail = NULL;
 		pthread_mutex_unlock(&g->mu);
 
-		pgz_compress(dc, j, g->out_cap);
+		pgz_compress(dc, dc0, j, g->out_cap);
 		pthread_mutex_lock(&g->mu);
 		j->done = j->out_len ? 1 : -1;
 		pthread_cond_signal(&g->cv_done);
 		pthread_mutex_unlock(&g->mu);
 	}
 	libdeflate_free_compressor(dc);
+	libdeflate_free_compressor(dc0);
 	return NULL;
 }
 
@@ -264,11 +343,16 @@ static struct pgz *pgz_new(int level, int threads)
 	g->level = level;
 	g->nthreads = threads;
 	g->dc = pgz_compressor(level);
-	g->out_cap = libdeflate_gzip_compress_bound(g->dc, IMG_PGZ_BLOCK);
+	g->dc0 = pgz_compressor(0);
+	/* worst case: every piece its own member */
+	size_t b = libdeflate_gzip_compress_bound(g->dc, IMG_PGZ_SUB);
+	size_t b0 = libdeflate_gzip_compress_bound(g->dc0, IMG_PGZ_SUB);
+	g->out_cap = (b > b0 ? b : b0) * IMG_PGZ_SUBS;
 	if (threads == 0)
 		return g;
 	libdeflate_free_compressor(g->dc);
-	g->dc = NULL;
+	libdeflate_free_compressor(g->dc0);
+	g->dc = g->dc0 = NULL;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv_work, NULL);
 	pthread_cond_init(&g->cv_done, NULL);
@@ -305,6 +389,7 @@ static void pgz_free(struct pgz *g)
 		pgz_job_free(j);
 	}
 	libdeflate_free_compressor(g->dc);
+	libdeflate_free_compressor(g->dc0);
 	free(g->ring);
 	free(g->th);
 	free(g);
@@ -341,7 +426,7 @@ static int pgz_submit(struct img_compressor *c, struct berr **err)
 	g->cur = NULL;
 	g->blocks++;
 	if (g->nthreads == 0) {
-		pgz_compress(g->dc, j, g->out_cap);
+		pgz_compress(g->dc, g->dc0, j, g->out_cap);
 		return pgz_emit_job(c, j, err);
 	}
 	if (g->ring_n == g->ring_cap && pgz_retire_oldest(c, err) < 0) {
