@@ -24,7 +24,7 @@
 #include "image/img_compress.h"
 #include "image/img_digest.h"
 #include "image/img_model.h"
-#include "image/img_ref.h"
+#include "parser/df_ref.h"
 #include "image/img_store.h"
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -696,23 +696,31 @@ static void test_refs_platform(void **state)
 		  "mcr.microsoft.com/windows/nanoserver:ltsc2022",
 		  "mcr.microsoft.com/windows/nanoserver:ltsc2022" },
 		{ "index.docker.io/library/busybox:1", "docker.io/library/busybox:1", "busybox:1" },
+		{ "foo:1@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		  "docker.io/library/foo:1@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		  "foo:1@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+		{ "foo@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		  "docker.io/library/foo@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		  "foo@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
 	};
+	/* how the stores and archives name tags: normalized, "latest" added */
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct img_ref r;
+		struct df_ref *r = NULL;
 		struct berr *err = NULL;
-		assert_int_equal(img_ref_parse(cases[i][0], &r, &err), 0);
-		char *full = img_ref_full(&r), *fam = img_ref_familiar(&r);
+		assert_int_equal(df_ref_parse_normalized(cases[i][0], &r, &err), 0);
+		df_ref_tag_name_only(r);
+		char *full = df_ref_string(r), *fam = df_ref_familiar(r);
 		assert_string_equal(full, cases[i][1]);
 		assert_string_equal(fam, cases[i][2]);
 		free(full);
 		free(fam);
-		img_ref_clear(&r);
+		df_ref_free(r);
 	}
 	static const char *const bad[] = { "", "Foo", "a//b", "a:", "a:-x", "a@sha256:12", "-a" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct img_ref r;
+		struct df_ref *r = NULL;
 		struct berr *err = NULL;
-		if (img_ref_parse(bad[i], &r, &err) == 0)
+		if (df_ref_parse_normalized(bad[i], &r, &err) == 0)
 			fail_msg("'%s' accepted", bad[i]);
 		berr_free(err);
 	}
