@@ -371,8 +371,11 @@ static void test_gzip_incompressible(void **state)
 	size_t rep = in.len;
 	for (size_t i = 0; i < (16u << 10); i++)
 		bbuf_addch(&in, XS(), NULL);
+	char *piece = xmalloc(16u << 10); /* not in.data: bbuf_add may move it */
+	memcpy(piece, in.data + rep, 16u << 10);
 	for (int k = 0; k < 7; k++)
-		bbuf_add(&in, in.data + rep, 16u << 10, NULL);
+		bbuf_add(&in, piece, 16u << 10, NULL);
+	free(piece);
 	while (in.len < (1536u << 10))
 		bbuf_addch(&in, XS(), NULL);
 #undef XS
