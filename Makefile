@@ -24,7 +24,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.
 # pkg-config module -> Debian package that provides it (for the error message)
 PKGS := libarchive:libarchive-dev libzstd:libzstd-dev zlib:zlib1g-dev \
 	libcrypto:libssl-dev libcjson:libcjson-dev libpcre2-8:libpcre2-dev \
-	libcurl:libcurl4-openssl-dev yaml-0.1:libyaml-dev
+	libcurl:libcurl4-openssl-dev yaml-0.1:libyaml-dev libdeflate:libdeflate-dev
 PKG_MODS := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKG_MODS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKG_MODS) 2>/dev/null)

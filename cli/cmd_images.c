@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "common/common.h"
 #include "image/img_archive.h"
-#include "image/img_ref.h"
+#include "parser/df_ref.h"
 
 static const struct cli_command cmd;
 
@@ -87,12 +87,12 @@ static int run(int argc, char **argv)
 		const struct img_descriptor *d = &x->manifests[i];
 		const char *name = img_kvmap_get(&d->annotations, IMG_ANN_CONTAINERD_NAME);
 		_cleanup_free_ char *repo = NULL, *tag = NULL;
-		struct img_ref r;
+		struct df_ref *r = NULL;
 		struct berr *e2 = NULL;
-		if (name && img_ref_parse(name, &r, &e2) == 0) {
-			repo = img_ref_familiar_repo(&r);
-			tag = xstrdup(r.tag ? r.tag : "<none>");
-			img_ref_clear(&r);
+		if (name && df_ref_parse_normalized(name, &r, &e2) == 0) {
+			repo = df_ref_familiar_name(r);
+			tag = xstrdup(r->tag ? r->tag : "<none>");
+			df_ref_free(r);
 		}
 		berr_free(e2);
 		e2 = NULL;

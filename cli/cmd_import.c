@@ -1,10 +1,12 @@
-/* berth import: make a one-layer image from a tarball (docker import). */
+/* berth import: make a one-layer image from a tarball (docker import) or
+ * from a directory tree (berth's own layer writer). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "common/common.h"
 #include "image/img_archive.h"
 #include "image/img_compress.h"
+#include "image/img_layer.h"
 
 static const struct cli_command cmd;
 
@@ -21,6 +24,30 @@ struct import_opts {
 	bool docker;
 	const char *output; /* oci:DIR[:TAG] instead of the local store */
 };
+
+/* A directory: its tree (not the directory itself) becomes the layer's
+ * root, written by the layer writer straight into the compressor; owners
+ * are 0:0, mtimes clamped to SOURCE_DATE_EPOCH when set. */
+static int add_tree_layer(struct img_store *s, const char *dir, const struct img_compress_opts *co,
+			  struct img_layer_info *info, struct berr **err)
+{
+	struct img_layer_opts lo = { .flags = IMG_LAYER_NORMALIZE_OWNER };
+	if (img_layer_epoch_from_env(&lo, err) < 0)
+		return -1;
+	struct img_layer_blob *lb = img_layer_blob_begin(s, co, err);
+	if (!lb)
+		return -1;
+	struct bsink sk = img_layer_blob_sink(lb);
+	struct img_layer *l = img_layer_new(&lo, &sk);
+	int rc = img_layer_add_tree(l, dir, "/", err);
+	if (rc == 0)
+		rc = img_layer_finish(l, NULL, err);
+	img_layer_free(l);
+	if (rc == 0)
+		rc = img_layer_blob_commit(lb, info, err);
+	img_layer_blob_free(lb);
+	return rc;
+}
 
 /* Stream the tar through the layer pipeline; refuses compressed input. */
 static int add_layer(struct img_store *s, const char *file, const struct img_compress_opts *co,
@@ -84,7 +111,10 @@ static int do_import(const char *file, const char *ref, struct import_opts *o, s
 		return -1;
 	}
 	struct img_layer_info info;
-	int rc = add_layer(s, file, &o->comp, &info, err);
+	struct stat st;
+	bool dir = strcmp(file, "-") != 0 && stat(file, &st) == 0 && S_ISDIR(st.st_mode);
+	int rc = dir ? add_tree_layer(s, file, &o->comp, &info, err)
+		     : add_layer(s, file, &o->comp, &info, err);
 	int64_t now = 0;
 	if (rc == 0)
 		rc = img_source_date_epoch((int64_t)time(NULL), &now, err);
@@ -98,7 +128,8 @@ static int do_import(const char *file, const char *ref, struct import_opts *o, s
 	cfg->created = xstrdup(created);
 	img_platform_copy(&cfg->platform, &o->plat);
 	img_config_add_diff_id(cfg, &info.r.diff_id);
-	struct img_history h = { .created = created, .comment = "imported from tarball",
+	struct img_history h = { .created = created,
+				 .comment = dir ? "imported from directory" : "imported from tarball",
 				 .created_by = "berth import" };
 	img_config_add_history(cfg, &h);
 	struct img_descriptor layer = { 0 };
@@ -174,7 +205,7 @@ static int run(int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return cli_usage_error(&cmd, "expected FILE [REPOSITORY[:TAG]]");
+		return cli_usage_error(&cmd, "expected FILE|DIR|- [REPOSITORY[:TAG]]");
 	if (platform) {
 		if (img_platform_parse(platform, &o.plat, &err) < 0)
 			return cli_report(err);
@@ -192,19 +223,22 @@ static int run(int argc, char **argv)
 
 static const struct cli_command cmd = {
 	.name = "import",
-	.summary = "create an image from a tarball",
-	.usage = "Usage: berth import [OPTIONS] FILE|- [REPOSITORY[:TAG]]\n"
+	.summary = "create an image from a tarball or a directory",
+	.usage = "Usage: berth import [OPTIONS] FILE|DIR|- [REPOSITORY[:TAG]]\n"
 		 "\n"
-		 "Create a one-layer image from a plain tar file and store it in berth's local\n"
-		 "store (or an OCI layout with --output). The layer is compressed, hashed\n"
-		 "(diff_id and digest) and stored in one pass. Prints the manifest digest.\n"
-		 "SOURCE_DATE_EPOCH, when set, fixes the created time.\n"
+		 "Create a one-layer image from a plain tar file, or from the tree under a\n"
+		 "directory (sorted, owners 0:0), and store it in berth's local store (or an\n"
+		 "OCI layout with --output). The layer is compressed, hashed (diff_id and\n"
+		 "digest) and stored in one pass. Prints the manifest digest.\n"
+		 "SOURCE_DATE_EPOCH, when set, fixes the created time (and clamps the mtimes\n"
+		 "of a directory's files).\n"
 		 "\n"
 		 "Options:\n"
 		 "      --compression gzip|zstd|none   layer compression (default gzip)\n"
 		 "      --level N                      compression level (default 6 gzip, 3 zstd)\n"
-		 "      --threads N                    compression worker threads (default 0: one\n"
-		 "                                     stream; any N >= 1 gives the same bytes)\n"
+		 "      --threads N                    compression worker threads (default 0: none;\n"
+		 "                                     gzip: same bytes for any N; zstd: same bytes\n"
+		 "                                     for any N >= 1, different from N = 0)\n"
 		 "      --platform OS/ARCH[/VARIANT]   image platform (default: the host's)\n"
 		 "      --os-version VERSION           os.version (Windows images)\n"
 		 "      --format oci|docker            manifest flavour (default oci)\n"

@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "common/common.h"
 #include "image/img_archive.h"
-#include "image/img_ref.h"
+#include "parser/df_ref.h"
 
 static const struct cli_command cmd;
 
@@ -89,13 +89,15 @@ static int run(int argc, char **argv)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!quiet) {
-			struct img_ref r;
+			struct df_ref *r = NULL;
 			struct berr *e2 = NULL;
-			if (strncmp(names[i], "sha256:", 7) != 0 && img_ref_parse(names[i], &r, &e2) == 0) {
-				char *fam = img_ref_familiar(&r);
+			if (strncmp(names[i], "sha256:", 7) != 0 &&
+			    df_ref_parse_normalized(names[i], &r, &e2) == 0) {
+				df_ref_tag_name_only(r);
+				char *fam = df_ref_familiar(r);
 				printf("Loaded image: %s\n", fam);
 				free(fam);
-				img_ref_clear(&r);
+				df_ref_free(r);
 			} else {
 				printf("Loaded image ID: %s\n", names[i]);
 			}

@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "common/common.h"
-#include "image/img_ref.h"
+#include "parser/df_ref.h"
 #include "image/img_store.h"
 
 static const struct cli_command cmd;
@@ -52,13 +52,14 @@ static int run(int argc, char **argv)
 			continue;
 		}
 		const char *name = img_kvmap_get(&d.annotations, IMG_ANN_CONTAINERD_NAME);
-		struct img_ref r;
+		struct df_ref *r = NULL;
 		struct berr *e2 = NULL;
-		if (name && img_ref_parse(name, &r, &e2) == 0) {
-			char *fam = img_ref_familiar(&r);
+		if (name && df_ref_parse_normalized(name, &r, &e2) == 0) {
+			df_ref_tag_name_only(r);
+			char *fam = df_ref_familiar(r);
 			printf("Untagged: %s\n", fam);
 			free(fam);
-			img_ref_clear(&r);
+			df_ref_free(r);
 		} else {
 			printf("Deleted: %s\n", d.digest.s);
 		}

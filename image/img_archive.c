@@ -17,7 +17,7 @@
 #include "common/common.h"
 #include "image/img_archive.h"
 #include "image/img_compress.h"
-#include "image/img_ref.h"
+#include "parser/df_ref.h"
 
 DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 #define _cleanup_cjson_ _cleanup_(cJSON_Delete_ptr)
@@ -693,13 +693,14 @@ static int synth_manifest(struct importer *im, const cJSON *ent, size_t idx, str
 		return berr_set(err, BERR_INPUT, "'%s': %s: field 'RepoTags' must be an array", im->path,
 				what);
 	for (const cJSON *t = tags ? tags->child : NULL; t; t = t->next) {
-		struct img_ref r;
-		if (!cJSON_IsString(t) || img_ref_parse(t->valuestring, &r, err) < 0)
+		struct df_ref *r = NULL;
+		if (!cJSON_IsString(t) || df_ref_parse_normalized(t->valuestring, &r, err) < 0)
 			return berr_wrap(err, "'%s': %s: RepoTags", im->path, what);
-		char *full = img_ref_full(&r);
+		df_ref_tag_name_only(r);
+		char *full = df_ref_string(r);
 		img_strlist_add(&f->names, full);
 		free(full);
-		img_ref_clear(&r);
+		df_ref_free(r);
 	}
 	return 0;
 }
@@ -734,14 +735,15 @@ static int import_finish(struct importer *im, enum img_source_kind kind, struct 
 			}
 			const char *cn = img_kvmap_get(&d->annotations, IMG_ANN_CONTAINERD_NAME);
 			const char *rn = img_kvmap_get(&d->annotations, IMG_ANN_REF_NAME);
-			struct img_ref r;
+			struct df_ref *r = NULL;
 			struct berr *ignored = NULL;
 			const char *nm = cn ? cn : (rn && (strchr(rn, ':') || strchr(rn, '/')) ? rn : NULL);
-			if (nm && img_ref_parse(nm, &r, &ignored) == 0) {
-				char *full = img_ref_full(&r);
+			if (nm && df_ref_parse_normalized(nm, &r, &ignored) == 0) {
+				df_ref_tag_name_only(r);
+				char *full = df_ref_string(r);
 				img_strlist_add(&f[n].names, full);
 				free(full);
-				img_ref_clear(&r);
+				df_ref_free(r);
 			}
 			berr_free(ignored);
 		}
@@ -796,14 +798,15 @@ static bool found_matches(const struct found *f, const char *ref)
 	const char *rn = img_kvmap_get(&f->desc.annotations, IMG_ANN_REF_NAME);
 	if (rn && strcmp(rn, ref) == 0)
 		return true;
-	struct img_ref r;
+	struct df_ref *r = NULL;
 	struct berr *ignored = NULL;
 	bool hit = false;
-	if (img_ref_parse(ref, &r, &ignored) == 0) {
-		_cleanup_free_ char *full = img_ref_full(&r);
+	if (df_ref_parse_normalized(ref, &r, &ignored) == 0) {
+		df_ref_tag_name_only(r);
+		_cleanup_free_ char *full = df_ref_string(r);
 		for (size_t i = 0; i < f->names.n; i++)
 			hit |= strcmp(f->names.v[i], full) == 0;
-		img_ref_clear(&r);
+		df_ref_free(r);
 	}
 	berr_free(ignored);
 	if (!hit && strncmp(ref, "sha256:", 7) == 0)
@@ -1099,15 +1102,16 @@ static char *docker_manifest_json(const struct img_image *img, const char *const
 	cJSON_AddItemToObject(o, "Config", cJSON_CreateString(cfg));
 	cJSON *rt = cJSON_CreateArray();
 	for (size_t i = 0; i < n_tags; i++) {
-		struct img_ref r;
-		if (img_ref_parse(tags[i], &r, err) < 0) {
+		struct df_ref *r = NULL;
+		if (df_ref_parse_normalized(tags[i], &r, err) < 0) {
 			cJSON_Delete(arr);
 			return NULL;
 		}
-		char *fam = img_ref_familiar(&r);
+		df_ref_tag_name_only(r);
+		char *fam = df_ref_familiar(r);
 		cJSON_AddItemToArray(rt, cJSON_CreateString(fam));
 		free(fam);
-		img_ref_clear(&r);
+		df_ref_free(r);
 	}
 	cJSON_AddItemToObject(o, "RepoTags", rt);
 	cJSON *ls = cJSON_CreateArray();
@@ -1146,17 +1150,20 @@ static int export_archive(const struct img_image *img, bool docker, const char *
 		if (!strchr(tags[i], ':') && !strchr(tags[i], '/') && !docker) {
 			img_kvmap_set(&t.annotations, IMG_ANN_REF_NAME, tags[i]);
 		} else {
-			struct img_ref r;
-			if (img_ref_parse(tags[i], &r, err) < 0) {
+			struct df_ref *r = NULL;
+			if (df_ref_parse_normalized(tags[i], &r, err) < 0) {
 				img_descriptor_clear(&t);
 				img_descriptor_clear(&d);
 				return -1;
 			}
-			char *full = img_ref_full(&r);
+			char *ref_tag = r->tag ? xstrdup(r->tag) : NULL;
+			df_ref_tag_name_only(r);
+			char *full = df_ref_string(r);
 			img_kvmap_set(&t.annotations, IMG_ANN_CONTAINERD_NAME, full);
-			img_kvmap_set(&t.annotations, IMG_ANN_REF_NAME, r.tag ? r.tag : "latest");
+			img_kvmap_set(&t.annotations, IMG_ANN_REF_NAME, ref_tag ? ref_tag : "latest");
 			free(full);
-			img_ref_clear(&r);
+			free(ref_tag);
+			df_ref_free(r);
 		}
 		img_index_add(x, &t);
 		img_descriptor_clear(&t);

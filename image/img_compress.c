@@ -1,10 +1,10 @@
 /* One-pass layer pipeline: hash(diff_id) -> compress -> hash(digest)+count
  * -> downstream sink. Memory is bounded by one output buffer plus the
  * compressor's own state (zstd workers keep a few MiB each). */
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include "common/common.h"
@@ -19,32 +19,47 @@
  * under 64 MiB (the default, 4 x window, used ~110 MiB with 2 workers). */
 #define IMG_ZSTD_JOB_SIZE (2u << 20)
 
-/* Parallel gzip (threads >= 1), the pigz scheme: the input is cut into
- * fixed blocks, each compressed as raw deflate by a worker with the previous
- * 32 KiB as dictionary and ended with a sync flush (byte-aligned), so the
- * pieces concatenate into one standard deflate stream inside one gzip
- * member. Output depends on block size and level only, never on the thread
- * count or timing. At most IMG_PGZ_INFLIGHT blocks exist at once. */
-#define IMG_PGZ_BLOCK (128u << 10)
-#define IMG_PGZ_DICT (32u << 10)
-#define IMG_PGZ_INFLIGHT_PER_THREAD 4
+/* gzip as a series of members, the scheme of pigz --independent and of
+ * BGZF: the input is cut into fixed IMG_PGZ_BLOCK blocks, each compressed
+ * by libdeflate (several times faster than zlib, and smaller output at the
+ * same level) into one complete gzip member (MTIME 0, no name). Concatenated
+ * members are one standard gzip file (RFC 1952 2.2) that gzip, zlib's gzread,
+ * Python's gzip, Go's compress/gzip and libarchive read as a whole. libdeflate
+ * has no streaming or preset-dictionary API, so a block cannot continue the
+ * previous one's deflate stream; at 1 MiB blocks that costs about 0.1% of
+ * size. Output depends on the block size, the level and the libdeflate
+ * version only: never on the thread count (0 = compress in the caller's
+ * thread), write sizes or timing. At most ring_cap blocks exist at once. */
+#define IMG_PGZ_BLOCK (1u << 20)
+/* Incompressible data (already compressed files, random bytes) costs
+ * libdeflate as much time as text yet gains nothing, so each block is
+ * looked at in IMG_PGZ_SUB pieces: a piece whose byte histogram is nearly
+ * flat (Renyi-2 entropy above ~7.97 bits/byte, so Huffman coding can save
+ * at most ~0.4%) and in which content-defined samples find no repeated
+ * strings is stored (libdeflate level 0, a memcpy). Each run of pieces of
+ * one kind is its own member. The decision depends on the bytes only. */
+#define IMG_PGZ_SUB (64u << 10)
+#define IMG_PGZ_SUBS (IMG_PGZ_BLOCK / IMG_PGZ_SUB)
+#define IMG_PGZ_MIN_SUB (16u << 10) /* a shorter last piece is compressed */
+#define IMG_PGZ_H2_DIV 252          /* flat: sum(count^2) * 252 < n^2 */
+#define IMG_PGZ_SEEN 2048           /* sample table slots (~1 sample / 64 bytes) */
+#define IMG_PGZ_INFLIGHT_PER_THREAD 2
+#define IMG_PGZ_INFLIGHT_EXTRA 2
 
 struct pgz_job {
 	unsigned char *in;
 	size_t in_len;
-	unsigned char dict[IMG_PGZ_DICT];
-	size_t dict_len;
-	bool last;
 	unsigned char *out;
-	size_t out_len, out_cap;
-	uLong crc;
-	int done;      /* 0 queued/running, 1 ok, -1 failed */
-	struct pgz_job *next_queued;
+	size_t out_len;
+	int done;              /* 0 queued/running, 1 ok, -1 failed */
+	struct pgz_job *next;  /* work queue, or the free list */
 };
 
 struct pgz {
 	int level;
 	int nthreads;
+	size_t out_cap;                  /* bound for one block's member */
+	struct libdeflate_compressor *dc, *dc0; /* threads == 0: the caller's */
 	pthread_t *th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work, cv_done;
@@ -54,11 +69,8 @@ struct pgz {
 	struct pgz_job **ring;
 	size_t ring_cap, ring_start, ring_n;
 	struct pgz_job *cur;   /* block being filled */
-	unsigned char last_dict[IMG_PGZ_DICT];
-	size_t last_dict_len;
-	uLong crc;
-	uint64_t total;
-	bool header_done;
+	struct pgz_job *free_jobs;
+	uint64_t blocks;
 };
 
 struct img_compressor {
@@ -66,12 +78,11 @@ struct img_compressor {
 	struct bsink out;
 	struct img_hasher *h_in, *h_out;
 	uint64_t in_bytes, out_bytes;
-	z_stream z;
-	bool z_init;
 	ZSTD_CCtx *zc;
 	struct pgz *pgz;
 	unsigned char *buf;
 	size_t blen;
+	bool hash_out; /* false: the downstream blob writer hashes */
 	bool finished, failed;
 };
 
@@ -145,7 +156,8 @@ static int emit(struct img_compressor *c, const void *p, size_t n, struct berr *
 {
 	if (n == 0)
 		return 0;
-	img_hasher_update(c->h_out, p, n);
+	if (c->h_out)
+		img_hasher_update(c->h_out, p, n);
 	c->out_bytes += n;
 	if (bsink_write(&c->out, p, n, err) < 0) {
 		c->failed = true;
@@ -159,36 +171,6 @@ static int flush_buf(struct img_compressor *c, struct berr **err)
 	int r = emit(c, c->buf, c->blen, err);
 	c->blen = 0;
 	return r;
-}
-
-static int gzip_run(struct img_compressor *c, const void *p, size_t n, int flush, struct berr **err)
-{
-	c->z.next_in = (Bytef *)(uintptr_t)p;
-	c->z.avail_in = 0;
-	size_t left = n;
-	for (;;) {
-		if (c->z.avail_in == 0 && left > 0) {
-			/* avail_in is a uInt: feed huge writes in slices */
-			uInt take = left > (1u << 30) ? (1u << 30) : (uInt)left;
-			c->z.avail_in = take;
-			left -= take;
-		}
-		c->z.next_out = c->buf + c->blen;
-		c->z.avail_out = (uInt)(IMG_COMPRESS_BUF - c->blen);
-		int zr = deflate(&c->z, (left > 0) ? Z_NO_FLUSH : flush);
-		if (zr == Z_STREAM_ERROR)
-			return berr_set(err, BERR_INTERNAL, "gzip: deflate failed");
-		c->blen = IMG_COMPRESS_BUF - c->z.avail_out;
-		if (c->blen == IMG_COMPRESS_BUF && flush_buf(c, err) < 0)
-			return -1;
-		if (flush == Z_FINISH && left == 0) {
-			if (zr == Z_STREAM_END)
-				return 0;
-			continue;
-		}
-		if (c->z.avail_in == 0 && left == 0 && c->z.avail_out != 0)
-			return 0;
-	}
 }
 
 static int zstd_run(struct img_compressor *c, const void *p, size_t n, ZSTD_EndDirective mode,
@@ -212,14 +194,91 @@ static int zstd_run(struct img_compressor *c, const void *p, size_t n, ZSTD_EndD
 	}
 }
 
-/* ---- parallel gzip ---- */
+/* ---- gzip members (see IMG_PGZ_BLOCK) ---- */
+
+static struct libdeflate_compressor *pgz_compressor(int level)
+{
+	struct libdeflate_compressor *dc = libdeflate_alloc_compressor(level);
+	if (!dc)
+		abort(); /* only fails on allocation failure, like xmalloc */
+	return dc;
+}
+
+/* See IMG_PGZ_SUB: true when p[0..n) should be stored, not compressed. */
+static bool pgz_incompressible(const unsigned char *p, size_t n)
+{
+	if (n < IMG_PGZ_MIN_SUB)
+		return false;
+	uint32_t cnt[256] = { 0 };
+	for (size_t i = 0; i < n; i++)
+		cnt[p[i]]++;
+	uint64_t sq = 0;
+	for (int i = 0; i < 256; i++)
+		sq += (uint64_t)cnt[i] * cnt[i];
+	if (sq * IMG_PGZ_H2_DIV >= (uint64_t)n * n)
+		return false;
+	/* repeats (deflate's matches): 8-byte strings at positions chosen by
+	 * their own first 4 bytes, so a repeat is sampled wherever it lies */
+	uint64_t seen[IMG_PGZ_SEEN] = { 0 };
+	unsigned samples = 0, dups = 0;
+	for (size_t i = 0; i + 8 <= n; i++) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		if ((w * 2654435761u) >> 26)
+			continue;
+		uint64_t k;
+		memcpy(&k, p + i, 8);
+		k = (k * 0x9e3779b97f4a7c15ull) | 1;
+		size_t slot = (size_t)(k >> 53) & (IMG_PGZ_SEEN - 1);
+		while (seen[slot] && seen[slot] != k)
+			slot = (slot + 1) & (IMG_PGZ_SEEN - 1);
+		if (seen[slot] == k)
+			dups++;
+		else if (samples < IMG_PGZ_SEEN / 2)
+			seen[slot] = k;
+		samples++;
+	}
+	return dups * 64 <= samples;
+}
+
+/* One block: a member per run of stored or compressed pieces. */
+static void pgz_compress(struct libdeflate_compressor *dc, struct libdeflate_compressor *dc0,
+			 struct pgz_job *j, size_t out_cap)
+{
+	if (j->in_len == 0) {
+		j->out_len = libdeflate_gzip_compress(dc, j->in, 0, j->out, out_cap);
+		return;
+	}
+	size_t off = 0, o = 0;
+	bool kind = false;
+	while (off < j->in_len) {
+		size_t end = off;
+		bool first = true;
+		while (end < j->in_len) {
+			size_t n = j->in_len - end < IMG_PGZ_SUB ? j->in_len - end : IMG_PGZ_SUB;
+			bool k = pgz_incompressible(j->in + end, n);
+			if (!first && k != kind)
+				break;
+			kind = k;
+			first = false;
+			end += n;
+		}
+		size_t w = libdeflate_gzip_compress(kind ? dc0 : dc, j->in + off, end - off, j->out + o,
+						    out_cap - o);
+		if (w == 0) {
+			j->out_len = 0;
+			return;
+		}
+		o += w;
+		off = end;
+	}
+	j->out_len = o;
+}
 
 static void *pgz_worker(void *arg)
 {
 	struct pgz *g = arg;
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	bool zok = deflateInit2(&z, g->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+	struct libdeflate_compressor *dc = pgz_compressor(g->level), *dc0 = pgz_compressor(0);
 	for (;;) {
 		pthread_mutex_lock(&g->mu);
 		while (!g->qhead && !g->stop)
@@ -229,46 +288,44 @@ static void *pgz_worker(void *arg)
 			break;
 		}
 		struct pgz_job *j = g->qhead;
-		g->qhead = j->next_queued;
+		g->qhead = j->next;
 		if (!g->qhead)
 			g->qtail = NULL;
 		pthread_mutex_unlock(&g->mu);
 
-		int ok = zok && deflateReset(&z) == Z_OK;
-		if (ok && j->dict_len)
-			ok = deflateSetDictionary(&z, j->dict, (uInt)j->dict_len) == Z_OK;
-		size_t need = deflateBound(&z, (uLong)j->in_len) + 64;
-		if (j->out_cap < need) {
-			free(j->out);
-			j->out = xmalloc(need);
-			j->out_cap = need;
-		}
-		if (ok) {
-			z.next_in = j->in;
-			z.avail_in = (uInt)j->in_len;
-			z.next_out = j->out;
-			z.avail_out = (uInt)j->out_cap;
-			int zr = deflate(&z, j->last ? Z_FINISH : Z_SYNC_FLUSH);
-			ok = (j->last ? zr == Z_STREAM_END : zr == Z_OK) && z.avail_in == 0 &&
-			     z.avail_out != 0;
-			j->out_len = j->out_cap - z.avail_out;
-		}
-		j->crc = crc32(0L, j->in, (uInt)j->in_len);
+		pgz_compress(dc, dc0, j, g->out_cap);
 		pthread_mutex_lock(&g->mu);
-		j->done = ok ? 1 : -1;
-		pthread_cond_broadcast(&g->cv_done);
+		j->done = j->out_len ? 1 : -1;
+		pthread_cond_signal(&g->cv_done);
 		pthread_mutex_unlock(&g->mu);
 	}
-	if (zok)
-		deflateEnd(&z);
+	libdeflate_free_compressor(dc);
+	libdeflate_free_compressor(dc0);
 	return NULL;
 }
 
-static struct pgz_job *pgz_job_new(void)
+/* Jobs are recycled: a fresh 1 MiB buffer per block would be a new mmap
+ * (and page faults) every time. */
+static struct pgz_job *pgz_job_get(struct pgz *g)
 {
-	struct pgz_job *j = xcalloc(1, sizeof(*j));
-	j->in = xmalloc(IMG_PGZ_BLOCK);
+	struct pgz_job *j = g->free_jobs;
+	if (j) {
+		g->free_jobs = j->next;
+	} else {
+		j = xcalloc(1, sizeof(*j));
+		j->in = xmalloc(IMG_PGZ_BLOCK);
+		j->out = xmalloc(g->out_cap);
+	}
+	j->in_len = j->out_len = 0;
+	j->done = 0;
+	j->next = NULL;
 	return j;
+}
+
+static void pgz_job_put(struct pgz *g, struct pgz_job *j)
+{
+	j->next = g->free_jobs;
+	g->free_jobs = j;
 }
 
 static void pgz_job_free(struct pgz_job *j)
@@ -285,13 +342,23 @@ static struct pgz *pgz_new(int level, int threads)
 	struct pgz *g = xcalloc(1, sizeof(*g));
 	g->level = level;
 	g->nthreads = threads;
+	g->dc = pgz_compressor(level);
+	g->dc0 = pgz_compressor(0);
+	/* worst case: every piece its own member */
+	size_t b = libdeflate_gzip_compress_bound(g->dc, IMG_PGZ_SUB);
+	size_t b0 = libdeflate_gzip_compress_bound(g->dc0, IMG_PGZ_SUB);
+	g->out_cap = (b > b0 ? b : b0) * IMG_PGZ_SUBS;
+	if (threads == 0)
+		return g;
+	libdeflate_free_compressor(g->dc);
+	libdeflate_free_compressor(g->dc0);
+	g->dc = g->dc0 = NULL;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv_work, NULL);
 	pthread_cond_init(&g->cv_done, NULL);
-	g->ring_cap = (size_t)threads * IMG_PGZ_INFLIGHT_PER_THREAD;
+	g->ring_cap = (size_t)threads * IMG_PGZ_INFLIGHT_PER_THREAD + IMG_PGZ_INFLIGHT_EXTRA;
 	g->ring = xcalloc(g->ring_cap, sizeof(*g->ring));
 	g->th = xcalloc((size_t)threads, sizeof(*g->th));
-	g->crc = crc32(0L, Z_NULL, 0);
 	for (int i = 0; i < threads; i++)
 		if (pthread_create(&g->th[i], NULL, pgz_worker, g) != 0)
 			abort(); /* like an allocation failure */
@@ -302,21 +369,38 @@ static void pgz_free(struct pgz *g)
 {
 	if (!g)
 		return;
-	pthread_mutex_lock(&g->mu);
-	g->stop = true;
-	pthread_cond_broadcast(&g->cv_work);
-	pthread_mutex_unlock(&g->mu);
-	for (int i = 0; i < g->nthreads; i++)
-		pthread_join(g->th[i], NULL);
-	for (size_t i = 0; i < g->ring_n; i++)
-		pgz_job_free(g->ring[(g->ring_start + i) % g->ring_cap]);
+	if (g->nthreads > 0) {
+		pthread_mutex_lock(&g->mu);
+		g->stop = true;
+		pthread_cond_broadcast(&g->cv_work);
+		pthread_mutex_unlock(&g->mu);
+		for (int i = 0; i < g->nthreads; i++)
+			pthread_join(g->th[i], NULL);
+		for (size_t i = 0; i < g->ring_n; i++)
+			pgz_job_free(g->ring[(g->ring_start + i) % g->ring_cap]);
+		pthread_mutex_destroy(&g->mu);
+		pthread_cond_destroy(&g->cv_work);
+		pthread_cond_destroy(&g->cv_done);
+	}
 	pgz_job_free(g->cur);
-	pthread_mutex_destroy(&g->mu);
-	pthread_cond_destroy(&g->cv_work);
-	pthread_cond_destroy(&g->cv_done);
+	while (g->free_jobs) {
+		struct pgz_job *j = g->free_jobs;
+		g->free_jobs = j->next;
+		pgz_job_free(j);
+	}
+	libdeflate_free_compressor(g->dc);
+	libdeflate_free_compressor(g->dc0);
 	free(g->ring);
 	free(g->th);
 	free(g);
+}
+
+static int pgz_emit_job(struct img_compressor *c, struct pgz_job *j, struct berr **err)
+{
+	int rc = j->out_len ? emit(c, j->out, j->out_len, err)
+			    : berr_set(err, BERR_INTERNAL, "gzip: libdeflate compression failed");
+	pgz_job_put(c->pgz, j);
+	return rc;
 }
 
 /* Wait for the oldest in-flight block and pass its output on. */
@@ -331,50 +415,29 @@ static int pgz_retire_oldest(struct img_compressor *c, struct berr **err)
 	g->ring[g->ring_start] = NULL;
 	g->ring_start = (g->ring_start + 1) % g->ring_cap;
 	g->ring_n--;
-	int rc = 0;
-	if (j->done < 0)
-		rc = berr_set(err, BERR_INTERNAL, "gzip: deflate failed");
-	else {
-		g->crc = crc32_combine(g->crc, j->crc, (z_off_t)j->in_len);
-		rc = emit(c, j->out, j->out_len, err);
-	}
-	pgz_job_free(j);
-	return rc;
+	return pgz_emit_job(c, j, err);
 }
 
-static int pgz_submit(struct img_compressor *c, bool last, struct berr **err)
+/* Compress the current block (inline or by a worker). */
+static int pgz_submit(struct img_compressor *c, struct berr **err)
 {
 	struct pgz *g = c->pgz;
-	if (!g->header_done) {
-		/* gzip header: deflate, no flags, MTIME 0, XFL 0, OS 3 (Unix) as zlib writes it */
-		static const unsigned char hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
-		g->header_done = true;
-		if (emit(c, hdr, sizeof(hdr), err) < 0)
-			return -1;
-	}
-	if (g->ring_n == g->ring_cap && pgz_retire_oldest(c, err) < 0)
-		return -1;
-	struct pgz_job *j = g->cur ? g->cur : pgz_job_new();
+	struct pgz_job *j = g->cur;
 	g->cur = NULL;
-	j->last = last;
-	memcpy(j->dict, g->last_dict, g->last_dict_len);
-	j->dict_len = g->last_dict_len;
-	/* the next block's dictionary: the last 32 KiB of the uncompressed stream */
-	if (j->in_len >= IMG_PGZ_DICT) {
-		memcpy(g->last_dict, j->in + j->in_len - IMG_PGZ_DICT, IMG_PGZ_DICT);
-		g->last_dict_len = IMG_PGZ_DICT;
-	} else {
-		size_t keep = g->last_dict_len + j->in_len > IMG_PGZ_DICT ? IMG_PGZ_DICT - j->in_len
-									  : g->last_dict_len;
-		memmove(g->last_dict, g->last_dict + g->last_dict_len - keep, keep);
-		memcpy(g->last_dict + keep, j->in, j->in_len);
-		g->last_dict_len = keep + j->in_len;
+	g->blocks++;
+	if (g->nthreads == 0) {
+		pgz_compress(g->dc, g->dc0, j, g->out_cap);
+		return pgz_emit_job(c, j, err);
+	}
+	if (g->ring_n == g->ring_cap && pgz_retire_oldest(c, err) < 0) {
+		pgz_job_put(g, j);
+		return -1;
 	}
 	g->ring[(g->ring_start + g->ring_n) % g->ring_cap] = j;
 	g->ring_n++;
 	pthread_mutex_lock(&g->mu);
 	if (g->qtail)
-		g->qtail->next_queued = j;
+		g->qtail->next = j;
 	else
 		g->qhead = j;
 	g->qtail = j;
@@ -386,10 +449,9 @@ static int pgz_submit(struct img_compressor *c, bool last, struct berr **err)
 static int pgz_write(struct img_compressor *c, const unsigned char *p, size_t n, struct berr **err)
 {
 	struct pgz *g = c->pgz;
-	g->total += n;
 	while (n > 0) {
 		if (!g->cur)
-			g->cur = pgz_job_new();
+			g->cur = pgz_job_get(g);
 		size_t take = IMG_PGZ_BLOCK - g->cur->in_len;
 		if (take > n)
 			take = n;
@@ -397,7 +459,7 @@ static int pgz_write(struct img_compressor *c, const unsigned char *p, size_t n,
 		g->cur->in_len += take;
 		p += take;
 		n -= take;
-		if (g->cur->in_len == IMG_PGZ_BLOCK && pgz_submit(c, false, err) < 0)
+		if (g->cur->in_len == IMG_PGZ_BLOCK && pgz_submit(c, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -406,18 +468,15 @@ static int pgz_write(struct img_compressor *c, const unsigned char *p, size_t n,
 static int pgz_finish(struct img_compressor *c, struct berr **err)
 {
 	struct pgz *g = c->pgz;
-	if (pgz_submit(c, true, err) < 0)
+	/* a partial last block; empty input is one empty member */
+	if (!g->cur && g->blocks == 0)
+		g->cur = pgz_job_get(g);
+	if (g->cur && pgz_submit(c, err) < 0)
 		return -1;
 	while (g->ring_n > 0)
 		if (pgz_retire_oldest(c, err) < 0)
 			return -1;
-	unsigned char trailer[8];
-	uint32_t crc = (uint32_t)g->crc, isize = (uint32_t)(g->total & 0xffffffffu);
-	for (int i = 0; i < 4; i++) {
-		trailer[i] = (unsigned char)(crc >> (8 * i));
-		trailer[4 + i] = (unsigned char)(isize >> (8 * i));
-	}
-	return emit(c, trailer, sizeof(trailer), err);
+	return 0;
 }
 
 static int comp_write(void *ctx, const void *p, size_t n, struct berr **err)
@@ -434,7 +493,7 @@ static int comp_write(void *ctx, const void *p, size_t n, struct berr **err)
 	int r;
 	switch (c->o.comp) {
 	case IMG_COMP_GZIP:
-		r = c->pgz ? pgz_write(c, p, n, err) : gzip_run(c, p, n, Z_NO_FLUSH, err);
+		r = pgz_write(c, p, n, err);
 		break;
 	case IMG_COMP_ZSTD: r = zstd_run(c, p, n, ZSTD_e_continue, err); break;
 	default: r = emit(c, p, n, err); break;
@@ -444,8 +503,11 @@ static int comp_write(void *ctx, const void *p, size_t n, struct berr **err)
 	return r;
 }
 
-struct img_compressor *img_compressor_new(const struct img_compress_opts *o, struct bsink out,
-					  struct berr **err)
+/* hash_out false: the caller's downstream sink hashes the compressed bytes
+ * itself (the content store's blob writer), so the digest is left empty
+ * here rather than computed twice. */
+static struct img_compressor *compressor_new(const struct img_compress_opts *o, struct bsink out,
+					     bool hash_out, struct berr **err)
 {
 	struct img_compressor *c = xcalloc(1, sizeof(*c));
 	c->o = *o;
@@ -463,19 +525,7 @@ struct img_compressor *img_compressor_new(const struct img_compress_opts *o, str
 				 IMG_ZSTD_MAX_THREADS);
 			return NULL;
 		}
-		if (o->threads > 0) {
-			c->pgz = pgz_new(level, o->threads);
-			goto hashers;
-		}
-		/* windowBits 15+16: gzip wrapper; zlib writes MTIME 0 and no
-		 * file name unless deflateSetHeader is called, so output only
-		 * depends on the bytes, the level and the zlib version. */
-		if (deflateInit2(&c->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-			free(c);
-			berr_set(err, BERR_INTERNAL, "gzip: deflateInit2 failed");
-			return NULL;
-		}
-		c->z_init = true;
+		c->pgz = pgz_new(level, o->threads);
 	} else if (o->comp == IMG_COMP_ZSTD) {
 		int level = o->level ? o->level : IMG_ZSTD_DEFAULT_LEVEL;
 		if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
@@ -512,12 +562,20 @@ struct img_compressor *img_compressor_new(const struct img_compress_opts *o, str
 		berr_set(err, BERR_USAGE, "unknown compression %d", (int)o->comp);
 		return NULL;
 	}
-hashers:
 	c->h_in = img_hasher_new();
-	c->h_out = img_hasher_new();
+	/* uncompressed: the digest is the diff_id */
+	c->hash_out = hash_out;
+	if (hash_out && o->comp != IMG_COMP_NONE)
+		c->h_out = img_hasher_new();
 	if (o->comp != IMG_COMP_NONE)
 		c->buf = xmalloc(IMG_COMPRESS_BUF);
 	return c;
+}
+
+struct img_compressor *img_compressor_new(const struct img_compress_opts *o, struct bsink out,
+					  struct berr **err)
+{
+	return compressor_new(o, out, true, err);
 }
 
 struct bsink img_compressor_sink(struct img_compressor *c)
@@ -534,7 +592,7 @@ int img_compressor_finish(struct img_compressor *c, struct img_compress_result *
 		return berr_set(err, BERR_INTERNAL, "compressor: finish after a failed write");
 	int rc = 0;
 	if (c->o.comp == IMG_COMP_GZIP)
-		rc = c->pgz ? pgz_finish(c, err) : gzip_run(c, NULL, 0, Z_FINISH, err);
+		rc = pgz_finish(c, err);
 	else if (c->o.comp == IMG_COMP_ZSTD)
 		rc = zstd_run(c, NULL, 0, ZSTD_e_end, err);
 	if (rc == 0 && c->buf)
@@ -546,7 +604,10 @@ int img_compressor_finish(struct img_compressor *c, struct img_compress_result *
 	}
 	memset(r, 0, sizeof(*r));
 	img_hasher_final(c->h_in, &r->diff_id);
-	img_hasher_final(c->h_out, &r->digest);
+	if (c->h_out)
+		img_hasher_final(c->h_out, &r->digest);
+	else if (c->hash_out)
+		r->digest = r->diff_id;
 	r->size = c->out_bytes;
 	r->uncompressed_size = c->in_bytes;
 	r->comp = c->o.comp;
@@ -557,8 +618,6 @@ void img_compressor_free(struct img_compressor *c)
 {
 	if (!c)
 		return;
-	if (c->z_init)
-		deflateEnd(&c->z);
 	pgz_free(c->pgz);
 	ZSTD_freeCCtx(c->zc);
 	img_hasher_free(c->h_in);
@@ -579,7 +638,7 @@ struct img_layer_blob *img_layer_blob_begin(struct img_store *store,
 	struct img_blob_writer *w = img_blob_writer_new(store, err);
 	if (!w)
 		return NULL;
-	struct img_compressor *c = img_compressor_new(o, img_blob_writer_sink(w), err);
+	struct img_compressor *c = compressor_new(o, img_blob_writer_sink(w), false, err);
 	if (!c) {
 		img_blob_writer_free(w);
 		return NULL;
@@ -603,10 +662,12 @@ int img_layer_blob_commit(struct img_layer_blob *lb, struct img_layer_info *out,
 	memset(&info, 0, sizeof(info));
 	if (img_compressor_finish(lb->c, &info.r, err) < 0)
 		return -1;
-	struct img_digest d;
 	uint64_t size;
-	if (img_blob_writer_commit(lb->w, &info.r.digest, &d, &size, err) < 0)
+	if (img_blob_writer_commit(lb->w, NULL, &info.r.digest, &size, err) < 0)
 		return -1;
+	if (size != info.r.size)
+		return berr_set(err, BERR_INTERNAL, "layer blob: stored %llu bytes, compressed %llu",
+				(unsigned long long)size, (unsigned long long)info.r.size);
 	lb->committed = true;
 	info.media_type = img_layer_media_type(info.r.comp, false);
 	*out = info;

@@ -1,11 +1,12 @@
 /* Layer compression pipeline. Owner: image/ (imgstore).
  *
  * One pass, bounded memory: uncompressed tar bytes written into the sink
- * are hashed (diff_id), compressed (gzip via zlib with header mtime 0, zstd
- * via libzstd, or none), and the compressed bytes are hashed and counted
- * (digest, size) and passed on to a downstream sink, normally a content
- * store blob writer. Nothing holds a whole layer; the compressor owns a
- * fixed-size output buffer.
+ * are hashed (diff_id), compressed (gzip: 1 MiB blocks, each one gzip
+ * member made by libdeflate with header mtime 0; zstd via libzstd; or none),
+ * and the compressed bytes are hashed and counted (digest, size) and passed
+ * on to a downstream sink, normally a content store blob writer (which then
+ * does the digest hashing itself, once). Nothing holds a whole layer; memory
+ * is a few blocks per worker thread.
  *
  *   struct img_layer_blob *lb = img_layer_blob_begin(store, &opts, &err);
  *   struct bsink s = img_layer_blob_sink(lb);
@@ -35,10 +36,10 @@ enum img_compression {
 struct img_compress_opts {
 	enum img_compression comp;
 	int level;   /* 0 = default for the algorithm */
-	int threads; /* 0 = single-threaded. zstd: ZSTD_c_nbWorkers; gzip: that
-	              * many deflate workers on 128 KiB blocks (pigz scheme, one
-	              * standard gzip member). For both, output is identical for
-	              * any threads >= 1, but differs from threads = 0. */
+	int threads; /* worker threads; 0 = compress in the caller's thread.
+	              * gzip: identical output for every value, 0 included.
+	              * zstd: ZSTD_c_nbWorkers, 2 MiB jobs; identical output for
+	              * any threads >= 1, different from threads = 0. */
 };
 
 /* Media types (static strings). */

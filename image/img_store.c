@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "image/img_ref.h"
+#include "parser/df_ref.h"
 #include "image/img_store.h"
 
 /* Blob writers buffer small writes (tar writers emit 512-byte records). */
@@ -537,12 +537,13 @@ int img_store_save_index(struct img_store *s, const struct img_index *x, struct 
 
 static int normalize(const char *ref, char **full, char **tag, struct berr **err)
 {
-	struct img_ref r;
-	if (img_ref_parse(ref, &r, err) < 0)
+	struct df_ref *r = NULL;
+	if (df_ref_parse_normalized(ref, &r, err) < 0)
 		return -1;
-	*full = img_ref_full(&r);
-	*tag = xstrdup(r.tag ? r.tag : (r.digest ? r.digest : "latest"));
-	img_ref_clear(&r);
+	df_ref_tag_name_only(r);
+	*full = df_ref_string(r);
+	*tag = xstrdup(r->tag ? r->tag : r->digest);
+	df_ref_free(r);
 	return 0;
 }
 

@@ -66,6 +66,25 @@ run "$BERTH" inspect --format json "$TMP/gl"
 GZ_DIFF=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["diffID"])' <<<"$OUT")
 if [ "$GZ_DIFF" = "sha256:$(sha256sum <"$TMP/layer.tar" | cut -d' ' -f1)" ]; then ok "diff_id is sha256 of the tar"
 else fail "diff_id" "$GZ_DIFF"; fi
+# a directory: berth's own layer writer (owners 0:0, sorted, mtimes clamped)
+touch -d @1700000000 "$TMP/tree/etc/file"
+run env SOURCE_DATE_EPOCH=1000 "$BERTH" import --compression gzip --threads 2 -o "oci:$TMP/dl:d" "$TMP/tree"
+run env SOURCE_DATE_EPOCH=1000 "$BERTH" import --compression gzip -o "oci:$TMP/dl0:d" "$TMP/tree"
+run "$BERTH" inspect --format json "oci:$TMP/dl:d"
+DL=$(python3 -c 'import json,sys; d=json.load(sys.stdin)["layers"][0]; print(d["digest"])' <<<"$OUT")
+run "$BERTH" inspect --format json "oci:$TMP/dl0:d"
+DL0=$(python3 -c 'import json,sys; d=json.load(sys.stdin)["layers"][0]; print(d["digest"])' <<<"$OUT")
+[ -n "$DL" ] && [ "$DL" = "$DL0" ] && ok "import DIR: same layer with 0 and 2 threads" || fail "import DIR threads" "$DL $DL0"
+if python3 - "$TMP/dl/blobs/sha256/${DL#sha256:}" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "r:gz") as t:
+    m = {x.name: x for x in t.getmembers()}
+    assert sorted(m) == ["bin", "bin/hi", "etc", "etc/file"], sorted(m)
+    assert all(x.uid == 0 and x.gid == 0 for x in m.values())
+    assert m["etc/file"].mtime == 1000 and m["bin/hi"].mode == 0o755
+    assert t.extractfile("etc/file").read() == b"hello\n"
+PY
+then ok "import DIR writes the tree (owners 0:0, mtime clamped)"; else fail "import DIR content"; fi
 gzip -c "$TMP/layer.tar" >"$TMP/layer.tar.gz"
 expect_rc "import of a compressed file is refused" 2 "$BERTH" import -o "oci:$TMP/x" "$TMP/layer.tar.gz"
 

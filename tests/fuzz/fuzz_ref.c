@@ -26,6 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(str2);
 		df_ref_free(again);
+		/* the stores' tag names: "latest" added, still round-trips */
+		df_ref_tag_name_only(r);
+		char *tagged = df_ref_string(r);
+		if (df_ref_parse_normalized(tagged, &again, &err) < 0 || (!again->tag && !again->digest))
+			abort();
+		df_ref_free(again);
+		free(tagged);
 		free(str);
 		free(fam);
 		df_ref_free(r);
