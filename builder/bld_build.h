@@ -15,6 +15,8 @@
 #include "image/img_compress.h"
 #include "image/img_digest.h"
 
+struct img_registry;
+
 enum bld_progress {
 	BLD_PROGRESS_AUTO = 0,
 	BLD_PROGRESS_PLAIN,
@@ -47,6 +49,11 @@ struct bld_opts {
 	enum bld_progress progress;
 	bool tty;                     /* log is a terminal: byte progress for big layers */
 	FILE *log;                    /* progress stream, NULL for none */
+	/* registry bases (lazy): client for images not in the local store
+	 * (borrowed; NULL: a default client) and the Windows os.version to
+	 * select from manifest lists */
+	struct img_registry *reg;
+	const char *os_version;
 };
 
 struct bld_result {

@@ -18,6 +18,7 @@
 #include "image/img_archive.h"
 #include "image/img_compress.h"
 #include "image/img_ref.h"
+#include "image/img_registry.h"
 
 DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 #define _cleanup_cjson_ _cleanup_(cJSON_Delete_ptr)
@@ -296,8 +297,8 @@ static bool is_manifest_type(const char *mt)
 }
 
 static int load_manifest(struct img_store *s, const struct img_descriptor *desc,
-			 const struct img_platform *want, int depth, struct img_image *img,
-			 struct berr **err)
+			 const struct img_platform *want, unsigned flags, int depth,
+			 struct img_image *img, struct berr **err)
 {
 	if (depth > IMG_INDEX_MAX_DEPTH)
 		return berr_set(err, BERR_LIMIT, "indexes nested deeper than %d", IMG_INDEX_MAX_DEPTH);
@@ -319,7 +320,7 @@ static int load_manifest(struct img_store *s, const struct img_descriptor *desc,
 			return -1;
 		if (!img_digest_is_set(&img->index_desc.digest))
 			img_descriptor_copy(&img->index_desc, desc);
-		return load_manifest(s, &x->manifests[i], want, depth + 1, img, err);
+		return load_manifest(s, &x->manifests[i], want, flags, depth + 1, img, err);
 	}
 	if (!is_manifest_type(mt))
 		return berr_set(err, BERR_UNSUPPORTED, "%s: media type '%s' is not an image manifest",
@@ -348,9 +349,15 @@ static int load_manifest(struct img_store *s, const struct img_descriptor *desc,
 			return berr_set(err, BERR_INPUT,
 					"%s: layer %zu ('%s') is empty (0 bytes), not a tar archive",
 					what, i, l->digest.s);
-		if (!img_descriptor_is_foreign(l) && !img_store_has_blob(s, &l->digest))
-			return berr_set(err, BERR_NOTFOUND, "%s: layer %zu blob '%s' is missing", what, i,
-					l->digest.s);
+		if (img_descriptor_is_foreign(l) || img_store_has_blob(s, &l->digest))
+			continue;
+		/* a lazy image's layer lives in the registry it was pulled from */
+		if ((flags & IMG_LOAD_LAZY) && img_store_has_source(s, &l->digest)) {
+			img->n_remote++;
+			continue;
+		}
+		return berr_set(err, BERR_NOTFOUND, "%s: layer %zu blob '%s' is missing", what, i,
+				l->digest.s);
 	}
 	return 0;
 }
@@ -358,9 +365,16 @@ static int load_manifest(struct img_store *s, const struct img_descriptor *desc,
 int img_image_load(struct img_store *s, const struct img_descriptor *desc,
 		   const struct img_platform *want, struct img_image **out, struct berr **err)
 {
+	return img_image_load_flags(s, desc, want, 0, out, err);
+}
+
+int img_image_load_flags(struct img_store *s, const struct img_descriptor *desc,
+			 const struct img_platform *want, unsigned flags, struct img_image **out,
+			 struct berr **err)
+{
 	struct img_image *img = xcalloc(1, sizeof(*img));
 	img->store = s;
-	if (load_manifest(s, desc, want, 0, img, err) < 0) {
+	if (load_manifest(s, desc, want, flags, 0, img, err) < 0) {
 		img_image_free(img);
 		return -1;
 	}

@@ -54,6 +54,7 @@ struct img_image {
 	size_t config_len;
 	struct img_config *config;
 	bool docker_manifest;          /* Docker schema2 manifest (else OCI) */
+	size_t n_remote;               /* IMG_LOAD_LAZY: layers only in a registry */
 };
 void img_image_free(struct img_image *img);
 static inline void img_image_freep(struct img_image **p) { img_image_free(*p); }
@@ -72,6 +73,15 @@ static inline void img_image_freep(struct img_image **p) { img_image_free(*p); }
  *    spec's rule). Host compatibility is the compat module's job. */
 int img_image_load(struct img_store *s, const struct img_descriptor *desc,
 		   const struct img_platform *want, struct img_image **out, struct berr **err);
+
+/* IMG_LOAD_LAZY: a layer blob missing from the store is accepted when the
+ * store records a registry repository for it (a lazy image: berth pull
+ * --lazy, a build FROM a registry base); img->n_remote counts them. Read
+ * such layers only after img_registry_fetch_layers. */
+#define IMG_LOAD_LAZY 0x1u
+int img_image_load_flags(struct img_store *s, const struct img_descriptor *desc,
+			 const struct img_platform *want, unsigned flags, struct img_image **out,
+			 struct berr **err);
 
 /* Open a source. Archives are unpacked into `into` when non-NULL (e.g. the
  * local store, for `berth load`), else into a private temp layout removed

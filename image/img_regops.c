@@ -67,6 +67,13 @@ char **img_store_sources(struct img_store *s, const struct img_digest *d)
 	return v;
 }
 
+bool img_store_has_source(struct img_store *s, const struct img_digest *d)
+{
+	_cleanup_free_ char *p = sources_path(s, d);
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
 static void strv_free(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -882,6 +889,12 @@ int img_registry_fetch_layers(struct img_registry *r, struct img_image *img, lon
 	const struct img_manifest *m = img->manifest;
 	size_t n = n_layers < 0 || (size_t)n_layers > m->n_layers ? m->n_layers : (size_t)n_layers;
 	return fetch_layers(r, img->store, NULL, m->layers, n, err);
+}
+
+int img_registry_fetch_blobs(struct img_registry *r, struct img_store *s,
+			     const struct img_descriptor *descs, size_t n, struct berr **err)
+{
+	return fetch_layers(r, s, NULL, descs, n, err);
 }
 
 int img_registry_pull(struct img_registry *r, const char *ref, const struct img_platform *want,
