@@ -1259,7 +1259,9 @@ int img_image_write(struct img_store *s, const struct img_config *cfg,
 	_cleanup_img_manifest_ struct img_manifest *m = img_manifest_new();
 	for (size_t i = 0; i < n_layers; i++) {
 		const struct img_descriptor *l = &layers[i];
-		if (!img_descriptor_is_foreign(l) && !img_store_has_blob(s, &l->digest))
+		/* absent but with a recorded registry source: a lazy base layer */
+		if (!img_descriptor_is_foreign(l) && !img_store_has_blob(s, &l->digest) &&
+		    !img_store_has_source(s, &l->digest))
 			return berr_set(err, BERR_NOTFOUND, "layer %zu blob '%s' is not in the store", i,
 					l->digest.s);
 		if (docker && img_layer_compression(l->media_type) == IMG_COMP_ZSTD)

@@ -113,7 +113,8 @@ int img_image_export(const struct img_image *img, enum img_source_kind kind, con
  * manifest descriptor (platform from the config). docker=true writes
  * Docker schema2 media types for manifest and config (refused when a
  * layer is zstd). Blobs of the layers must already be in the store
- * (foreign ones excepted). annotations (may be NULL) go on the manifest. */
+ * (foreign ones excepted, and lazy ones whose registry source the store
+ * records). annotations (may be NULL) go on the manifest. */
 int img_image_write(struct img_store *s, const struct img_config *cfg,
 		    const struct img_descriptor *layers, size_t n_layers, bool docker,
 		    const struct img_kvmap *annotations, struct img_descriptor *out,
