@@ -117,7 +117,12 @@ static void print_event(void *ctx, enum img_reg_event ev, const char *what, cons
 	switch (ev) {
 	case IMG_REG_EV_BLOB_EXISTS: fprintf(f, "%s: Layer already exists\n", id); break;
 	case IMG_REG_EV_BLOB_MOUNTED: fprintf(f, "%s: Mounted from %s\n", id, detail); break;
-	case IMG_REG_EV_BLOB_PUSHED: fprintf(f, "%s: Pushed\n", id); break;
+	case IMG_REG_EV_BLOB_PUSHED:
+		if (detail)
+			fprintf(f, "%s: Pushed (streamed from %s)\n", id, detail);
+		else
+			fprintf(f, "%s: Pushed\n", id);
+		break;
 	case IMG_REG_EV_BLOB_SKIPPED: fprintf(f, "%s: Skipped foreign layer\n", id); break;
 	case IMG_REG_EV_BLOB_FETCHED: fprintf(f, "%s: Pull complete\n", id); break;
 	case IMG_REG_EV_BLOB_PRESENT: fprintf(f, "%s: Already exists\n", id); break;

@@ -47,7 +47,8 @@
 enum img_reg_event {
 	IMG_REG_EV_BLOB_EXISTS,    /* push: HEAD found it */
 	IMG_REG_EV_BLOB_MOUNTED,   /* push: cross-repository mount */
-	IMG_REG_EV_BLOB_PUSHED,    /* push: uploaded */
+	IMG_REG_EV_BLOB_PUSHED,    /* push: uploaded (detail: the source "domain/repo"
+				    * when copied registry-to-registry, else NULL) */
 	IMG_REG_EV_BLOB_SKIPPED,   /* push: foreign layer, not pushed */
 	IMG_REG_EV_BLOB_FETCHED,   /* pull: downloaded */
 	IMG_REG_EV_BLOB_PRESENT,   /* pull: already in the store */

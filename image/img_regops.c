@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -514,6 +515,153 @@ static int fetch_from_sources(struct img_registry *r, struct img_store *s,
 	return 0;
 }
 
+/* ---------- registry-to-registry copy (no local copy) ---------- */
+
+/* The GET side runs on its own thread and client, writing the blob into a
+ * socket pair; the PUT on the caller's client reads the other end. A
+ * socket (send with MSG_NOSIGNAL), not a pipe: when the upload stops
+ * early the writer gets EPIPE instead of SIGPIPE. */
+struct copy_get {
+	struct img_registry *w;
+	const struct img_remote *from;
+	const struct img_descriptor *d;
+	int fd;
+	int64_t written;
+	struct berr *err;
+};
+
+static int copy_write(void *ctx, const void *p, size_t n, struct berr **err)
+{
+	struct copy_get *g = ctx;
+	if (g->d->size >= 0 && g->written + (int64_t)n > g->d->size)
+		return berr_set(err, BERR_INTEGRITY, "blob '%s' is larger than its descriptor's size %lld",
+				g->d->digest.s, (long long)g->d->size);
+	const char *c = p;
+	size_t left = n;
+	while (left) {
+		ssize_t k = send(g->fd, c, left, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return berr_set_errno(err, BERR_IO, errno, "the upload of '%s' stopped",
+					      g->d->digest.s);
+		c += k;
+		left -= (size_t)k;
+	}
+	g->written += (int64_t)n;
+	return 0;
+}
+
+static int copy_begin(void *ctx, struct reg_resp *rs, struct berr **err)
+{
+	struct copy_get *g = ctx;
+	if (g->written == 0)
+		return 0;
+	if (rs->status == 206 && rs->content_range) {
+		char *e;
+		const char *p = rs->content_range;
+		errno = 0;
+		long long start = strncmp(p, "bytes ", 6) == 0 ? strtoll(p + 6, &e, 10) : -1;
+		if (!errno && start == g->written)
+			return 0;
+	}
+	/* bytes already went out: a restart from 0 cannot be streamed */
+	return berr_set(err, BERR_NETWORK, "blob '%s': the source registry cannot resume",
+			g->d->digest.s);
+}
+
+static void *copy_get_main(void *arg)
+{
+	struct copy_get *g = arg;
+	struct reg_host *h;
+	struct img_scopes sc = { 0 };
+	img_scopes_add_repo(&sc, g->from->repo, "pull");
+	if (reg_host_open(g->w, g->from, &h, &g->err) == 0) {
+		struct bsink sink = { .write = copy_write, .ctx = g };
+		_cleanup_free_ char *url = repo_url(h, g->from, "blobs", g->d->digest.s);
+		struct reg_req q = { .method = "GET", .url = url, .scopes = &sc, .sink = &sink,
+				     .on_2xx = copy_begin, .ctx = g, .resume_from = &g->written };
+		struct reg_resp rs = { 0 };
+		_cleanup_free_ char *label = xasprintf("blob '%s'", g->d->digest.s);
+		if (reg_do(g->w, h, &q, &rs, &g->err) < 0)
+			berr_wrap(&g->err, "%s from '%s/%s'", label, g->from->domain, g->from->repo);
+		else if (rs.status != 200 && rs.status != 206)
+			reg_status_error(&rs, label, g->from, &g->err);
+		else if (g->d->size >= 0 && g->written != g->d->size)
+			berr_set(&g->err, BERR_INTEGRITY, "%s from '%s/%s': got %lld bytes, expected %lld",
+				 label, g->from->domain, g->from->repo, (long long)g->written,
+				 (long long)g->d->size);
+		reg_resp_clear(&rs);
+	}
+	img_scopes_clear(&sc);
+	shutdown(g->fd, SHUT_WR); /* EOF for the reader */
+	return NULL;
+}
+
+/* Upload d to rem from the registry repository `from` without storing it:
+ * 0 done, -1 error (nothing was stored either way). `loc` is an upload
+ * session (taken). */
+static int stream_copy(struct img_registry *r, struct reg_host *h, const struct img_remote *rem,
+		       const struct img_remote *from, const struct img_descriptor *d, char *loc,
+		       struct berr **err)
+{
+	_cleanup_free_ char *location = loc;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return berr_set_errno(err, BERR_IO, errno, "socketpair");
+	struct copy_get g = { .from = from, .d = d, .fd = sv[1] };
+	if (reg_clone(r, &g.w, err) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	pthread_t t;
+	if (pthread_create(&t, NULL, copy_get_main, &g) != 0) {
+		img_registry_free(g.w);
+		close(sv[0]);
+		close(sv[1]);
+		return berr_set(err, BERR_IO, "cannot start a thread");
+	}
+	struct reg_stream st = { .fd = sv[0], .left = (uint64_t)d->size, .h = img_hasher_new(),
+				 .want = &d->digest };
+	struct img_scopes sc = { 0 };
+	img_scopes_add_repo(&sc, rem->repo, "pull,push");
+	_cleanup_free_ char *put = with_digest(location, &d->digest);
+	const char *hdrs[] = { "Content-Type: application/octet-stream" };
+	struct reg_req q = { .method = "PUT", .url = put, .headers = hdrs, .n_headers = 1,
+			     .scopes = &sc, .stream = &st, .body_len = (uint64_t)d->size };
+	struct reg_resp rs = { 0 };
+	_cleanup_free_ char *label = xasprintf("copy of blob '%s'", d->digest.s);
+	struct berr *perr = NULL;
+	int rc = reg_do(r, h, &q, &rs, &perr);
+	if (rc == 0 && rs.status != 201 && rs.status != 204)
+		rc = reg_status_error(&rs, label, rem, &perr);
+	if (rc == 0 && rs.digest && strncmp(rs.digest, "sha256:", 7) == 0 &&
+	    strcmp(rs.digest, d->digest.s) != 0)
+		rc = berr_set(&perr, BERR_INTEGRITY, "%s: registry computed digest '%s'", label,
+			      rs.digest);
+	/* stop the GET side if the upload ended early */
+	shutdown(sv[0], SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(sv[0]);
+	close(sv[1]);
+	img_registry_free(g.w);
+	img_hasher_free(st.h);
+	img_scopes_clear(&sc);
+	reg_resp_clear(&rs);
+	if (rc < 0 || g.err) {
+		/* the source's failure explains a broken upload best */
+		if (g.err) {
+			berr_free(perr);
+			*err = g.err;
+		} else {
+			*err = perr;
+		}
+		return berr_wrap(err, "%s from '%s/%s'", label, from->domain, from->repo);
+	}
+	return 0;
+}
+
 int img_registry_push_blob(struct img_registry *r, const struct img_remote *rem,
 			   struct img_store *s, const struct img_descriptor *d, struct berr **err)
 {
@@ -554,6 +702,39 @@ int img_registry_push_blob(struct img_registry *r, const struct img_remote *rem,
 		img_remote_clear(&from);
 	}
 	strv_free(src);
+	if (!img_store_has_blob(s, &d->digest) && d->size > 0) {
+		/* a lazy layer from another registry: copy it registry-to-registry
+		 * without storing it; when that fails (source gone, no resume),
+		 * fall back to fetching it into the store */
+		src = img_store_sources(s, &d->digest);
+		for (size_t i = 0; src[i]; i++) {
+			struct img_remote from;
+			if (remote_from_source(src[i], &from) < 0)
+				continue;
+			if (!loc && start_upload(r, h, rem, &d->digest, NULL, &loc, err) < 0) {
+				img_remote_clear(&from);
+				strv_free(src);
+				return -1;
+			}
+			struct berr *se = NULL;
+			int k = stream_copy(r, h, rem, &from, d, steal_pointer(&loc), &se);
+			if (k == 0) {
+				reg_event(r, IMG_REG_EV_BLOB_PUSHED, d->digest.s, src[i]);
+				img_remote_clear(&from);
+				strv_free(src);
+				return img_store_source_add(s, &d->digest, rem->domain, rem->repo, err);
+			}
+			bool bad = se->code == BERR_INTEGRITY;
+			img_remote_clear(&from);
+			if (bad) {
+				strv_free(src);
+				*err = se;
+				return -1;
+			}
+			berr_free(se);
+		}
+		strv_free(src);
+	}
 	if (!img_store_has_blob(s, &d->digest) && fetch_from_sources(r, s, d, err) < 0) {
 		free(loc);
 		return -1;

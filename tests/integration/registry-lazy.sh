@@ -185,7 +185,27 @@ run "$BERTH" push "$P/app/win:17763" "$P/again/win:17763"
 # another registry: the base layers have to be copied
 O=127.0.0.1:$PORT_other
 run "$BERTH" push "$P/app/win:17763" "$O/copy/win:17763"
-[ "$RC" = 0 ] && [ "$(grep -c ': Pushed' <<<"$OUT")" -ge 5 ] && ok "push to another registry copies the base layers" || fail "push other registry" "$OUT $ERR"
+[ "$RC" = 0 ] && [ "$(grep -c "Pushed (streamed from $P/base/win)" <<<"$OUT")" = 4 ] && ok "push to another registry streams the 4 base layers registry-to-registry" || fail "push other registry" "$OUT $ERR"
+nlocal=0
+for d in "${BASE_LAYERS[@]}"; do [ -e "$BERTH_ROOT/images/blobs/sha256/${d#sha256:}" ] && nlocal=$((nlocal + 1)); done
+[ "$nlocal" = 0 ] && ok "streamed copy stored nothing locally" || fail "streamed copy stored" "$nlocal"
+if have skopeo; then
+	run skopeo copy --src-tls-verify=false --dest-tls-verify=false "docker://$O/copy/win:17763" "oci:$TMP/copied:x"
+	[ "$RC" = 0 ] && ok "skopeo copies the image from the other registry (blobs verified)" || fail "skopeo copy other" "$ERR"
+fi
+
+# a corrupted source blob: the copy stops with a digest error, nothing stored
+"$PY" "$HERE/regproxy.py" --upstream "127.0.0.1:$PORT_reg" --port-file "$TMP/bad.port" \
+	--log "$TMP/bad.plog" --corrupt "${BASE_LAYERS[1]#sha256:}" >"$TMP/bad.perr" 2>&1 &
+PIDS+=($!)
+for i in $(seq 1 300); do [ -s "$TMP/bad.port" ] && break; sleep 0.1; done
+B=127.0.0.1:$(cat "$TMP/bad.port")
+export BERTH_ROOT=$TMP/build6
+run "$BERTH" pull -q --lazy --os-version 10.0.17763 "$B/base/win:ltsc"
+run "$BERTH" push "$B/base/win:ltsc" "$O/bad/win:1"
+[ "$RC" = 1 ] && [[ "$ERR" == *"${BASE_LAYERS[1]}"*"hashes to"* ]] && ok "streamed copy of a corrupted blob fails with a digest error" || fail "corrupt stream" "$RC $OUT $ERR"
+run curl -s -o /dev/null -w '%{http_code}' -I "http://$O/v2/bad/win/blobs/${BASE_LAYERS[1]}"
+[ "$OUT" = 404 ] && [ ! -e "$BERTH_ROOT/images/blobs/sha256/${BASE_LAYERS[1]#sha256:}" ] && ok "the corrupted blob is in neither registry nor store" || fail "corrupt stored" "$OUT"
 
 # --- things that must read the base fetch it ---
 export BERTH_ROOT=$TMP/build2
