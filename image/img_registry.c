@@ -286,6 +286,9 @@ static void set_hdr(char **dst, const char *v, size_t n)
 	*dst = xstrndup(v, n);
 }
 
+#define IMG_REG_RECV_BUFFER (512L << 10)
+#define IMG_REG_SEND_BUFFER (1L << 20)
+
 struct xfer {
 	struct img_registry *r;
 	struct reg_req *q;
@@ -565,6 +568,9 @@ static int perform(struct img_registry *r, struct reg_req *q, const char *url, c
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* blob bodies: fewer, larger reads and writes than curl's defaults */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, IMG_REG_RECV_BUFFER);
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, IMG_REG_SEND_BUFFER);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, IMG_REG_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, IMG_REG_LOW_SPEED_TIME_S);

@@ -749,6 +749,9 @@ int img_registry_push_blob(struct img_registry *r, const struct img_remote *rem,
 
 /* ---------- push ---------- */
 
+static int push_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+		       const struct img_descriptor *layers, size_t n, struct berr **err);
+
 static int push_node(struct img_registry *r, struct img_store *s, const struct img_descriptor *desc,
 		     const struct img_remote *rem, const char *target, int depth, struct berr **err)
 {
@@ -790,9 +793,9 @@ static int push_node(struct img_registry *r, struct img_store *s, const struct i
 			return -1;
 		if (img_registry_push_blob(r, rem, s, &m->config, err) < 0)
 			return berr_wrap(err, "%s: config", what);
-		for (size_t i = 0; i < m->n_layers; i++)
-			if (img_registry_push_blob(r, rem, s, &m->layers[i], err) < 0)
-				return berr_wrap(err, "%s: layer %zu", what, i);
+		/* layers in parallel (o.parallel clients), reported in order */
+		if (push_layers(r, s, rem, m->layers, m->n_layers, err) < 0)
+			return berr_wrap(err, "%s", what);
 	} else {
 		return berr_set(err, BERR_UNSUPPORTED, "%s: media type '%s' cannot be pushed", what,
 				desc->media_type ? desc->media_type : "(none)");
@@ -930,11 +933,16 @@ struct fetch_job {
 	const struct img_descriptor *d;
 	enum job_state state;
 	struct berr *err;
+	/* push: the blob's outcome event, reported in order afterwards */
+	bool has_ev;
+	enum img_reg_event ev;
+	char *detail;
 };
 
 struct fetch_pool {
 	struct img_store *s;
 	const struct img_remote *rem;  /* NULL: use the recorded sources */
+	const struct img_remote *push_to; /* set: the jobs push into this repository */
 	struct fetch_job *jobs;
 	size_t n, next;
 	bool failed;
@@ -947,6 +955,21 @@ struct fetch_pool {
 static void pool_event(void *ctx, enum img_reg_event ev, const char *what, const char *detail)
 {
 	struct fetch_pool *p = ctx;
+	if (p->push_to && (ev == IMG_REG_EV_BLOB_EXISTS || ev == IMG_REG_EV_BLOB_MOUNTED ||
+			   ev == IMG_REG_EV_BLOB_PUSHED || ev == IMG_REG_EV_BLOB_SKIPPED)) {
+		pthread_mutex_lock(&p->mu);
+		for (size_t i = 0; i < p->n; i++) {
+			struct fetch_job *j = &p->jobs[i];
+			if (!j->has_ev && what && strcmp(j->d->digest.s, what) == 0) {
+				j->has_ev = true;
+				j->ev = ev;
+				j->detail = detail ? xstrdup(detail) : NULL;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&p->mu);
+		return;
+	}
 	if (ev != IMG_REG_EV_RETRY && ev != IMG_REG_EV_WARNING)
 		return;
 	if (!p->event)
@@ -967,8 +990,9 @@ static void pool_run(struct fetch_pool *p, struct img_registry *w)
 		if (i >= p->n)
 			return;
 		struct fetch_job *j = &p->jobs[i];
-		int rc = p->rem ? img_registry_fetch_blob(w, p->rem, p->s, j->d, &j->err)
-				: fetch_from_sources(w, p->s, j->d, &j->err);
+		int rc = p->push_to ? img_registry_push_blob(w, p->push_to, p->s, j->d, &j->err)
+			 : p->rem   ? img_registry_fetch_blob(w, p->rem, p->s, j->d, &j->err)
+				    : fetch_from_sources(w, p->s, j->d, &j->err);
 		pthread_mutex_lock(&p->mu);
 		j->state = rc < 0 ? JOB_FAILED : JOB_DONE;
 		if (rc < 0)
@@ -991,17 +1015,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int fetch_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
-			const struct img_descriptor *layers, size_t n, struct berr **err)
+/* Fetch (push_to NULL) or push blobs with up to o.parallel clients. */
+static int run_pool(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+		    const struct img_remote *push_to, const struct img_descriptor *layers, size_t n,
+		    struct berr **err)
 {
-	struct fetch_pool p = { .s = s, .rem = rem, .n = n };
+	struct fetch_pool p = { .s = s, .rem = rem, .push_to = push_to, .n = n };
 	p.jobs = xcalloc(n + 1, sizeof(*p.jobs));
 	pthread_mutex_init(&p.mu, NULL);
 	size_t todo = 0;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		p.jobs[i].d = &layers[i];
-		if (img_descriptor_is_foreign(&layers[i]))
+		if (push_to) {
+			p.jobs[i].state = JOB_TODO;
+			todo++;
+		} else if (img_descriptor_is_foreign(&layers[i]))
 			p.jobs[i].state = JOB_FOREIGN;
 		else if (img_store_has_blob(s, &layers[i].digest))
 			p.jobs[i].state = JOB_PRESENT;
@@ -1048,7 +1077,10 @@ static int fetch_layers(struct img_registry *r, struct img_store *s, const struc
 			rc = berr_wrap(err, "layer %zu", i);
 		}
 		berr_free(j->err);
-		if (rc < 0)
+		if (rc == 0 && push_to && j->state == JOB_DONE && j->has_ev)
+			reg_event(r, j->ev, j->d->digest.s, j->detail);
+		free(j->detail);
+		if (rc < 0 || push_to)
 			continue;
 		if (j->state == JOB_FOREIGN)
 			reg_event(r, IMG_REG_EV_BLOB_FOREIGN, j->d->digest.s, NULL);
@@ -1062,6 +1094,18 @@ static int fetch_layers(struct img_registry *r, struct img_store *s, const struc
 	pthread_mutex_destroy(&p.mu);
 	free(p.jobs);
 	return rc;
+}
+
+static int push_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+		       const struct img_descriptor *layers, size_t n, struct berr **err)
+{
+	return run_pool(r, s, NULL, rem, layers, n, err);
+}
+
+static int fetch_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+			const struct img_descriptor *layers, size_t n, struct berr **err)
+{
+	return run_pool(r, s, rem, NULL, layers, n, err);
 }
 
 int img_registry_fetch_layers(struct img_registry *r, struct img_image *img, long n_layers,
