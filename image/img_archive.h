@@ -68,11 +68,23 @@ static inline void img_image_freep(struct img_image **p) { img_image_free(*p); }
  *    match when there are several.
  *  - Windows: if want->os_version is set, entries whose os.version has the
  *    same major.minor.build win (highest revision first, compared as
- *    numbers); entries without os.version come next; entries of other builds
- *    are refused. Without a wanted os.version the first match wins (the
+ *    numbers); then (wanted build >= 20348) the stable-ABI range, see
+ *    img_index_select; entries without os.version come next; entries of
+ *    other builds are refused. Without a wanted os.version the first match wins (the
  *    spec's rule). Host compatibility is the compat module's job. */
 int img_image_load(struct img_store *s, const struct img_descriptor *desc,
 		   const struct img_platform *want, struct img_image **out, struct berr **err);
+
+/* The one platform selector (img_image_load, archives, registry pulls,
+ * builds): the index of the entry of x for want, or -1 with err listing
+ * the platforms available ("what" names the index in it). Rules: as
+ * above, plus for Windows with a wanted os.version (major.minor.build):
+ * the same build wins (highest revision); else, for wanted builds >= 20348,
+ * the highest entry build in [20348, wanted] (the stable ABI, containerd
+ * 1.6.23+/1.7.6+, windows-compat.md 4.3; highest revision within it); else
+ * an entry without os.version; entries of other builds are refused. */
+long img_index_select(const struct img_index *x, const struct img_platform *want,
+		      const char *what, struct berr **err);
 
 /* IMG_LOAD_LAZY: a layer blob missing from the store is accepted when the
  * store records a registry repository for it (a lazy image: berth pull

@@ -815,96 +815,6 @@ int img_registry_push(struct img_registry *r, struct img_store *s, const struct 
 
 /* ---------- pull ---------- */
 
-static bool variant_ok(const char *arch, const char *have, const char *want)
-{
-	if (!want)
-		return true;
-	if (have)
-		return strcmp(have, want) == 0;
-	return arch && strcmp(arch, "arm64") == 0 && strcmp(want, "v8") == 0;
-}
-
-/* Windows builds from this one on keep a stable container ABI: a host of
- * build B runs images of builds 20348..B (containerd's matcher since
- * 1.6.23/1.7.6, windows-compat.md 4.3). */
-#define IMG_WIN_STABLE_ABI_BUILD 20348UL
-
-/* The rules of img_image_load (img_archive.c) for an index that is not in
- * the store yet, plus the stable-ABI fallback: for a wanted Windows
- * os.version, an entry of the same major.minor.build wins (highest
- * revision); else, for builds >= 20348, the highest entry build in
- * [20348, wanted build]; else an entry without os.version. */
-static long select_entry(const struct img_index *x, const struct img_platform *want, const char *what,
-			 struct berr **err)
-{
-	struct img_platform host = { 0 };
-	if (!want) {
-		if (x->n_manifests == 1)
-			return 0;
-		img_host_platform(&host);
-		want = &host;
-	}
-	long best = -1;
-	unsigned long best_key[3] = { 0, 0, 0 };
-	unsigned long wv[4];
-	int wn = want->os_version ? img_os_version_parse(want->os_version, wv) : 0;
-	bool win = want->os && strcmp(want->os, "windows") == 0;
-	for (size_t i = 0; i < x->n_manifests; i++) {
-		const struct img_platform *p = x->manifests[i].platform;
-		if (!p || !p->os || !p->architecture || !want->os || !want->architecture)
-			continue;
-		if (strcmp(p->os, want->os) != 0 || strcmp(p->architecture, want->architecture) != 0)
-			continue;
-		if (!variant_ok(p->architecture, p->variant, want->variant))
-			continue;
-		unsigned long key[3] = { 1, 0, 0 }; /* rank, build, revision */
-		if (win && wn >= 3) {
-			unsigned long pv[4];
-			int pn = p->os_version ? img_os_version_parse(p->os_version, pv) : 0;
-			if (pn == 0)
-				key[0] = 1;
-			else if (pn < 3 || pv[0] != wv[0] || pv[1] != wv[1])
-				continue;
-			else if (pv[2] == wv[2])
-				key[0] = 3, key[2] = pv[3];
-			else if (wv[2] >= IMG_WIN_STABLE_ABI_BUILD && pv[2] >= IMG_WIN_STABLE_ABI_BUILD &&
-				 pv[2] < wv[2])
-				key[0] = 2, key[1] = pv[2], key[2] = pv[3];
-			else
-				continue;
-		}
-		bool better = best < 0;
-		for (int k = 0; k < 3 && !better; k++) {
-			if (key[k] != best_key[k]) {
-				better = key[k] > best_key[k];
-				break;
-			}
-		}
-		/* equal keys: the first entry wins (the spec's rule) */
-		if (better && (best < 0 || memcmp(key, best_key, sizeof(key)) != 0)) {
-			best = (long)i;
-			memcpy(best_key, key, sizeof(key));
-		}
-	}
-	if (best < 0) {
-		struct bbuf avail = BBUF_INIT;
-		for (size_t i = 0; i < x->n_manifests; i++) {
-			const struct img_platform *p = x->manifests[i].platform;
-			_cleanup_free_ char *f = p ? img_platform_format(p) : xstrdup("unknown");
-			bbuf_addf(&avail, NULL, "%s%s%s%s%s", i ? ", " : "", f,
-				  p && p->os_version ? " (" : "", p && p->os_version ? p->os_version : "",
-				  p && p->os_version ? ")" : "");
-		}
-		_cleanup_free_ char *w = img_platform_format(want);
-		berr_set(err, BERR_NOTFOUND, "%s: no image for platform '%s%s%s' (available: %s)", what, w,
-			 want->os_version ? " os.version " : "", want->os_version ? want->os_version : "",
-			 x->n_manifests ? bbuf_str(&avail) : "none");
-		bbuf_release(&avail);
-	}
-	img_platform_clear(&host);
-	return best;
-}
-
 static int fetch_json_blob(struct img_registry *r, const struct img_remote *rem, struct img_store *s,
 			   const struct img_descriptor *d, char **out, size_t *len, struct berr **err)
 {
@@ -1154,7 +1064,7 @@ int img_registry_pull(struct img_registry *r, const char *ref, const struct img_
 		_cleanup_img_index_ struct img_index *x = NULL;
 		if (img_index_parse(b.data, b.len, iwhat, &x, err) < 0)
 			goto out;
-		long i = select_entry(x, want, iwhat, err);
+		long i = img_index_select(x, want, iwhat, err);
 		if (i < 0)
 			goto out;
 		if (!from_index)
