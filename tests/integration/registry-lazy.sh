@@ -251,6 +251,8 @@ EOF
 export BERTH_ROOT=$TMP/build5
 run "$BERTH" build --platform windows/amd64 --os-version 10.0.26100 --build-context "winbase=docker-image://$P/base/win:ltsc" -f "$TMP/ctx/Dockerfile.ctx" -t ctx:1 "$TMP/ctx"
 [ "$RC" = 0 ] && [[ "$ERR" == *"resolved $P/base/win:ltsc"* ]] && [[ "$ERR" != *"fetching"* ]] && ok "--build-context docker-image:// of a registry image is lazy too" || fail "build-context" "$ERR"
+run "$BERTH" build --push "$TMP/ctx"
+[ "$RC" = 2 ] && [[ "$ERR" == *"--push needs a name (-t)"* ]] && ok "--push without -t is a usage error" || fail "push usage" "$RC $ERR"
 run "$BERTH" build --platform windows/amd64 --os-version 10.0.19041 -t x:1 "$TMP/ctx"
 [ "$RC" = 1 ] && [[ "$ERR" == *"10.0.17763.5329"* ]] && ok "no entry for 19041: the error lists the entries" || fail "19041" "$RC $ERR"
 
