@@ -19,6 +19,7 @@
 #include "image/img_archive.h"
 #include "image/img_compress.h"
 #include "image/img_layer.h"
+#include "image/img_registry.h"
 #include "parser/df_ref.h"
 #include "common/common.h"
 
@@ -412,8 +413,8 @@ static int layer_step_any(struct bld *b, struct bld_stage *s, const char *key_te
 			  bool want_layer, bool *made_layer, struct berr **err)
 {
 	char extra[96];
-	snprintf(extra, sizeof(extra), "\ncomp=%s epoch=%lld", img_compression_name(b->o->comp),
-		 b->o->has_epoch ? (long long)b->o->epoch : -1LL);
+	snprintf(extra, sizeof(extra), "\ncomp=%s epoch=%lld%s", img_compression_name(b->o->comp),
+		 b->o->has_epoch ? (long long)b->o->epoch : -1LL, s->lazy ? " lazy" : "");
 	_cleanup_free_ char *kt = xasprintf("%s%s", key_text, extra);
 	key_next(&s->key, kt, inputs);
 	bool hit = false, empty = false;
@@ -523,13 +524,10 @@ static int open_image(struct bld *b, const char *ref, const struct img_platform 
 		int code = e->code;
 		berr_free(e);
 		if (code == BERR_NOTFOUND)
-			return berr_set(err, BERR_NOTFOUND,
-					"image '%s' is not in the local store (registry pulls are not "
-					"supported yet: use 'berth load', 'berth import' or "
-					"--build-context NAME=oci-layout://DIR)", r);
+			return bld_open_remote(b, r, want, out, err);
 		return berr_set(err, code, "image '%s': cannot read the local store", r);
 	}
-	int rc = img_image_load(b->ls, &d, want, out, err);
+	int rc = bld_open_image_local(b, &d, want, out, err);
 	img_descriptor_clear(&d);
 	return rc;
 }
@@ -546,6 +544,9 @@ static int stage_from_image(struct bld *b, struct bld_stage *s, const struct img
 		if (!img_store_has_blob(b->cs, &l->digest)) {
 			if (!img_store_has_blob(img->store, &l->digest) && img_descriptor_is_foreign(l))
 				continue;
+			/* lazy: fetched when something reads the stage */
+			if (!img_store_has_blob(img->store, &l->digest) && img->store == b->ls)
+				continue;
 			if (img_store_copy_blob(b->cs, img->store, l, err) < 0)
 				return -1;
 		}
@@ -559,6 +560,7 @@ static int stage_from_image(struct bld *b, struct bld_stage *s, const struct img
 				s->nlayers, s->cfg->n_diff_ids);
 	s->windows = s->cfg->platform.os && !strcmp(s->cfg->platform.os, "windows");
 	s->base_digest = img->desc.digest;
+	s->lazy = bld_layers_lazy(b, s->layers, s->nlayers);
 	return 0;
 }
 
@@ -578,6 +580,18 @@ int bld_load_source_stage(struct bld *b, struct bld_stage *cur, const char *from
 	const struct img_platform *want = &b->plan->target_platform;
 	(void)cur;
 	struct berr *e = NULL;
+	/* a bare word that is no stage is a typo far more often than a Docker
+	 * Hub image: it is not looked up in a registry */
+	if (!strpbrk(from, "/:@") && !find_named(b, from)) {
+		struct img_descriptor ld = { 0 };
+		if (img_store_tag_resolve(b->ls, from, &ld, &e) < 0) {
+			berr_free(e);
+			return berr_set(err, BERR_NOTFOUND,
+					"COPY --from: '%s' is neither a build stage nor an image in the "
+					"local store", from);
+		}
+		img_descriptor_clear(&ld);
+	}
 	if (open_image(b, from, want, &img, &e) < 0) {
 		if (e->code == BERR_NOTFOUND && !strchr(from, '/') && !strchr(from, ':') &&
 		    !find_named(b, from)) {
@@ -688,7 +702,8 @@ static int do_workdir(struct dispatch *d, const struct df_instr *in, struct df_e
 	_cleanup_free_ char *hist = xasprintf("WORKDIR %s", s->cfg->config.working_dir);
 	struct workdir_fill w = { path, 0, 0, NULL };
 	bool need = strcmp(path, "/") != 0;
-	if (need && s->nlayers) {
+	/* a lazy base is not read for WORKDIR: the directory is written */
+	if (need && s->nlayers && !s->lazy) {
 		if (bld_rootfs(b, s, &w.rootfs, err) < 0)
 			return -1;
 		struct stat st;
@@ -1652,6 +1667,7 @@ static int init_stage(struct bld *b, size_t si, struct bld_stage *s, struct berr
 			img_descriptor_copy(&s->layers[i], &bs->layers[i]);
 		s->nlayers = bs->nlayers;
 		s->windows = bs->windows;
+		s->lazy = bs->lazy;
 		s->cmd_set = false;
 		_cleanup_free_ char *t = xasprintf("stage %s", bs->key.s);
 		img_digest_bytes(t, strlen(t), &k0);
@@ -1906,6 +1922,10 @@ static int finish_image(struct bld *b, struct bld_stage *s, struct berr **err)
 		if (!img_store_has_blob(b->cs, &s->layers[i].digest) &&
 		    img_descriptor_is_foreign(&s->layers[i]))
 			continue;
+		/* a lazy base layer: the local store records its registry source */
+		if (!img_store_has_blob(b->cs, &s->layers[i].digest) &&
+		    img_store_has_source(b->ls, &s->layers[i].digest))
+			continue;
 		if (img_store_copy_blob(b->ls, b->cs, &s->layers[i], err) < 0)
 			return -1;
 	}
@@ -1942,7 +1962,8 @@ static int finish_image(struct bld *b, struct bld_stage *s, struct berr **err)
 			break;
 		}
 		_cleanup_img_image_ struct img_image *img = NULL;
-		if (img_image_load(b->ls, &man, NULL, &img, err) < 0) {
+		if (img_image_load_flags(b->ls, &man, NULL, IMG_LOAD_LAZY, &img, err) < 0 ||
+		    bld_fetch_image(b, img, err) < 0) {
 			rc = -1;
 			break;
 		}
@@ -2014,6 +2035,7 @@ static void bld_free(struct bld *b)
 	}
 	bld_context_free(b->ctx);
 	df_ignore_free(b->ign);
+	bld_remote_free(b);
 	img_store_free(b->ls);
 	img_store_free(b->cs);
 	bld_plan_free(b->plan);

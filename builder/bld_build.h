@@ -15,6 +15,8 @@
 #include "image/img_compress.h"
 #include "image/img_digest.h"
 
+struct img_registry;
+
 enum bld_progress {
 	BLD_PROGRESS_AUTO = 0,
 	BLD_PROGRESS_PLAIN,
@@ -55,6 +57,11 @@ struct bld_opts {
 	/* set by bld_build for CONTEXT "-" (callers leave them zero) */
 	const char *dockerfile_name;  /* the Dockerfile's name in messages */
 	bool no_context;              /* stdin was a Dockerfile: nothing to COPY */
+	/* registry bases (lazy): client for images not in the local store
+	 * (borrowed; NULL: a default client) and the Windows os.version to
+	 * select from manifest lists */
+	struct img_registry *reg;
+	const char *os_version;
 };
 
 struct bld_result {

@@ -421,7 +421,9 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			goto out;
 		}
 	}
-	if (s->nlayers && !c->link) {
+	/* a lazy base is read only for --chown names: COPY into it works as
+	 * with --link (see docs/registry.md) */
+	if (s->nlayers && !c->link && (!s->lazy || chown[0])) {
 		if (bld_rootfs(b, s, &cp->stage_rootfs, err) < 0)
 			goto out;
 	}

@@ -190,7 +190,7 @@ static int clone_tree(const char *src, const char *dst, int depth)
 	return 0;
 }
 
-int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr **err)
+int bld_rootfs(struct bld *b, struct bld_stage *s, char **out, struct berr **err)
 {
 	struct img_digest chain;
 	const struct img_config *c = s->cfg;
@@ -240,6 +240,13 @@ int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr
 			}
 		}
 	}
+	/* lazy base layers: reading the stage is what needs them */
+	if (bld_fetch_layers(b, s->layers + first, s->nlayers - first, err) < 0) {
+		bld_rm_rf(tmp);
+		free(path);
+		return -1;
+	}
+	s->lazy = bld_layers_lazy(b, s->layers, s->nlayers);
 	const char **paths = xcalloc(s->nlayers + 1, sizeof(char *));
 	for (size_t i = first; i < s->nlayers; i++)
 		paths[i - first] = img_store_blob_path(b->cs, &s->layers[i].digest);

@@ -31,6 +31,7 @@ struct bld_stage {
 	bool cmd_set;
 	char *base_name;                 /* for the base annotations, or NULL */
 	struct img_digest base_digest;
+	bool lazy;                       /* base layers still only in a registry */
 };
 
 struct bld_named {
@@ -63,13 +64,21 @@ struct bld {
 	int tmp_fd;                /* holds that lock; -1 when none */
 	int *secret_fds;           /* memfds of --secret id=,env= values */
 	size_t nsecret_fds;
+	/* bld_remote.c: registry client (o->reg, or owned) and lazy bases
+	 * resolved in this build ("ref\nplatform\nos.version" -> manifest) */
+	struct img_registry *reg;
+	bool own_reg;
+	char **remote_keys;
+	struct img_descriptor *remote_descs;
+	size_t nremote;
 };
 
 /* --- bld_fs.c --- */
 
 /* A stage's filesystem as a directory: the layer chain applied into
- * $BERTH_ROOT/cache/rootfs/<chain id>, reused while it exists. */
-int bld_rootfs(struct bld *b, const struct bld_stage *s, char **out, struct berr **err);
+ * $BERTH_ROOT/cache/rootfs/<chain id>, reused while it exists. Lazy base
+ * layers are fetched from their registry first (s->lazy is cleared). */
+int bld_rootfs(struct bld *b, struct bld_stage *s, char **out, struct berr **err);
 
 /* lstat of an absolute in-image path inside rootfs, without following
  * symlinks outside it (Windows: case-insensitive). 0 found, 1 absent. */
@@ -140,6 +149,28 @@ struct bld_stdin {
 int bld_stdin_prepare(const char *tmp_dir, const char *dockerfile, int in,
 		      struct bld_stdin *s, struct berr **err);
 void bld_stdin_clear(struct bld_stdin *s);
+
+/* --- bld_remote.c (lazy registry bases) --- */
+
+struct img_registry;
+struct img_image;
+struct img_platform;
+/* the registry client: o->reg, else a default one made on first use */
+int bld_registry(struct bld *b, struct img_registry **out, struct berr **err);
+/* a local-store image (lazy layers allowed), platform + --os-version */
+int bld_open_image_local(struct bld *b, const struct img_descriptor *d,
+			 const struct img_platform *want, struct img_image **out, struct berr **err);
+/* index + manifest + config from the registry into the local store */
+int bld_open_remote(struct bld *b, const char *ref, const struct img_platform *want,
+		    struct img_image **out, struct berr **err);
+/* any layer in neither store (and not foreign): still in a registry */
+bool bld_layers_lazy(struct bld *b, const struct img_descriptor *l, size_t n);
+/* fetch the absent layers into the local store, link them all into the
+ * build store */
+int bld_fetch_layers(struct bld *b, const struct img_descriptor *l, size_t n, struct berr **err);
+/* an image loaded with IMG_LOAD_LAZY: fetch its remote layers */
+int bld_fetch_image(struct bld *b, struct img_image *img, struct berr **err);
+void bld_remote_free(struct bld *b);
 
 /* --- bld_copy.c --- */
 

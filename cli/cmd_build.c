@@ -11,6 +11,9 @@
 #include "builder/bld_build.h"
 #include "builder/bld_engine_exec.h"
 #include "cli/cli.h"
+#include "cli/reg_opts.h"
+#include "image/img_registry.h"
+#include "image/img_store.h"
 #include "image/img_model.h"
 #include "common/common.h"
 
@@ -33,6 +36,8 @@ enum {
 	OPT_ISOLATION,
 	OPT_SSH,
 	OPT_CHECK_HOST,
+	OPT_PUSH,
+	OPT_OS_VERSION,
 };
 
 static void push(char ***v, size_t *n, const char *s)
@@ -85,6 +90,33 @@ static void unwatch_signals(const struct sigaction *old_int, const struct sigact
 	cancel_pipe[0] = cancel_pipe[1] = -1;
 }
 
+/* --push: the built image by tag; base layers of a lazy base are mounted
+ * from their source repository (or, across registries, copied). */
+static int build_push(struct img_registry *reg, const char *tag, bool quiet, struct berr **err)
+{
+	_cleanup_img_store_ struct img_store *s = NULL;
+	struct img_remote rem = { 0 };
+	struct img_descriptor d = { 0 };
+	int rc = -1;
+	if (img_remote_parse(tag, &rem, err) < 0 || img_local_open(&s, err) < 0 ||
+	    img_store_tag_resolve(s, tag, &d, err) < 0)
+		goto out;
+	if (!quiet)
+		fprintf(stderr, "pushing %s to repository [%s/%s]\n", tag, rem.domain, rem.repo);
+	if (img_registry_push(reg, s, &d, &rem, err) < 0) {
+		berr_wrap(err, "--push %s", tag);
+		goto out;
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: digest: %s size: %lld\n", rem.tag ? rem.tag : rem.digest,
+			d.digest.s, (long long)d.size);
+	rc = 0;
+out:
+	img_descriptor_clear(&d);
+	img_remote_clear(&rem);
+	return rc;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -107,16 +139,29 @@ static int run(int argc, char **argv)
 		{ "ssh", required_argument, NULL, OPT_SSH },
 		{ "check-host", required_argument, NULL, OPT_CHECK_HOST },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "push", no_argument, NULL, OPT_PUSH },
+		{ "os-version", required_argument, NULL, OPT_OS_VERSION },
+		REG_LONG_OPTIONS,
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bld_opts o = { .executor = "auto", .comp = IMG_COMP_GZIP, .log = stderr };
 	const char *epoch = NULL, *progress = "auto", *engine = NULL;
 	enum bld_engine_iso iso = BLD_ENGINE_ISO_DEFAULT;
-	bool quiet = false;
+	bool quiet = false, do_push = false;
 	struct berr *err = NULL;
 	int c, rc = 2;
-	while ((c = getopt_long(argc, argv, "f:t:o:qh", opts, NULL)) != -1) {
+	struct cli_reg cr;
+	cli_reg_init(&cr);
+	struct img_registry *reg = NULL;
+	while ((c = getopt_long(argc, argv, "f:t:o:qu:h", opts, NULL)) != -1) {
+		int h = cli_reg_option(&cr, c, optarg, &err);
+		if (h < 0) {
+			rc = cli_report(err);
+			goto out;
+		}
+		if (h)
+			continue;
 		switch (c) {
 		case 'f': o.dockerfile = optarg; break;
 		case 't': push(&o.tags, &o.ntags, optarg); break;
@@ -149,6 +194,8 @@ static int run(int argc, char **argv)
 			}
 			break;
 		case OPT_CHECK_HOST: push(&o.check_hosts, &o.ncheck_hosts, optarg); break;
+		case OPT_PUSH: do_push = true; break;
+		case OPT_OS_VERSION: o.os_version = optarg; break;
 		case 'h':
 			cli_print_help(&cmd, stdout);
 			rc = 0;
@@ -180,6 +227,18 @@ static int run(int argc, char **argv)
 	}
 	if (quiet)
 		o.progress = BLD_PROGRESS_QUIET;
+	if (do_push && !o.ntags) {
+		rc = cli_usage_error(&cmd, "--push needs a name (-t)");
+		goto out;
+	}
+	/* registry progress lines go with the build's (stderr) */
+	cr.quiet = quiet || o.progress == BLD_PROGRESS_QUIET;
+	cr.to_stderr = true;
+	if (cli_reg_client(&cr, o.ntags ? o.tags[0] : "localhost/berth-build", &reg, &err) < 0) {
+		rc = cli_report(err);
+		goto out;
+	}
+	o.reg = reg;
 	o.tty = !strcmp(progress, "auto") && isatty(STDERR_FILENO);
 	if (epoch) {
 		char *end = NULL;
@@ -219,6 +278,12 @@ static int run(int argc, char **argv)
 			rc = 128 + sig;
 		goto out;
 	}
+	for (size_t i = 0; do_push && i < o.ntags; i++) {
+		if (build_push(reg, o.tags[i], quiet, &err) < 0) {
+			rc = cli_report(err);
+			goto out;
+		}
+	}
 	if (quiet) {
 		printf("%s\n", res.manifest.s);
 	} else if (o.progress != BLD_PROGRESS_QUIET) {
@@ -236,6 +301,8 @@ out:
 	free(o.secrets);
 	free(o.ssh);
 	free(o.check_hosts);
+	img_registry_free(reg);
+	cli_reg_clear(&cr);
 	return rc;
 }
 
@@ -253,7 +320,7 @@ static const struct cli_command cmd = {
 		 "  -t, --tag REF                   name the image (repeatable)\n"
 		 "      --build-arg K[=V]           build argument; K alone takes $K (repeatable)\n"
 		 "      --build-context NAME=SRC    named context: DIR, oci-layout://DIR[:TAG|@DIGEST],\n"
-		 "                                  docker-image://REF (an image in the local store)\n"
+		 "                                  docker-image://REF (local store, else registry)\n"
 		 "      --secret id=ID,src=FILE     secret for RUN --mount=type=secret (also id=ID,env=VAR)\n"
 		 "      --ssh default|ID[=SOCKET]   ssh-agent socket for RUN --mount=type=ssh\n"
 		 "                                  (default: $SSH_AUTH_SOCK; repeatable)\n"
@@ -278,6 +345,11 @@ static const struct cli_command cmd = {
 		 "                                  10.0.17763 or a release such as ltsc2022;\n"
 		 "                                  repeatable); fails early naming what fits\n"
 		 "  -q, --quiet                     print only the image digest\n"
+		 "      --push                      push every -t name to its registry after the\n"
+		 "                                  build (lazy base layers are mounted, not sent)\n"
+		 "      --os-version VER            Windows os.version to select from a base's\n"
+		 "                                  manifest list (e.g. 10.0.20348)\n"
+		 REG_OPTIONS_HELP
 		 "  -h, --help                      show this help\n",
 	.run = run,
 };

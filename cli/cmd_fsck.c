@@ -45,6 +45,8 @@ static void print_text(const struct img_fsck_report *r, const char *dir, bool re
 	printf("%s: %llu blobs (%llu bytes) verified, %zu images, %zu errors, %zu reclaimable",
 	       dir, (unsigned long long)r->blobs, (unsigned long long)r->bytes, r->images,
 	       r->n_errors, r->n_garbage);
+	if (r->remote)
+		printf(", %zu remote layers (lazy)", r->remote);
 	if (repair)
 		printf(", %llu bytes reclaimed", (unsigned long long)r->reclaimed);
 	putchar('\n');
@@ -60,6 +62,7 @@ static void print_json(const struct img_fsck_report *r, const char *dir)
 	cJSON_AddNumberToObject(o, "images", (double)r->images);
 	cJSON_AddBoolToObject(o, "writersActive", r->writers_active);
 	cJSON_AddNumberToObject(o, "reclaimed", (double)r->reclaimed);
+	cJSON_AddNumberToObject(o, "remoteLayers", (double)r->remote);
 	cJSON *errs = cJSON_AddArrayToObject(o, "errors");
 	cJSON *garb = cJSON_AddArrayToObject(o, "garbage");
 	for (size_t i = 0; i < r->n; i++) {
@@ -158,7 +161,8 @@ static const struct cli_command cmd = {
 		 "the OCI layout LAYOUT: every blob is re-hashed against its name, index.json\n"
 		 "and every index, manifest and config reachable from it are parsed, and every\n"
 		 "reference must resolve to a blob of the stated size (foreign layers with\n"
-		 "urls may be absent). Corrupt blobs, unparseable objects, missing blobs and\n"
+		 "urls may be absent, and so may layers of lazy images whose registry source is\n"
+		 "recorded: counted as remote layers). Corrupt blobs, unparseable objects, missing blobs and\n"
 		 "size mismatches are errors (exit 1). Unreferenced blobs and stale temp files\n"
 		 "of interrupted writes are reclaimable garbage: listed, exit 0.\n"
 		 "\n"

@@ -122,18 +122,24 @@ static void print_event(void *ctx, enum img_reg_event ev, const char *what, cons
 	}
 	if (c->quiet)
 		return;
+	FILE *f = c->to_stderr ? stderr : stdout;
 	short_digest(what ? what : "", id);
 	switch (ev) {
-	case IMG_REG_EV_BLOB_EXISTS: printf("%s: Layer already exists\n", id); break;
-	case IMG_REG_EV_BLOB_MOUNTED: printf("%s: Mounted from %s\n", id, detail); break;
-	case IMG_REG_EV_BLOB_PUSHED: printf("%s: Pushed\n", id); break;
-	case IMG_REG_EV_BLOB_SKIPPED: printf("%s: Skipped foreign layer\n", id); break;
-	case IMG_REG_EV_BLOB_FETCHED: printf("%s: Pull complete\n", id); break;
-	case IMG_REG_EV_BLOB_PRESENT: printf("%s: Already exists\n", id); break;
-	case IMG_REG_EV_BLOB_FOREIGN: printf("%s: Foreign layer, not downloaded\n", id); break;
+	case IMG_REG_EV_BLOB_EXISTS: fprintf(f, "%s: Layer already exists\n", id); break;
+	case IMG_REG_EV_BLOB_MOUNTED: fprintf(f, "%s: Mounted from %s\n", id, detail); break;
+	case IMG_REG_EV_BLOB_PUSHED:
+		if (detail)
+			fprintf(f, "%s: Pushed (streamed from %s)\n", id, detail);
+		else
+			fprintf(f, "%s: Pushed\n", id);
+		break;
+	case IMG_REG_EV_BLOB_SKIPPED: fprintf(f, "%s: Skipped foreign layer\n", id); break;
+	case IMG_REG_EV_BLOB_FETCHED: fprintf(f, "%s: Pull complete\n", id); break;
+	case IMG_REG_EV_BLOB_PRESENT: fprintf(f, "%s: Already exists\n", id); break;
+	case IMG_REG_EV_BLOB_FOREIGN: fprintf(f, "%s: Foreign layer, not downloaded\n", id); break;
 	default: break;
 	}
-	fflush(stdout);
+	fflush(f);
 }
 
 int cli_reg_client(struct cli_reg *c, const char *ref, struct img_registry **out, struct berr **err)

@@ -43,6 +43,7 @@ struct cli_reg {
 	bool password_stdin;
 	char *password;
 	bool quiet;
+	bool to_stderr;  /* progress lines on stderr (build), else stdout */
 };
 
 void cli_reg_init(struct cli_reg *c);

@@ -17,6 +17,7 @@
 #include "common/common.h"
 #include "image/img_archive.h"
 #include "image/img_compress.h"
+#include "image/img_registry.h"
 #include "parser/df_ref.h"
 
 DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
@@ -187,70 +188,82 @@ static bool variant_eq(const char *arch, const char *a, const char *b)
 	return arch && strcmp(arch, "arm64") == 0 && strcmp(set, "v8") == 0;
 }
 
-/* Returns the index of the chosen entry or -1 with err set. */
-static long select_platform(const struct img_index *x, const struct img_platform *want,
-			    const char *what, struct berr **err)
+/* Windows builds from this one on keep a stable container ABI: a host of
+ * build B runs images of builds 20348..B (containerd's matcher since
+ * 1.6.23/1.7.6, windows-compat.md 4.3). */
+#define IMG_WIN_STABLE_ABI_BUILD 20348UL
+
+long img_index_select(const struct img_index *x, const struct img_platform *want,
+		      const char *what, struct berr **err)
 {
-	struct img_platform host;
-	bool use_host = !want;
-	if (use_host) {
+	struct img_platform host = { 0 };
+	if (!want) {
 		if (x->n_manifests == 1)
 			return 0;
 		img_host_platform(&host);
 		want = &host;
 	}
 	long best = -1;
-	int best_rank = 0;
-	unsigned long wv[4], bestrev = 0;
+	unsigned long best_key[3] = { 0, 0, 0 };
+	unsigned long wv[4];
 	int wn = want->os_version ? img_os_version_parse(want->os_version, wv) : 0;
+	bool win = want->os && strcmp(want->os, "windows") == 0;
 	for (size_t i = 0; i < x->n_manifests; i++) {
 		const struct img_platform *p = x->manifests[i].platform;
-		if (!p || !p->os || !p->architecture)
+		if (!p || !p->os || !p->architecture || !want->os || !want->architecture)
 			continue;
 		if (strcmp(p->os, want->os) != 0 || strcmp(p->architecture, want->architecture) != 0)
 			continue;
 		if (want->variant && !variant_eq(p->architecture, p->variant, want->variant))
 			continue;
-		int rank = 1;
-		unsigned long rev = 0;
-		if (wn >= 3 && strcmp(want->os, "windows") == 0) {
+		unsigned long key[3] = { 1, 0, 0 }; /* rank, build, revision */
+		if (win && wn >= 3) {
 			unsigned long pv[4];
 			int pn = p->os_version ? img_os_version_parse(p->os_version, pv) : 0;
 			if (pn == 0)
-				rank = 1; /* no os.version: acceptable fallback */
-			else if (pn >= 3 && pv[0] == wv[0] && pv[1] == wv[1] && pv[2] == wv[2]) {
-				rank = 2;
-				rev = pv[3];
-			} else
+				key[0] = 1; /* no os.version (HostProcess images): a fallback */
+			else if (pn < 3 || pv[0] != wv[0] || pv[1] != wv[1])
+				continue;
+			else if (pv[2] == wv[2])
+				key[0] = 3, key[2] = pv[3];
+			else if (wv[2] >= IMG_WIN_STABLE_ABI_BUILD && pv[2] >= IMG_WIN_STABLE_ABI_BUILD &&
+				 pv[2] < wv[2])
+				key[0] = 2, key[1] = pv[2], key[2] = pv[3];
+			else
 				continue;
 		}
-		if (best < 0 || rank > best_rank || (rank == 2 && best_rank == 2 && rev > bestrev)) {
+		/* a strictly greater key wins; equal keys: the first entry (the
+		 * spec's rule) */
+		bool better = best < 0;
+		for (int k = 0; k < 3 && !better; k++) {
+			if (key[k] != best_key[k]) {
+				better = key[k] > best_key[k];
+				break;
+			}
+		}
+		if (better) {
 			best = (long)i;
-			best_rank = rank;
-			bestrev = rev;
+			memcpy(best_key, key, sizeof(key));
 		}
 	}
-	if (best >= 0) {
-		if (use_host)
-			img_platform_clear(&host);
-		return best;
+	if (best < 0) {
+		struct bbuf avail = BBUF_INIT;
+		for (size_t i = 0; i < x->n_manifests; i++) {
+			const struct img_platform *p = x->manifests[i].platform;
+			_cleanup_free_ char *f = p ? img_platform_format(p) : xstrdup("unknown");
+			bbuf_addf(&avail, NULL, "%s%s%s%s%s", i ? ", " : "", f,
+				  p && p->os_version ? " (" : "", p && p->os_version ? p->os_version : "",
+				  p && p->os_version ? ")" : "");
+		}
+		_cleanup_free_ char *w = img_platform_format(want);
+		berr_set(err, BERR_NOTFOUND, "%s: no image for platform '%s%s%s' (available: %s)", what,
+			 w, want->os_version ? " os.version " : "",
+			 want->os_version ? want->os_version : "",
+			 x->n_manifests ? bbuf_str(&avail) : "none");
+		bbuf_release(&avail);
 	}
-	struct bbuf avail = BBUF_INIT;
-	for (size_t i = 0; i < x->n_manifests; i++) {
-		const struct img_platform *p = x->manifests[i].platform;
-		_cleanup_free_ char *f = p ? img_platform_format(p) : xstrdup("unknown");
-		bbuf_addf(&avail, NULL, "%s%s%s%s%s", i ? ", " : "", f,
-			  p && p->os_version ? " (" : "", p && p->os_version ? p->os_version : "",
-			  p && p->os_version ? ")" : "");
-	}
-	_cleanup_free_ char *w = img_platform_format(want);
-	berr_set(err, BERR_NOTFOUND, "%s: no image for platform '%s%s%s%s' (available: %s)", what, w,
-		 want->os_version ? " " : "", want->os_version ? "os.version " : "",
-		 want->os_version ? want->os_version : "", x->n_manifests ? bbuf_str(&avail) : "none");
-	bbuf_release(&avail);
-	if (use_host)
-		img_platform_clear(&host);
-	return -1;
+	img_platform_clear(&host);
+	return best;
 }
 
 /* ---------- loading an image from a store ---------- */
@@ -296,8 +309,8 @@ static bool is_manifest_type(const char *mt)
 }
 
 static int load_manifest(struct img_store *s, const struct img_descriptor *desc,
-			 const struct img_platform *want, int depth, struct img_image *img,
-			 struct berr **err)
+			 const struct img_platform *want, unsigned flags, int depth,
+			 struct img_image *img, struct berr **err)
 {
 	if (depth > IMG_INDEX_MAX_DEPTH)
 		return berr_set(err, BERR_LIMIT, "indexes nested deeper than %d", IMG_INDEX_MAX_DEPTH);
@@ -314,12 +327,12 @@ static int load_manifest(struct img_store *s, const struct img_descriptor *desc,
 		_cleanup_img_index_ struct img_index *x = NULL;
 		if (img_index_parse(b.data, b.len, what, &x, err) < 0)
 			return -1;
-		long i = select_platform(x, want, what, err);
+		long i = img_index_select(x, want, what, err);
 		if (i < 0)
 			return -1;
 		if (!img_digest_is_set(&img->index_desc.digest))
 			img_descriptor_copy(&img->index_desc, desc);
-		return load_manifest(s, &x->manifests[i], want, depth + 1, img, err);
+		return load_manifest(s, &x->manifests[i], want, flags, depth + 1, img, err);
 	}
 	if (!is_manifest_type(mt))
 		return berr_set(err, BERR_UNSUPPORTED, "%s: media type '%s' is not an image manifest",
@@ -348,9 +361,15 @@ static int load_manifest(struct img_store *s, const struct img_descriptor *desc,
 			return berr_set(err, BERR_INPUT,
 					"%s: layer %zu ('%s') is empty (0 bytes), not a tar archive",
 					what, i, l->digest.s);
-		if (!img_descriptor_is_foreign(l) && !img_store_has_blob(s, &l->digest))
-			return berr_set(err, BERR_NOTFOUND, "%s: layer %zu blob '%s' is missing", what, i,
-					l->digest.s);
+		if (img_descriptor_is_foreign(l) || img_store_has_blob(s, &l->digest))
+			continue;
+		/* a lazy image's layer lives in the registry it was pulled from */
+		if ((flags & IMG_LOAD_LAZY) && img_store_has_source(s, &l->digest)) {
+			img->n_remote++;
+			continue;
+		}
+		return berr_set(err, BERR_NOTFOUND, "%s: layer %zu blob '%s' is missing", what, i,
+				l->digest.s);
 	}
 	return 0;
 }
@@ -358,9 +377,16 @@ static int load_manifest(struct img_store *s, const struct img_descriptor *desc,
 int img_image_load(struct img_store *s, const struct img_descriptor *desc,
 		   const struct img_platform *want, struct img_image **out, struct berr **err)
 {
+	return img_image_load_flags(s, desc, want, 0, out, err);
+}
+
+int img_image_load_flags(struct img_store *s, const struct img_descriptor *desc,
+			 const struct img_platform *want, unsigned flags, struct img_image **out,
+			 struct berr **err)
+{
 	struct img_image *img = xcalloc(1, sizeof(*img));
 	img->store = s;
-	if (load_manifest(s, desc, want, 0, img, err) < 0) {
+	if (load_manifest(s, desc, want, flags, 0, img, err) < 0) {
 		img_image_free(img);
 		return -1;
 	}
@@ -1252,7 +1278,9 @@ int img_image_write(struct img_store *s, const struct img_config *cfg,
 	_cleanup_img_manifest_ struct img_manifest *m = img_manifest_new();
 	for (size_t i = 0; i < n_layers; i++) {
 		const struct img_descriptor *l = &layers[i];
-		if (!img_descriptor_is_foreign(l) && !img_store_has_blob(s, &l->digest))
+		/* absent but with a recorded registry source: a lazy base layer */
+		if (!img_descriptor_is_foreign(l) && !img_store_has_blob(s, &l->digest) &&
+		    !img_store_has_source(s, &l->digest))
 			return berr_set(err, BERR_NOTFOUND, "layer %zu blob '%s' is not in the store", i,
 					l->digest.s);
 		if (docker && img_layer_compression(l->media_type) == IMG_COMP_ZSTD)

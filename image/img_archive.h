@@ -54,6 +54,7 @@ struct img_image {
 	size_t config_len;
 	struct img_config *config;
 	bool docker_manifest;          /* Docker schema2 manifest (else OCI) */
+	size_t n_remote;               /* IMG_LOAD_LAZY: layers only in a registry */
 };
 void img_image_free(struct img_image *img);
 static inline void img_image_freep(struct img_image **p) { img_image_free(*p); }
@@ -67,11 +68,32 @@ static inline void img_image_freep(struct img_image **p) { img_image_free(*p); }
  *    match when there are several.
  *  - Windows: if want->os_version is set, entries whose os.version has the
  *    same major.minor.build win (highest revision first, compared as
- *    numbers); entries without os.version come next; entries of other builds
- *    are refused. Without a wanted os.version the first match wins (the
+ *    numbers); then (wanted build >= 20348) the stable-ABI range, see
+ *    img_index_select; entries without os.version come next; entries of
+ *    other builds are refused. Without a wanted os.version the first match wins (the
  *    spec's rule). Host compatibility is the compat module's job. */
 int img_image_load(struct img_store *s, const struct img_descriptor *desc,
 		   const struct img_platform *want, struct img_image **out, struct berr **err);
+
+/* The one platform selector (img_image_load, archives, registry pulls,
+ * builds): the index of the entry of x for want, or -1 with err listing
+ * the platforms available ("what" names the index in it). Rules: as
+ * above, plus for Windows with a wanted os.version (major.minor.build):
+ * the same build wins (highest revision); else, for wanted builds >= 20348,
+ * the highest entry build in [20348, wanted] (the stable ABI, containerd
+ * 1.6.23+/1.7.6+, windows-compat.md 4.3; highest revision within it); else
+ * an entry without os.version; entries of other builds are refused. */
+long img_index_select(const struct img_index *x, const struct img_platform *want,
+		      const char *what, struct berr **err);
+
+/* IMG_LOAD_LAZY: a layer blob missing from the store is accepted when the
+ * store records a registry repository for it (a lazy image: berth pull
+ * --lazy, a build FROM a registry base); img->n_remote counts them. Read
+ * such layers only after img_registry_fetch_layers. */
+#define IMG_LOAD_LAZY 0x1u
+int img_image_load_flags(struct img_store *s, const struct img_descriptor *desc,
+			 const struct img_platform *want, unsigned flags, struct img_image **out,
+			 struct berr **err);
 
 /* Open a source. Archives are unpacked into `into` when non-NULL (e.g. the
  * local store, for `berth load`), else into a private temp layout removed
@@ -103,7 +125,8 @@ int img_image_export(const struct img_image *img, enum img_source_kind kind, con
  * manifest descriptor (platform from the config). docker=true writes
  * Docker schema2 media types for manifest and config (refused when a
  * layer is zstd). Blobs of the layers must already be in the store
- * (foreign ones excepted). annotations (may be NULL) go on the manifest. */
+ * (foreign ones excepted, and lazy ones whose registry source the store
+ * records). annotations (may be NULL) go on the manifest. */
 int img_image_write(struct img_store *s, const struct img_config *cfg,
 		    const struct img_descriptor *layers, size_t n_layers, bool docker,
 		    const struct img_kvmap *annotations, struct img_descriptor *out,

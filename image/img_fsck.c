@@ -11,6 +11,7 @@
 
 #include "common/common.h"
 #include "image/img_fsck.h"
+#include "image/img_registry.h"
 
 #define FSCK_RBUF (128u << 10)
 
@@ -380,6 +381,13 @@ static void visit(struct walk *w, const struct img_descriptor *d, const char *fr
 	if (!b) {
 		if (img_descriptor_is_foreign(d) && d->urls.n > 0)
 			return; /* foreign layers are fetched from their urls */
+		/* a lazy image's layer: the store records the registry repository
+		 * it is fetched from when something reads it */
+		if (!is_config_mt(d->media_type) && !is_index_mt(d->media_type) &&
+		    !is_manifest_mt(d->media_type) && img_store_has_source(w->s, &d->digest)) {
+			w->rep->remote++;
+			return;
+		}
 		walk_error(w, IMG_FSCK_MISSING, d->digest.s, "referenced by %s%s", from, "");
 		return;
 	}

@@ -58,6 +58,7 @@ struct img_fsck_report {
 	bool writers_active;        /* another berth process held the store: leftovers may be live */
 	bool orphans_kept;          /* repair refused to collect orphans (walk had errors) */
 	uint64_t reclaimed;         /* bytes removed by repair */
+	size_t remote;              /* references to lazy layers: absent, with a recorded registry source */
 };
 void img_fsck_report_free(struct img_fsck_report *r);
 

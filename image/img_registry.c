@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -284,6 +285,9 @@ static void set_hdr(char **dst, const char *v, size_t n)
 	*dst = xstrndup(v, n);
 }
 
+#define IMG_REG_RECV_BUFFER (512L << 10)
+#define IMG_REG_SEND_BUFFER (1L << 20)
+
 struct xfer {
 	struct img_registry *r;
 	struct reg_req *q;
@@ -402,6 +406,35 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
 {
 	struct xfer *x = ud;
 	size_t len = size * n;
+	struct reg_stream *st = x->q->stream;
+	if (st) {
+		if (st->left == 0)
+			return 0;
+		size_t want = st->left < len ? (size_t)st->left : len;
+		ssize_t got;
+		do
+			got = read(st->fd, buf, want);
+		while (got < 0 && errno == EINTR);
+		if (got <= 0) {
+			berr_set(&x->err, BERR_NETWORK, "the source registry stopped sending the blob");
+			return CURL_READFUNC_ABORT;
+		}
+		st->started = true;
+		img_hasher_update(st->h, buf, (size_t)got);
+		st->left -= (uint64_t)got;
+		if (st->left == 0) {
+			/* the registry checks the digest too; this stops a bad copy
+			 * before its last byte */
+			struct img_digest d;
+			img_hasher_final(st->h, &d);
+			if (!img_digest_equal(&d, st->want)) {
+				berr_set(&x->err, BERR_INTEGRITY, "blob '%s' from the source registry "
+					 "hashes to '%s'", st->want->s, d.s);
+				return CURL_READFUNC_ABORT;
+			}
+		}
+		return (size_t)got;
+	}
 	if (x->blob) {
 		if (x->blob_left == 0)
 			return 0;
@@ -534,6 +567,9 @@ static int perform(struct img_registry *r, struct reg_req *q, const char *url, c
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* blob bodies: fewer, larger reads and writes than curl's defaults */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, IMG_REG_RECV_BUFFER);
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, IMG_REG_SEND_BUFFER);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, IMG_REG_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	/* slower than 1 byte/s for this long: stalled (no hangs) */
@@ -911,7 +947,7 @@ static struct reg_host *host_get(struct img_registry *r, const char *domain, con
 
 static bool replayable(const struct reg_req *q)
 {
-	return !q->sink || q->resume_from;
+	return (!q->sink || q->resume_from) && !(q->stream && q->stream->started);
 }
 
 int reg_do(struct img_registry *r, struct reg_host *h, struct reg_req *q, struct reg_resp *rs,
@@ -922,6 +958,9 @@ int reg_do(struct img_registry *r, struct reg_host *h, struct reg_req *q, struct
 	bool reauthed = false;
 	const char *orig_method = q->method;
 	for (;;) {
+		if (q->stream && q->stream->started)
+			return berr_set(err, BERR_NETWORK, "%s: a streamed upload cannot be sent again "
+					"(HTTP %ld)", q->method, rs->status);
 		bool own = same_origin(url, h);
 		_cleanup_free_ char *authz = NULL;
 		if (own && auth_value(r, h, q->scopes, &authz, err) < 0)

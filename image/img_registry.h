@@ -48,7 +48,8 @@
 enum img_reg_event {
 	IMG_REG_EV_BLOB_EXISTS,    /* push: HEAD found it */
 	IMG_REG_EV_BLOB_MOUNTED,   /* push: cross-repository mount */
-	IMG_REG_EV_BLOB_PUSHED,    /* push: uploaded */
+	IMG_REG_EV_BLOB_PUSHED,    /* push: uploaded (detail: the source "domain/repo"
+				    * when copied registry-to-registry, else NULL) */
 	IMG_REG_EV_BLOB_SKIPPED,   /* push: foreign layer, not pushed */
 	IMG_REG_EV_BLOB_FETCHED,   /* pull: downloaded */
 	IMG_REG_EV_BLOB_PRESENT,   /* pull: already in the store */
@@ -137,11 +138,19 @@ int img_registry_pull(struct img_registry *r, const char *ref, const struct img_
 int img_registry_fetch_layers(struct img_registry *r, struct img_image *img, long n_layers,
 			      struct berr **err);
 
+/* Fetch the missing distributable blobs of descs (in parallel) from the
+ * repositories recorded for each in s. */
+int img_registry_fetch_blobs(struct img_registry *r, struct img_store *s,
+			     const struct img_descriptor *descs, size_t n, struct berr **err);
+
 /* Source records: "domain/repo" strings a blob was seen in. */
 int img_store_source_add(struct img_store *s, const struct img_digest *d, const char *domain,
 			 const char *repo, struct berr **err);
 /* NULL-terminated list (caller frees each and the array); empty when none. */
 char **img_store_sources(struct img_store *s, const struct img_digest *d);
+/* Whether any source is recorded for d (a lazy, remote-backed blob when
+ * the store lacks it). */
+bool img_store_has_source(struct img_store *s, const struct img_digest *d);
 
 /* Push one blob: HEAD, then mount from a recorded source repository on
  * the same registry, else upload (monolithic, or chunked when

@@ -49,6 +49,18 @@ struct reg_resp {
 	struct bbuf errbody;     /* bounded body of non-2xx responses */
 };
 
+/* A one-shot request body read from a pipe (registry-to-registry copies):
+ * `left` bytes, hashed as they go out and checked against `want` before
+ * the last byte is handed to curl. Never replayed: once a byte was read,
+ * reg_do does not retry. */
+struct reg_stream {
+	int fd;
+	uint64_t left;
+	struct img_hasher *h;
+	const struct img_digest *want;
+	bool started;
+};
+
 struct reg_req {
 	const char *method;
 	const char *url;
@@ -63,6 +75,7 @@ struct reg_req {
 	struct img_store *body_store;
 	const struct img_descriptor *body_desc;
 	uint64_t body_off;
+	struct reg_stream *stream;   /* or a streamed body (body_len = its size) */
 	/* 2xx response body goes to out, else to sink */
 	struct bbuf *out;
 	const struct bsink *sink;

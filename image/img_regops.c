@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,13 @@ char **img_store_sources(struct img_store *s, const struct img_digest *d)
 		v[n] = NULL;
 	}
 	return v;
+}
+
+bool img_store_has_source(struct img_store *s, const struct img_digest *d)
+{
+	_cleanup_free_ char *p = sources_path(s, d);
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
 static void strv_free(char **v)
@@ -507,6 +515,153 @@ static int fetch_from_sources(struct img_registry *r, struct img_store *s,
 	return 0;
 }
 
+/* ---------- registry-to-registry copy (no local copy) ---------- */
+
+/* The GET side runs on its own thread and client, writing the blob into a
+ * socket pair; the PUT on the caller's client reads the other end. A
+ * socket (send with MSG_NOSIGNAL), not a pipe: when the upload stops
+ * early the writer gets EPIPE instead of SIGPIPE. */
+struct copy_get {
+	struct img_registry *w;
+	const struct img_remote *from;
+	const struct img_descriptor *d;
+	int fd;
+	int64_t written;
+	struct berr *err;
+};
+
+static int copy_write(void *ctx, const void *p, size_t n, struct berr **err)
+{
+	struct copy_get *g = ctx;
+	if (g->d->size >= 0 && g->written + (int64_t)n > g->d->size)
+		return berr_set(err, BERR_INTEGRITY, "blob '%s' is larger than its descriptor's size %lld",
+				g->d->digest.s, (long long)g->d->size);
+	const char *c = p;
+	size_t left = n;
+	while (left) {
+		ssize_t k = send(g->fd, c, left, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return berr_set_errno(err, BERR_IO, errno, "the upload of '%s' stopped",
+					      g->d->digest.s);
+		c += k;
+		left -= (size_t)k;
+	}
+	g->written += (int64_t)n;
+	return 0;
+}
+
+static int copy_begin(void *ctx, struct reg_resp *rs, struct berr **err)
+{
+	struct copy_get *g = ctx;
+	if (g->written == 0)
+		return 0;
+	if (rs->status == 206 && rs->content_range) {
+		char *e;
+		const char *p = rs->content_range;
+		errno = 0;
+		long long start = strncmp(p, "bytes ", 6) == 0 ? strtoll(p + 6, &e, 10) : -1;
+		if (!errno && start == g->written)
+			return 0;
+	}
+	/* bytes already went out: a restart from 0 cannot be streamed */
+	return berr_set(err, BERR_NETWORK, "blob '%s': the source registry cannot resume",
+			g->d->digest.s);
+}
+
+static void *copy_get_main(void *arg)
+{
+	struct copy_get *g = arg;
+	struct reg_host *h;
+	struct img_scopes sc = { 0 };
+	img_scopes_add_repo(&sc, g->from->repo, "pull");
+	if (reg_host_open(g->w, g->from, &h, &g->err) == 0) {
+		struct bsink sink = { .write = copy_write, .ctx = g };
+		_cleanup_free_ char *url = repo_url(h, g->from, "blobs", g->d->digest.s);
+		struct reg_req q = { .method = "GET", .url = url, .scopes = &sc, .sink = &sink,
+				     .on_2xx = copy_begin, .ctx = g, .resume_from = &g->written };
+		struct reg_resp rs = { 0 };
+		_cleanup_free_ char *label = xasprintf("blob '%s'", g->d->digest.s);
+		if (reg_do(g->w, h, &q, &rs, &g->err) < 0)
+			berr_wrap(&g->err, "%s from '%s/%s'", label, g->from->domain, g->from->repo);
+		else if (rs.status != 200 && rs.status != 206)
+			reg_status_error(&rs, label, g->from, &g->err);
+		else if (g->d->size >= 0 && g->written != g->d->size)
+			berr_set(&g->err, BERR_INTEGRITY, "%s from '%s/%s': got %lld bytes, expected %lld",
+				 label, g->from->domain, g->from->repo, (long long)g->written,
+				 (long long)g->d->size);
+		reg_resp_clear(&rs);
+	}
+	img_scopes_clear(&sc);
+	shutdown(g->fd, SHUT_WR); /* EOF for the reader */
+	return NULL;
+}
+
+/* Upload d to rem from the registry repository `from` without storing it:
+ * 0 done, -1 error (nothing was stored either way). `loc` is an upload
+ * session (taken). */
+static int stream_copy(struct img_registry *r, struct reg_host *h, const struct img_remote *rem,
+		       const struct img_remote *from, const struct img_descriptor *d, char *loc,
+		       struct berr **err)
+{
+	_cleanup_free_ char *location = loc;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return berr_set_errno(err, BERR_IO, errno, "socketpair");
+	struct copy_get g = { .from = from, .d = d, .fd = sv[1] };
+	if (reg_clone(r, &g.w, err) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	pthread_t t;
+	if (pthread_create(&t, NULL, copy_get_main, &g) != 0) {
+		img_registry_free(g.w);
+		close(sv[0]);
+		close(sv[1]);
+		return berr_set(err, BERR_IO, "cannot start a thread");
+	}
+	struct reg_stream st = { .fd = sv[0], .left = (uint64_t)d->size, .h = img_hasher_new(),
+				 .want = &d->digest };
+	struct img_scopes sc = { 0 };
+	img_scopes_add_repo(&sc, rem->repo, "pull,push");
+	_cleanup_free_ char *put = with_digest(location, &d->digest);
+	const char *hdrs[] = { "Content-Type: application/octet-stream" };
+	struct reg_req q = { .method = "PUT", .url = put, .headers = hdrs, .n_headers = 1,
+			     .scopes = &sc, .stream = &st, .body_len = (uint64_t)d->size };
+	struct reg_resp rs = { 0 };
+	_cleanup_free_ char *label = xasprintf("copy of blob '%s'", d->digest.s);
+	struct berr *perr = NULL;
+	int rc = reg_do(r, h, &q, &rs, &perr);
+	if (rc == 0 && rs.status != 201 && rs.status != 204)
+		rc = reg_status_error(&rs, label, rem, &perr);
+	if (rc == 0 && rs.digest && strncmp(rs.digest, "sha256:", 7) == 0 &&
+	    strcmp(rs.digest, d->digest.s) != 0)
+		rc = berr_set(&perr, BERR_INTEGRITY, "%s: registry computed digest '%s'", label,
+			      rs.digest);
+	/* stop the GET side if the upload ended early */
+	shutdown(sv[0], SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(sv[0]);
+	close(sv[1]);
+	img_registry_free(g.w);
+	img_hasher_free(st.h);
+	img_scopes_clear(&sc);
+	reg_resp_clear(&rs);
+	if (rc < 0 || g.err) {
+		/* the source's failure explains a broken upload best */
+		if (g.err) {
+			berr_free(perr);
+			*err = g.err;
+		} else {
+			*err = perr;
+		}
+		return berr_wrap(err, "%s from '%s/%s'", label, from->domain, from->repo);
+	}
+	return 0;
+}
+
 int img_registry_push_blob(struct img_registry *r, const struct img_remote *rem,
 			   struct img_store *s, const struct img_descriptor *d, struct berr **err)
 {
@@ -547,6 +702,39 @@ int img_registry_push_blob(struct img_registry *r, const struct img_remote *rem,
 		img_remote_clear(&from);
 	}
 	strv_free(src);
+	if (!img_store_has_blob(s, &d->digest) && d->size > 0) {
+		/* a lazy layer from another registry: copy it registry-to-registry
+		 * without storing it; when that fails (source gone, no resume),
+		 * fall back to fetching it into the store */
+		src = img_store_sources(s, &d->digest);
+		for (size_t i = 0; src[i]; i++) {
+			struct img_remote from;
+			if (remote_from_source(src[i], &from) < 0)
+				continue;
+			if (!loc && start_upload(r, h, rem, &d->digest, NULL, &loc, err) < 0) {
+				img_remote_clear(&from);
+				strv_free(src);
+				return -1;
+			}
+			struct berr *se = NULL;
+			int k = stream_copy(r, h, rem, &from, d, steal_pointer(&loc), &se);
+			if (k == 0) {
+				reg_event(r, IMG_REG_EV_BLOB_PUSHED, d->digest.s, src[i]);
+				img_remote_clear(&from);
+				strv_free(src);
+				return img_store_source_add(s, &d->digest, rem->domain, rem->repo, err);
+			}
+			bool bad = se->code == BERR_INTEGRITY;
+			img_remote_clear(&from);
+			if (bad) {
+				strv_free(src);
+				*err = se;
+				return -1;
+			}
+			berr_free(se);
+		}
+		strv_free(src);
+	}
 	if (!img_store_has_blob(s, &d->digest) && fetch_from_sources(r, s, d, err) < 0) {
 		free(loc);
 		return -1;
@@ -560,6 +748,9 @@ int img_registry_push_blob(struct img_registry *r, const struct img_remote *rem,
 }
 
 /* ---------- push ---------- */
+
+static int push_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+		       const struct img_descriptor *layers, size_t n, struct berr **err);
 
 static int push_node(struct img_registry *r, struct img_store *s, const struct img_descriptor *desc,
 		     const struct img_remote *rem, const char *target, int depth, struct berr **err)
@@ -602,9 +793,9 @@ static int push_node(struct img_registry *r, struct img_store *s, const struct i
 			return -1;
 		if (img_registry_push_blob(r, rem, s, &m->config, err) < 0)
 			return berr_wrap(err, "%s: config", what);
-		for (size_t i = 0; i < m->n_layers; i++)
-			if (img_registry_push_blob(r, rem, s, &m->layers[i], err) < 0)
-				return berr_wrap(err, "%s: layer %zu", what, i);
+		/* layers in parallel (o.parallel clients), reported in order */
+		if (push_layers(r, s, rem, m->layers, m->n_layers, err) < 0)
+			return berr_wrap(err, "%s", what);
 	} else {
 		return berr_set(err, BERR_UNSUPPORTED, "%s: media type '%s' cannot be pushed", what,
 				desc->media_type ? desc->media_type : "(none)");
@@ -623,96 +814,6 @@ int img_registry_push(struct img_registry *r, struct img_store *s, const struct 
 }
 
 /* ---------- pull ---------- */
-
-static bool variant_ok(const char *arch, const char *have, const char *want)
-{
-	if (!want)
-		return true;
-	if (have)
-		return strcmp(have, want) == 0;
-	return arch && strcmp(arch, "arm64") == 0 && strcmp(want, "v8") == 0;
-}
-
-/* Windows builds from this one on keep a stable container ABI: a host of
- * build B runs images of builds 20348..B (containerd's matcher since
- * 1.6.23/1.7.6, windows-compat.md 4.3). */
-#define IMG_WIN_STABLE_ABI_BUILD 20348UL
-
-/* The rules of img_image_load (img_archive.c) for an index that is not in
- * the store yet, plus the stable-ABI fallback: for a wanted Windows
- * os.version, an entry of the same major.minor.build wins (highest
- * revision); else, for builds >= 20348, the highest entry build in
- * [20348, wanted build]; else an entry without os.version. */
-static long select_entry(const struct img_index *x, const struct img_platform *want, const char *what,
-			 struct berr **err)
-{
-	struct img_platform host = { 0 };
-	if (!want) {
-		if (x->n_manifests == 1)
-			return 0;
-		img_host_platform(&host);
-		want = &host;
-	}
-	long best = -1;
-	unsigned long best_key[3] = { 0, 0, 0 };
-	unsigned long wv[4];
-	int wn = want->os_version ? img_os_version_parse(want->os_version, wv) : 0;
-	bool win = want->os && strcmp(want->os, "windows") == 0;
-	for (size_t i = 0; i < x->n_manifests; i++) {
-		const struct img_platform *p = x->manifests[i].platform;
-		if (!p || !p->os || !p->architecture || !want->os || !want->architecture)
-			continue;
-		if (strcmp(p->os, want->os) != 0 || strcmp(p->architecture, want->architecture) != 0)
-			continue;
-		if (!variant_ok(p->architecture, p->variant, want->variant))
-			continue;
-		unsigned long key[3] = { 1, 0, 0 }; /* rank, build, revision */
-		if (win && wn >= 3) {
-			unsigned long pv[4];
-			int pn = p->os_version ? img_os_version_parse(p->os_version, pv) : 0;
-			if (pn == 0)
-				key[0] = 1;
-			else if (pn < 3 || pv[0] != wv[0] || pv[1] != wv[1])
-				continue;
-			else if (pv[2] == wv[2])
-				key[0] = 3, key[2] = pv[3];
-			else if (wv[2] >= IMG_WIN_STABLE_ABI_BUILD && pv[2] >= IMG_WIN_STABLE_ABI_BUILD &&
-				 pv[2] < wv[2])
-				key[0] = 2, key[1] = pv[2], key[2] = pv[3];
-			else
-				continue;
-		}
-		bool better = best < 0;
-		for (int k = 0; k < 3 && !better; k++) {
-			if (key[k] != best_key[k]) {
-				better = key[k] > best_key[k];
-				break;
-			}
-		}
-		/* equal keys: the first entry wins (the spec's rule) */
-		if (better && (best < 0 || memcmp(key, best_key, sizeof(key)) != 0)) {
-			best = (long)i;
-			memcpy(best_key, key, sizeof(key));
-		}
-	}
-	if (best < 0) {
-		struct bbuf avail = BBUF_INIT;
-		for (size_t i = 0; i < x->n_manifests; i++) {
-			const struct img_platform *p = x->manifests[i].platform;
-			_cleanup_free_ char *f = p ? img_platform_format(p) : xstrdup("unknown");
-			bbuf_addf(&avail, NULL, "%s%s%s%s%s", i ? ", " : "", f,
-				  p && p->os_version ? " (" : "", p && p->os_version ? p->os_version : "",
-				  p && p->os_version ? ")" : "");
-		}
-		_cleanup_free_ char *w = img_platform_format(want);
-		berr_set(err, BERR_NOTFOUND, "%s: no image for platform '%s%s%s' (available: %s)", what, w,
-			 want->os_version ? " os.version " : "", want->os_version ? want->os_version : "",
-			 x->n_manifests ? bbuf_str(&avail) : "none");
-		bbuf_release(&avail);
-	}
-	img_platform_clear(&host);
-	return best;
-}
 
 static int fetch_json_blob(struct img_registry *r, const struct img_remote *rem, struct img_store *s,
 			   const struct img_descriptor *d, char **out, size_t *len, struct berr **err)
@@ -742,11 +843,16 @@ struct fetch_job {
 	const struct img_descriptor *d;
 	enum job_state state;
 	struct berr *err;
+	/* push: the blob's outcome event, reported in order afterwards */
+	bool has_ev;
+	enum img_reg_event ev;
+	char *detail;
 };
 
 struct fetch_pool {
 	struct img_store *s;
 	const struct img_remote *rem;  /* NULL: use the recorded sources */
+	const struct img_remote *push_to; /* set: the jobs push into this repository */
 	struct fetch_job *jobs;
 	size_t n, next;
 	bool failed;
@@ -759,6 +865,21 @@ struct fetch_pool {
 static void pool_event(void *ctx, enum img_reg_event ev, const char *what, const char *detail)
 {
 	struct fetch_pool *p = ctx;
+	if (p->push_to && (ev == IMG_REG_EV_BLOB_EXISTS || ev == IMG_REG_EV_BLOB_MOUNTED ||
+			   ev == IMG_REG_EV_BLOB_PUSHED || ev == IMG_REG_EV_BLOB_SKIPPED)) {
+		pthread_mutex_lock(&p->mu);
+		for (size_t i = 0; i < p->n; i++) {
+			struct fetch_job *j = &p->jobs[i];
+			if (!j->has_ev && what && strcmp(j->d->digest.s, what) == 0) {
+				j->has_ev = true;
+				j->ev = ev;
+				j->detail = detail ? xstrdup(detail) : NULL;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&p->mu);
+		return;
+	}
 	if (ev != IMG_REG_EV_RETRY && ev != IMG_REG_EV_WARNING)
 		return;
 	if (!p->event)
@@ -779,8 +900,9 @@ static void pool_run(struct fetch_pool *p, struct img_registry *w)
 		if (i >= p->n)
 			return;
 		struct fetch_job *j = &p->jobs[i];
-		int rc = p->rem ? img_registry_fetch_blob(w, p->rem, p->s, j->d, &j->err)
-				: fetch_from_sources(w, p->s, j->d, &j->err);
+		int rc = p->push_to ? img_registry_push_blob(w, p->push_to, p->s, j->d, &j->err)
+			 : p->rem   ? img_registry_fetch_blob(w, p->rem, p->s, j->d, &j->err)
+				    : fetch_from_sources(w, p->s, j->d, &j->err);
 		pthread_mutex_lock(&p->mu);
 		j->state = rc < 0 ? JOB_FAILED : JOB_DONE;
 		if (rc < 0)
@@ -803,17 +925,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int fetch_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
-			const struct img_descriptor *layers, size_t n, struct berr **err)
+/* Fetch (push_to NULL) or push blobs with up to o.parallel clients. */
+static int run_pool(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+		    const struct img_remote *push_to, const struct img_descriptor *layers, size_t n,
+		    struct berr **err)
 {
-	struct fetch_pool p = { .s = s, .rem = rem, .n = n };
+	struct fetch_pool p = { .s = s, .rem = rem, .push_to = push_to, .n = n };
 	p.jobs = xcalloc(n + 1, sizeof(*p.jobs));
 	pthread_mutex_init(&p.mu, NULL);
 	size_t todo = 0;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		p.jobs[i].d = &layers[i];
-		if (img_descriptor_is_foreign(&layers[i]))
+		if (push_to) {
+			p.jobs[i].state = JOB_TODO;
+			todo++;
+		} else if (img_descriptor_is_foreign(&layers[i]))
 			p.jobs[i].state = JOB_FOREIGN;
 		else if (img_store_has_blob(s, &layers[i].digest))
 			p.jobs[i].state = JOB_PRESENT;
@@ -860,7 +987,10 @@ static int fetch_layers(struct img_registry *r, struct img_store *s, const struc
 			rc = berr_wrap(err, "layer %zu", i);
 		}
 		berr_free(j->err);
-		if (rc < 0)
+		if (rc == 0 && push_to && j->state == JOB_DONE && j->has_ev)
+			reg_event(r, j->ev, j->d->digest.s, j->detail);
+		free(j->detail);
+		if (rc < 0 || push_to)
 			continue;
 		if (j->state == JOB_FOREIGN)
 			reg_event(r, IMG_REG_EV_BLOB_FOREIGN, j->d->digest.s, NULL);
@@ -876,12 +1006,30 @@ static int fetch_layers(struct img_registry *r, struct img_store *s, const struc
 	return rc;
 }
 
+static int push_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+		       const struct img_descriptor *layers, size_t n, struct berr **err)
+{
+	return run_pool(r, s, NULL, rem, layers, n, err);
+}
+
+static int fetch_layers(struct img_registry *r, struct img_store *s, const struct img_remote *rem,
+			const struct img_descriptor *layers, size_t n, struct berr **err)
+{
+	return run_pool(r, s, rem, NULL, layers, n, err);
+}
+
 int img_registry_fetch_layers(struct img_registry *r, struct img_image *img, long n_layers,
 			      struct berr **err)
 {
 	const struct img_manifest *m = img->manifest;
 	size_t n = n_layers < 0 || (size_t)n_layers > m->n_layers ? m->n_layers : (size_t)n_layers;
 	return fetch_layers(r, img->store, NULL, m->layers, n, err);
+}
+
+int img_registry_fetch_blobs(struct img_registry *r, struct img_store *s,
+			     const struct img_descriptor *descs, size_t n, struct berr **err)
+{
+	return fetch_layers(r, s, NULL, descs, n, err);
 }
 
 int img_registry_pull(struct img_registry *r, const char *ref, const struct img_platform *want,
@@ -916,7 +1064,7 @@ int img_registry_pull(struct img_registry *r, const char *ref, const struct img_
 		_cleanup_img_index_ struct img_index *x = NULL;
 		if (img_index_parse(b.data, b.len, iwhat, &x, err) < 0)
 			goto out;
-		long i = select_entry(x, want, iwhat, err);
+		long i = img_index_select(x, want, iwhat, err);
 		if (i < 0)
 			goto out;
 		if (!from_index)

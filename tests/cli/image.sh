@@ -116,7 +116,11 @@ run "$BERTH" inspect --platform windows/amd64 "oci:$TMP/multi:all"
 expect_match "windows without os.version: first match" "OS version: +10.0.17763.999" "$OUT"
 run "$BERTH" inspect --platform linux/arm64 "oci:$TMP/multi:all"
 expect_match "linux/arm64 entry" "Platform: +linux/arm64" "$OUT"
+# one selector for archives and registries (img_index_select): a 26100
+# host takes the 20348 entry (stable ABI); a build below 20348 is refused
 run "$BERTH" inspect --platform 'windows(10.0.26100)/amd64' "oci:$TMP/multi:all"
+expect_match "windows 26100: stable-ABI fallback to the 20348 entry" "OS version: +10.0.20348.5" "$OUT"
+run "$BERTH" inspect --platform 'windows(10.0.19041)/amd64' "oci:$TMP/multi:all"
 if [ "$RC" = 1 ] && [[ "$ERR" == *"no image for platform"*"available: windows/amd64 (10.0.17763.999)"* ]]; then
 	ok "unknown build refused, platforms listed"; else fail "unknown build" "rc $RC: $ERR"; fi
 expect_rc "bad --platform" 2 "$BERTH" inspect --platform linux "oci:$TMP/multi:all"

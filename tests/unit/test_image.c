@@ -814,8 +814,19 @@ static void test_platform_selection(void **state)
 	assert_int_equal(img_image_load(s, &idx, &want, &img, &err), 0);
 	assert_string_equal(img->desc.digest.s, m[1].digest.s);
 	img_image_free(img);
-	/* unknown build: refused, error lists what exists */
+	/* 26100: the stable ABI takes the highest build in [20348, 26100] */
 	want.os_version = xstrdup("10.0.26100");
+	assert_int_equal(img_image_load(s, &idx, &want, &img, &err), 0);
+	assert_string_equal(img->desc.digest.s, m[3].digest.s);
+	img_image_free(img);
+	/* the same selector for an index not in a store (registry pulls) */
+	assert_int_equal(img_index_select(x, &want, "index", &err), 3);
+	/* a build below 20348 has no fallback: refused, error lists what exists */
+	free(want.os_version);
+	want.os_version = xstrdup("10.0.19041");
+	assert_int_equal(img_index_select(x, &want, "index", &err), -1);
+	assert_non_null(strstr(err->msg, "index: no image for platform 'windows/amd64 os.version 10.0.19041'"));
+	berr_clear(&err);
 	assert_int_equal(img_image_load(s, &idx, &want, &img, &err), -1);
 	assert_non_null(strstr(err->msg, "available: linux/amd64, windows/amd64 (10.0.17763.1000)"));
 	berr_clear(&err);

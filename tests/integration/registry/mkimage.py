@@ -3,7 +3,10 @@
 
 usage: mkimage.py OUT.tar TAG [--os windows --os-version 10.0.17763.1 --arch amd64]
                   [--file PATH:NAME ...] [--text NAME=CONTENT ...] [--big NAME:BYTES]
-Every --file/--text/--big makes one layer. Deterministic (mtime 0)."""
+                  [--random NAME:BYTES ...] [--layer-tar FILE ...]
+Every --file/--text/--big/--random makes one layer, --layer-tar uses a tar as
+it is (first). --random is fast (seeded by NAME and BYTES). Deterministic
+(mtime 0)."""
 import argparse, hashlib, io, json, os, random, tarfile
 
 ap = argparse.ArgumentParser()
@@ -11,6 +14,7 @@ ap.add_argument("out"); ap.add_argument("tag")
 ap.add_argument("--os", default="linux"); ap.add_argument("--arch", default="amd64")
 ap.add_argument("--os-version"); ap.add_argument("--file", action="append", default=[])
 ap.add_argument("--text", action="append", default=[]); ap.add_argument("--big", action="append", default=[])
+ap.add_argument("--random", action="append", default=[]); ap.add_argument("--layer-tar", action="append", default=[])
 a = ap.parse_args()
 
 def layer(entries):
@@ -25,7 +29,7 @@ def layer(entries):
             t.addfile(ti, io.BytesIO(data))
     return buf.getvalue()
 
-layers = []
+layers = [open(p, "rb").read() for p in a.layer_tar]
 for f in a.file:
     path, name = f.split(":", 1)
     layers.append(layer([(name, open(path, "rb").read(), 0o755)]))
@@ -36,7 +40,11 @@ for b in a.big:
     name, n = b.split(":", 1)
     rnd = random.Random(n + name)
     layers.append(layer([(name, bytes(rnd.getrandbits(8) for _ in range(int(n))), 0o644)]))
-if a.os == "windows":
+for b in a.random:
+    name, n = b.split(":", 1)
+    rnd = random.Random(n + name)
+    layers.append(layer([(name, rnd.randbytes(int(n)), 0o644)]))
+if a.os == "windows" and not a.layer_tar:
     layers.insert(0, layer([("Hives/x", b"", 0o644)]))
 
 diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]

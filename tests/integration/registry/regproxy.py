@@ -11,7 +11,8 @@ Modes (combinable):
                        anonymous for nothing); tokens carry their scopes
   --redirect-blobs     answer blob GETs with 307 to http://localhost:PORT/_r/...
                        (another origin); logs whether Authorization came along
-Every request is logged to --log as "METHOD PATH STATUS [notes]".
+Every request is logged to --log as "METHOD PATH STATUS [notes]" (forwarded
+ones end with "len=REQUEST-BODY-BYTES out=RESPONSE-BODY-BYTES").
 Listens on 127.0.0.1 only and exits after --max-requests."""
 import argparse, base64, http.client, http.server, json, re, secrets, socketserver, sys, threading
 
@@ -186,7 +187,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
         rng = self.headers.get("Range")
-        log("%s %d%s%s len=%d" % (line, r.status, note, " range=" + rng if rng else "", len(body)))
+        log("%s %d%s%s len=%d out=%d" % (line, r.status, note, " range=" + rng if rng else "", len(body),
+                                         0 if self.command == "HEAD" else len(data)))
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in HOP and k.lower() != "content-length":
