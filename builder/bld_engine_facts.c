@@ -158,7 +158,8 @@ static int facts_parse(const char *info_json, const char *version_json, const ch
 		has_rev = true;
 		ok = true;
 	}
-	if (!ok)
+	/* build 0 is no Windows release: as unreadable as no number at all */
+	if (!ok || build == 0)
 		return berr_set(err, BERR_INPUT, "%s: a Windows engine without a readable build: "
 				"KernelVersion '%s', OSVersion '%s', OperatingSystem '%s'", what,
 				f->kernel_version ? f->kernel_version : "",
