@@ -124,11 +124,6 @@ static void prog_note(struct bld *b, const char *fmt, const char *a)
 /* ------------------------------------------------------------------ */
 /* small helpers */
 
-static void time_str(const struct bld *b, char *buf, size_t n)
-{
-	img_time_format(b->now, buf, n);
-}
-
 static void key_next(struct img_digest *key, const char *text, const struct img_digest *inputs)
 {
 	struct img_hasher *h = img_hasher_new();
@@ -151,14 +146,43 @@ static int cfg_copy(const struct img_config *src, struct img_config **out, struc
 	return img_config_parse(j.data, j.len, "config", out, err);
 }
 
+/* History times as BuildKit gives them: an entry with a layer carries the
+ * time that layer was made (from the cache record on a hit), an entry
+ * without one gets its neighbours' time when the image is finished
+ * (history_fill_times). So a rebuild where every step hits gives the same
+ * config, manifest and image ID, as docker build does. */
 static void add_history(struct bld *b, struct bld_stage *s, const char *created_by, bool empty)
 {
 	char ts[32];
-	time_str(b, ts, sizeof(ts));
-	struct img_history h = { .created = ts, .created_by = (char *)created_by,
+	img_time_format(empty ? b->now : b->step_time, ts, sizeof(ts));
+	struct img_history h = { .created = empty && !b->o->has_epoch ? NULL : ts,
+				 .created_by = (char *)created_by,
 				 .comment = (char *)"buildkit.dockerfile.v0",
 				 .empty_layer = empty };
 	img_config_add_history(s->cfg, &h);
+}
+
+/* Entries without a time take the closest earlier entry's time, leading
+ * ones the first time after them, and with no time at all the build's;
+ * the image's `created` is the last entry's time. */
+static void history_fill_times(struct bld *b, struct img_config *cfg)
+{
+	char now[32];
+	img_time_format(b->now, now, sizeof(now));
+	const char *prev = NULL;
+	for (size_t i = 0; i < cfg->n_history && !prev; i++)
+		prev = cfg->history[i].created;
+	if (!prev)
+		prev = now;
+	for (size_t i = 0; i < cfg->n_history; i++) {
+		struct img_history *h = &cfg->history[i];
+		if (h->created)
+			prev = h->created;
+		else
+			h->created = xstrdup(prev);
+	}
+	free(cfg->created);
+	cfg->created = xstrdup(cfg->n_history ? cfg->history[cfg->n_history - 1].created : now);
 }
 
 /* Environment for expansion: ARGs in scope, then ENV (ENV wins). */
@@ -264,9 +288,10 @@ static char *cache_path(const struct bld *b, const struct img_digest *key)
 }
 
 static int cache_get(struct bld *b, const struct img_digest *key, bool *hit, bool *empty,
-		     struct img_descriptor *d, struct img_digest *diff_id)
+		     struct img_descriptor *d, struct img_digest *diff_id, int64_t *made)
 {
 	*hit = false;
+	*made = b->now;
 	if (b->o->no_cache)
 		return 0;
 	_cleanup_free_ char *p = cache_path(b, key);
@@ -278,8 +303,10 @@ static int cache_get(struct bld *b, const struct img_digest *key, bool *hit, boo
 		return 0;
 	}
 	char mt[128], dg[80], di[80];
-	long long size;
-	if (sscanf(bbuf_str(&rec), "%127s %79s %lld %79s", mt, dg, &size, di) != 4)
+	long long size, t = 0;
+	/* the fifth field (when the layer was made) is absent in older records */
+	int nf = sscanf(bbuf_str(&rec), "%127s %79s %lld %79s %lld", mt, dg, &size, di, &t);
+	if (nf < 4)
 		return 0;
 	struct img_digest dd;
 	if (img_digest_parse(dg, "cache", &dd, NULL) < 0 ||
@@ -289,6 +316,8 @@ static int cache_get(struct bld *b, const struct img_digest *key, bool *hit, boo
 	d->media_type = xstrdup(mt);
 	d->digest = dd;
 	d->size = size;
+	if (nf == 5 && t >= 0)
+		*made = t;
 	*hit = true;
 	*empty = false;
 	return 0;
@@ -302,8 +331,8 @@ static void cache_put(struct bld *b, const struct img_digest *key, bool empty,
 		return;
 	_cleanup_free_ char *p = cache_path(b, key);
 	_cleanup_free_ char *rec = empty ? xstrdup("empty\n")
-					 : xasprintf("%s %s %lld %s\n", d->media_type, d->digest.s,
-						     (long long)d->size, diff_id->s);
+					 : xasprintf("%s %s %lld %s %lld\n", d->media_type, d->digest.s,
+						     (long long)d->size, diff_id->s, (long long)b->now);
 	/* the cache is an optimisation: a failed write only costs a rebuild */
 	struct berr *e = NULL;
 	bfile_write_atomic(p, rec, strlen(rec), 0644, &e);
@@ -420,7 +449,7 @@ static int layer_step_any(struct bld *b, struct bld_stage *s, const char *key_te
 	bool hit = false, empty = false;
 	struct img_descriptor d = { 0 };
 	struct img_digest diff_id;
-	cache_get(b, &s->key, &hit, &empty, &d, &diff_id);
+	cache_get(b, &s->key, &hit, &empty, &d, &diff_id, &b->step_time);
 	if (hit) {
 		if (!empty)
 			stage_add_layer(s, &d, &diff_id);
@@ -1905,10 +1934,7 @@ bad:
 
 static int finish_image(struct bld *b, struct bld_stage *s, struct berr **err)
 {
-	char ts[32];
-	time_str(b, ts, sizeof(ts));
-	free(s->cfg->created);
-	s->cfg->created = xstrdup(ts);
+	history_fill_times(b, s->cfg);
 	for (size_t i = 0; i < b->o->nlabels; i++) {
 		const char *eq = strchr(b->o->labels[i], '=');
 		_cleanup_free_ char *k = eq ? xstrndup(b->o->labels[i], (size_t)(eq - b->o->labels[i]))

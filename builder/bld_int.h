@@ -54,6 +54,7 @@ struct bld {
 	struct bld_named *named;
 	size_t nnamed;
 	int64_t now;               /* epoch or time(NULL) */
+	int64_t step_time;         /* when the last layer step's layer was made */
 	unsigned step_id;          /* progress step counter (#N) */
 	uint64_t layer_total;      /* expected content bytes of the layer being written */
 	struct bld_result *res;

@@ -989,6 +989,15 @@ static cJSON *descriptor_json(const struct img_descriptor *d)
 	return o;
 }
 
+bool img_descriptor_equal(const struct img_descriptor *a, const struct img_descriptor *b)
+{
+	cJSON *ja = descriptor_json(a), *jb = descriptor_json(b);
+	bool eq = cJSON_Compare(ja, jb, true);
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+	return eq;
+}
+
 static int print_json(cJSON *j, struct bbuf *out, struct berr **err)
 {
 	char *s = cJSON_PrintUnformatted(j);

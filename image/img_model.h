@@ -94,6 +94,8 @@ struct img_descriptor {
 };
 void img_descriptor_clear(struct img_descriptor *d);
 void img_descriptor_copy(struct img_descriptor *dst, const struct img_descriptor *src);
+/* every field the same, as they would be serialized */
+bool img_descriptor_equal(const struct img_descriptor *a, const struct img_descriptor *b);
 /* true for Docker foreign and OCI non-distributable layer media types */
 bool img_descriptor_is_foreign(const struct img_descriptor *d);
 

@@ -530,6 +530,12 @@ int img_store_save_index(struct img_store *s, const struct img_index *x, struct 
 	_cleanup_bbuf_ struct bbuf b = BBUF_INIT;
 	if (img_index_to_json(x, &b, err) < 0)
 		return -1;
+	/* the same bytes are already there (and were synced when written):
+	 * re-exporting or re-tagging an unchanged image costs no fsync */
+	_cleanup_bbuf_ struct bbuf cur = BBUF_INIT;
+	if (bfile_read_all(p, IMG_JSON_MAX, &cur, NULL) == 0 && cur.len == b.len &&
+	    memcmp(cur.data, b.data, b.len) == 0)
+		return 0;
 	return bfile_write_atomic(p, b.data, b.len, 0644, err);
 }
 
@@ -596,6 +602,16 @@ static int tag_set_locked(struct img_store *s, const char *ref_name, const char 
 	_cleanup_img_index_ struct img_index *x = NULL;
 	if (img_store_load_index(s, &x, err) < 0)
 		return -1;
+	struct img_descriptor d;
+	img_descriptor_copy(&d, desc);
+	img_kvmap_del(&d.annotations, IMG_ANN_CONTAINERD_NAME);
+	img_kvmap_del(&d.annotations, IMG_ANN_REF_NAME);
+	if (full_name)
+		img_kvmap_set(&d.annotations, IMG_ANN_CONTAINERD_NAME, full_name);
+	if (ref_name)
+		img_kvmap_set(&d.annotations, IMG_ANN_REF_NAME, ref_name);
+	size_t nsame = 0;
+	bool unchanged = false;
 	for (size_t i = 0; i < x->n_manifests;) {
 		const struct img_kvmap *a = &x->manifests[i].annotations;
 		const char *n = img_kvmap_get(a, IMG_ANN_CONTAINERD_NAME);
@@ -607,19 +623,20 @@ static int tag_set_locked(struct img_store *s, const char *ref_name, const char 
 			same = !n && t && strcmp(t, ref_name) == 0;
 		else /* untagged: keep one entry per digest */
 			same = !n && !t && img_digest_equal(&x->manifests[i].digest, &desc->digest);
-		if (same)
+		if (same) {
+			nsame++;
+			unchanged = img_descriptor_equal(&x->manifests[i], &d);
 			img_index_remove_at(x, i);
-		else
+		} else {
 			i++;
+		}
 	}
-	struct img_descriptor d;
-	img_descriptor_copy(&d, desc);
-	img_kvmap_del(&d.annotations, IMG_ANN_CONTAINERD_NAME);
-	img_kvmap_del(&d.annotations, IMG_ANN_REF_NAME);
-	if (full_name)
-		img_kvmap_set(&d.annotations, IMG_ANN_CONTAINERD_NAME, full_name);
-	if (ref_name)
-		img_kvmap_set(&d.annotations, IMG_ANN_REF_NAME, ref_name);
+	/* the tag already names this exact descriptor: a rebuild with nothing
+	 * changed writes nothing (and keeps the index order) */
+	if (nsame == 1 && unchanged) {
+		img_descriptor_clear(&d);
+		return 0;
+	}
 	img_index_add(x, &d);
 	img_descriptor_clear(&d);
 	return img_store_save_index(s, x, err);
