@@ -41,7 +41,9 @@ ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-LIBS := $(PKG_LIBS) -lpthread
+# libcurl is dlopened on first use (common/bcurl.h says why): its headers
+# are needed, its -l is not
+LIBS := $(filter-out -lcurl,$(PKG_LIBS)) -lpthread -ldl
 
 ifeq ($(V),1)
 Q :=

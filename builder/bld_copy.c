@@ -6,7 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
-#include <curl/curl.h>
+#include "common/bcurl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -204,6 +204,8 @@ static size_t dl_write(char *p, size_t sz, size_t nm, void *ud)
 /* Download url into dir/name; verify checksum when given. */
 static int fetch_url(const char *url, const char *checksum, const char *path, struct berr **err)
 {
+	if (bcurl_init(err) < 0)
+		return -1;
 	struct dl d = { fopen(path, "wbe"), img_hasher_new(), 0 };
 	if (!d.f) {
 		img_hasher_free(d.h);

@@ -1,6 +1,6 @@
 /* Docker Engine API client: connection, TLS, version negotiation, requests. */
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+#include "common/bcurl.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,15 +19,6 @@
 #define REQUEST_TIMEOUT_S 300L
 #define REQUEST_TIMEOUT_MAX_S 86400L
 #define ERR_BODY_MAX 4096u
-
-static void engine_curl_global_init(void)
-{
-	static bool done;
-	if (!done) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		done = true;
-	}
-}
 
 const char *eng_jstr(const cJSON *o, const char *key)
 {
@@ -566,7 +557,8 @@ int bld_engine_open(const struct bld_engine_opts *o, struct bld_engine **out, st
 		url = getenv("DOCKER_HOST");
 	if (!url || !*url)
 		url = BLD_ENGINE_DEFAULT_HOST;
-	engine_curl_global_init();
+	if (bcurl_init(err) < 0)
+		return -1;
 	struct bld_engine *e = xcalloc(1, sizeof(*e));
 	e->url = xstrdup(url);
 	if (parse_url(e, url, err) < 0)

@@ -3,7 +3,7 @@
 #define BERTH_BLD_ENGINE_INT_H
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+#include "common/bcurl.h"
 #include <signal.h>
 
 #include "builder/bld_engine.h"

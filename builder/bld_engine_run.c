@@ -2,7 +2,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+#include "common/bcurl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

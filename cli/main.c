@@ -1,6 +1,6 @@
 #include <archive.h>
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+#include "common/bcurl.h"
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>

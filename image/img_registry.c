@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+#include "common/bcurl.h"
 #include <openssl/evp.h>
 
 #include "common/common.h"
@@ -149,12 +149,8 @@ static int load_cas(struct img_registry *r, const char *dir, struct berr **err)
 
 int img_registry_new(const struct img_reg_opts *o, struct img_registry **out, struct berr **err)
 {
-	static bool global_done;
-	if (!global_done) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return berr_set(err, BERR_INTERNAL, "curl_global_init failed");
-		global_done = true;
-	}
+	if (bcurl_init(err) < 0)
+		return -1;
 	struct img_registry *r = xcalloc(1, sizeof(*r));
 	r->o = *o;
 	const char **ins = xcalloc(o->n_insecure + 1, sizeof(*ins));
