@@ -256,8 +256,11 @@ struct walk {
 
 static char *fd_path(int fd, struct berr **err);
 
-static int walk_dir(struct walk *w, int dfd, const char *rel, const char *ctx_rel, int depth,
-		    struct berr **err)
+/* dir_host: the directory's host path (from the kernel for the start,
+ * then parent + "/" + name: subdirectories are opened with O_NOFOLLOW, so
+ * no symlink can make the two differ); NULL to ask the kernel. */
+static int walk_dir(struct walk *w, int dfd, const char *rel, const char *ctx_rel,
+		    const char *dir_host_in, int depth, struct berr **err)
 {
 	if (depth > BLD_WALK_MAX_DEPTH)
 		return berr_set(err, BERR_LIMIT, "'%s' is nested deeper than %d directories",
@@ -268,7 +271,8 @@ static int walk_dir(struct walk *w, int dfd, const char *rel, const char *ctx_re
 		return -1;
 	int r = 0;
 	/* the directory's host path, once: every entry's path derives from it */
-	_cleanup_free_ char *dir_host = n ? fd_path(dfd, err) : NULL;
+	_cleanup_free_ char *dir_host = !n ? NULL : dir_host_in ? xstrdup(dir_host_in)
+								 : fd_path(dfd, err);
 	if (n && !dir_host)
 		r = -1;
 	for (size_t k = 0; k < n && r == 0; k++) {
@@ -312,7 +316,9 @@ static int walk_dir(struct walk *w, int dfd, const char *rel, const char *ctx_re
 				r = berr_set_errno(err, BERR_IO, errno, "open directory '%s'", crel);
 				break;
 			}
-			r = walk_dir(w, sub, wrel, crel, depth + 1, err);
+			_cleanup_free_ char *sub_host =
+				xasprintf("%s/%s", strcmp(dir_host, "/") ? dir_host : "", names[k]);
+			r = walk_dir(w, sub, wrel, crel, sub_host, depth + 1, err);
 			close(sub);
 		}
 	}
@@ -334,7 +340,6 @@ int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn,
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return berr_set_errno(err, BERR_IO, errno, "stat '%s'", clean);
-	struct walk w = { c, fn, ud };
 	/* The start entry has no parent fd here; name "" tells bld_entry_open
 	 * to reopen it by its context path, again inside the root. */
 	struct bld_entry e = { "", clean, &st, c->rootfd, "", NULL, c, NULL };
@@ -345,7 +350,8 @@ int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn,
 	_cleanup_close_ int dfd = openat2_in_root(c->rootfd, clean, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open directory '%s'", clean);
-	return walk_dir(&w, dfd, "", clean, 1, err);
+	struct walk w = { c, fn, ud };
+	return walk_dir(&w, dfd, "", clean, NULL, 1, err);
 }
 
 int bld_entry_open(const struct bld_entry *e, struct berr **err)

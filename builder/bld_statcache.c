@@ -37,6 +37,8 @@ struct sc_shard {
 	char *buf;          /* the loaded file */
 	char **lines;       /* path of each record, sorted */
 	bool *seen;         /* record used by this build */
+	size_t hint;        /* the record after the last one found: walks
+			     * ask in sorted order, mostly */
 	size_t nlines;
 	struct img_hmap fresh; /* path -> struct sc_entry hashed by this build */
 	bool dirty;
@@ -68,32 +70,35 @@ struct bld_statcache *bld_statcache_open(const char *dir, int64_t racy_ns)
 	return c;
 }
 
-/* one number and the separator after it; false on anything else */
+/* one decimal number and the separator after it; false on anything else
+ * (no sign, at most 19 digits: no overflow). A loop rather than strtoull:
+ * a nothing-changed rebuild parses one record per context file. */
 static bool num_u(const char **p, char sep, uint64_t *v)
 {
-	char *end = NULL;
-	if (**p < '0' || **p > '9')
-		return false;
-	errno = 0;
-	unsigned long long x = strtoull(*p, &end, 10);
-	if (errno || *end != sep)
+	const char *q = *p;
+	uint64_t x = 0;
+	size_t n = 0;
+	for (; *q >= '0' && *q <= '9'; q++, n++) {
+		if (n == 19)
+			return false;
+		x = x * 10 + (uint64_t)(*q - '0');
+	}
+	if (n == 0 || *q != sep)
 		return false;
 	*v = x;
-	*p = end + 1;
+	*p = q + 1;
 	return true;
 }
 
 static bool num_s(const char **p, int64_t *v)
 {
-	char *end = NULL;
-	if ((**p < '0' || **p > '9') && **p != '-')
+	bool neg = **p == '-';
+	const char *q = *p + neg;
+	uint64_t x;
+	if (!num_u(&q, ' ', &x) || x > (uint64_t)INT64_MAX)
 		return false;
-	errno = 0;
-	long long x = strtoll(*p, &end, 10);
-	if (errno || *end != ' ')
-		return false;
-	*v = x;
-	*p = end + 1;
+	*v = neg ? -(int64_t)x : (int64_t)x;
+	*p = q;
 	return true;
 }
 
@@ -215,7 +220,10 @@ bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char 
 		*out = ((struct sc_entry *)v)->d;
 		return true;
 	}
-	long i = shard_find(s, path);
+	long i = s->hint < s->nlines && strcmp(s->lines[s->hint], path) == 0 ? (long)s->hint
+									: shard_find(s, path);
+	if (i >= 0)
+		s->hint = (size_t)i + 1;
 	struct sc_entry e;
 	if (i < 0 || !parse_tail(s->lines[i] + strlen(s->lines[i]) + 1, &e) || !same(&e, st))
 		return false;

@@ -108,7 +108,8 @@ int img_digest_from_hex(const char *hex, struct img_digest *out, struct berr **e
 		return img_digest_parse(hex, NULL, out, err);
 	if (!hex || !hex64(hex))
 		return berr_set(err, BERR_INPUT, "invalid digest '%.80s'", hex ? hex : "");
-	snprintf(out->s, sizeof(out->s), "%s:%s", IMG_DIGEST_ALGO, hex);
+	memcpy(out->s, IMG_DIGEST_ALGO ":", sizeof(IMG_DIGEST_ALGO));
+	memcpy(out->s + sizeof(IMG_DIGEST_ALGO), hex, IMG_DIGEST_HEX_LEN + 1);
 	return 0;
 }
 

@@ -149,8 +149,6 @@ static int load_cas(struct img_registry *r, const char *dir, struct berr **err)
 
 int img_registry_new(const struct img_reg_opts *o, struct img_registry **out, struct berr **err)
 {
-	if (bcurl_init(err) < 0)
-		return -1;
 	struct img_registry *r = xcalloc(1, sizeof(*r));
 	r->o = *o;
 	const char **ins = xcalloc(o->n_insecure + 1, sizeof(*ins));
@@ -164,11 +162,6 @@ int img_registry_new(const struct img_reg_opts *o, struct img_registry **out, st
 	r->o.docker_config = dup_or_null(o->docker_config);
 	if (r->o.max_retries > 16)
 		r->o.max_retries = 16;
-	r->curl = curl_easy_init();
-	if (!r->curl) {
-		img_registry_free(r);
-		return berr_set(err, BERR_INTERNAL, "curl_easy_init failed");
-	}
 	if (o->cert_dir && load_cas(r, o->cert_dir, err) < 0) {
 		img_registry_free(r);
 		return -1;
@@ -529,6 +522,15 @@ static bool same_origin(const char *url, const struct reg_host *h)
 static int perform(struct img_registry *r, struct reg_req *q, const char *url, const char *authz,
 		   struct reg_resp *rs, bool *retryable, struct berr **err)
 {
+	/* the handle (and libcurl) only when a request is made: a build that
+	 * never needs a registry never loads libcurl */
+	if (!r->curl) {
+		if (bcurl_init(err) < 0)
+			return -1;
+		r->curl = curl_easy_init();
+		if (!r->curl)
+			return berr_set(err, BERR_INTERNAL, "curl_easy_init failed");
+	}
 	CURL *c = r->curl;
 	struct xfer x = { .r = r, .q = q, .rs = rs };
 	*retryable = false;
