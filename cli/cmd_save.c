@@ -14,27 +14,6 @@ static const struct cli_command cmd;
 
 #define SAVE_MAX_TAGS 64
 
-/* A lazy image (built FROM a registry base, berth pull --lazy) has layers
- * that are only in a registry: fetch them into the local store (verified,
- * as build --output does) before anything is written at the output path,
- * so a failed fetch leaves no output behind. */
-static int fetch_lazy(struct cli_reg *cr, const char *spec, struct img_image *img,
-		      struct berr **err)
-{
-	if (!img->n_remote)
-		return 0;
-	_cleanup_free_ char *from = img_image_remote_source(img);
-	_cleanup_img_registry_ struct img_registry *reg = NULL;
-	if (cli_reg_client(cr, from ? from : "localhost/berth-save", &reg, err) < 0)
-		return -1;
-	fprintf(stderr, "fetching %zu lazy layer%s of %s from %s\n", img->n_remote,
-		img->n_remote == 1 ? "" : "s", spec, from ? from : "its registry");
-	fflush(stderr);
-	if (img_image_fetch_remote(reg, img, err) < 0)
-		return berr_wrap(err, "save '%s' (nothing written)", spec);
-	return 0;
-}
-
 static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -102,9 +81,13 @@ static int run(int argc, char **argv)
 	const char *spec = argv[optind];
 	if ((platform && img_platform_parse(platform, &want, &err) < 0) ||
 	    img_source_parse(spec, &src, &err) < 0 ||
-	    img_image_open_flags(&src, platform ? &want : NULL, NULL, IMG_LOAD_LAZY, &img, &err) < 0 ||
-	    fetch_lazy(&cr, spec, img, &err) < 0)
+	    img_image_open_flags(&src, platform ? &want : NULL, NULL, IMG_LOAD_LAZY, &img, &err) < 0)
 		goto fail;
+	/* a lazy image's layers are fetched before anything is written at PATH */
+	if (cli_reg_fetch_lazy(&cr, spec, img, &err) < 0) {
+		berr_wrap(&err, "save '%s' (nothing written)", spec);
+		goto fail;
+	}
 	/* the local tag it was found by names the saved image unless -t says
 	 * otherwise; by ID (digest or hex prefix) it is saved untagged, as
 	 * docker does */
