@@ -127,10 +127,10 @@ static const struct cli_command cmd = {
 		 "                             an org.opencontainers.image.ref.name\n"
 		 "      --platform OS[(OS.VERSION)]/ARCH[/VARIANT]\n"
 		 "                             platform to pick from a multi-platform index\n"
+		 "  -h, --help                 show this help\n"
 		 "\n"
 		 "Registry options (used only for a lazy image's layers, see below):\n"
 		 REG_OPTIONS_HELP
-		 "  -h, --help                 show this help\n"
 		 "\n"
 		 "A lazy image (built FROM a registry base, or berth pull --lazy) keeps its base\n"
 		 "layers in the registry: save first fetches them from the repository recorded\n"
