@@ -186,8 +186,5 @@ int bld_fetch_image(struct bld *b, struct img_image *img, struct berr **err)
 	_cleanup_free_ char *msg = xasprintf("fetching %zu lazy base layers for the output",
 					     img->n_remote);
 	bld_note(b, msg);
-	if (img_registry_fetch_layers(reg, img, -1, err) < 0)
-		return berr_wrap(err, "lazy base layers");
-	img->n_remote = 0;
-	return 0;
+	return img_image_fetch_remote(reg, img, err);
 }

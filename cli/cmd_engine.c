@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/reg_opts.h"
 #include "common/common.h"
 #include "builder/bld_engine.h"
 #include "builder/bld_engine_exec.h"
@@ -580,7 +581,8 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 	if (img_source_parse(from, &src, &err) < 0)
 		return cli_report(err);
 	_cleanup_img_image_ struct img_image *img = NULL;
-	int ret = img_image_open(&src, NULL, NULL, &img, &err);
+	/* a lazy image's layers are fetched once the engine is known to fit */
+	int ret = img_image_open_flags(&src, NULL, NULL, IMG_LOAD_LAZY, &img, &err);
 	img_source_clear(&src);
 	if (ret < 0)
 		return cli_report(err);
@@ -606,6 +608,17 @@ static int engine_run_opts(int argc, char **argv, struct bld_engine_mount *mount
 	}
 	if (strncmp(d.note, "warning:", 8) == 0)
 		fprintf(stderr, "berth: %s\n", d.note);
+	if (img->n_remote) {
+		struct cli_reg cr;
+		cli_reg_init(&cr);
+		cr.to_stderr = true;
+		ret = cli_reg_fetch_lazy(&cr, from, img, &err);
+		cli_reg_clear(&cr);
+		if (ret < 0) {
+			bld_engine_facts_clear(&f);
+			return cli_report(err);
+		}
+	}
 
 	struct bld_engine_run_spec s = {
 		.parent = img,

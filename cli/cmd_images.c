@@ -98,7 +98,8 @@ static int run(int argc, char **argv)
 		e2 = NULL;
 		struct img_image *img = NULL;
 		char id[80] = "<unknown>", age[40] = "N/A", size[32] = "N/A";
-		if (img_image_load(s, d, NULL, &img, &e2) == 0) {
+		/* metadata only: lazy images (layers in a registry) are listed too */
+		if (img_image_load_flags(s, d, NULL, IMG_LOAD_LAZY, &img, &e2) == 0) {
 			const char *hex = img_digest_hex(&img->manifest->config.digest);
 			snprintf(id, sizeof(id), "%s%.*s", notrunc ? "sha256:" : "", notrunc ? 64 : 12, hex);
 			human_age(img->config->created, age, sizeof(age));
@@ -130,7 +131,8 @@ static const struct cli_command cmd = {
 		 "\n"
 		 "List the images in berth's local store ($BERTH_ROOT/images, an OCI layout).\n"
 		 "IMAGE ID is the config digest (as docker shows it); SIZE is the sum of the\n"
-		 "stored (compressed) layer sizes.\n"
+		 "stored (compressed) layer sizes, from the manifest's descriptors (so a lazy\n"
+		 "image, whose base layers are still in a registry, shows its full size).\n"
 		 "\n"
 		 "Options:\n"
 		 "  -q, --quiet      only show image IDs\n"

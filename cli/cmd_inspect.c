@@ -9,6 +9,7 @@
 #include "common/common.h"
 #include "image/img_archive.h"
 #include "image/img_compress.h"
+#include "image/img_registry.h"
 
 DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 #define _cleanup_cjson_ _cleanup_(cJSON_Delete_ptr)
@@ -37,6 +38,23 @@ static void add_int(cJSON *o, const char *k, int64_t v)
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%lld", (long long)v);
 	cJSON_AddItemToObject(o, k, cJSON_CreateRaw(buf));
+}
+
+/* A lazy image's layer that is only in a registry: the repositories
+ * recorded for it (NULL-terminated, caller frees); NULL when the layer is
+ * local or foreign. Nothing is fetched: inspect is metadata only. */
+static char **remote_sources(const struct img_image *img, const struct img_descriptor *l)
+{
+	if (!img->n_remote || img_descriptor_is_foreign(l) || img_store_has_blob(img->store, &l->digest))
+		return NULL;
+	return img_store_sources(img->store, &l->digest);
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
 }
 
 static int print_json(const struct img_source *src, const char *spec, const struct img_image *img)
@@ -70,10 +88,19 @@ static int print_json(const struct img_source *src, const char *spec, const stru
 			for (size_t k = 0; k < l->urls.n; k++)
 				cJSON_AddItemToArray(u, cJSON_CreateString(l->urls.v[k]));
 		}
+		char **rs = remote_sources(img, l);
+		if (rs) {
+			cJSON *u = cJSON_AddArrayToObject(e, "remote");
+			for (size_t k = 0; rs[k]; k++)
+				cJSON_AddItemToArray(u, cJSON_CreateString(rs[k]));
+			strv_free(rs);
+		}
 		cJSON_AddItemToArray(ls, e);
 		total += l->size;
 	}
 	add_int(o, "size", total);
+	if (img->n_remote)
+		add_int(o, "remoteLayers", (int64_t)img->n_remote);
 	cJSON *c = cJSON_DetachItemFromObjectCaseSensitive(cfgj, "config");
 	cJSON_AddItemToObject(o, "config", c ? c : cJSON_CreateObject());
 	cJSON *h = cJSON_DetachItemFromObjectCaseSensitive(cfgj, "history");
@@ -132,12 +159,18 @@ static int print_text(const char *spec, const struct img_image *img)
 	int64_t total = 0;
 	for (size_t i = 0; i < m->n_layers; i++)
 		total += m->layers[i].size;
-	printf("Layers:       %zu (%lld bytes)\n", m->n_layers, (long long)total);
+	printf("Layers:       %zu (%lld bytes)", m->n_layers, (long long)total);
+	if (img->n_remote)
+		printf(", %zu only in a registry (lazy)", img->n_remote);
+	printf("\n");
 	for (size_t i = 0; i < m->n_layers; i++) {
 		const struct img_descriptor *l = &m->layers[i];
-		printf("  %2zu  %s  %12lld  %-9s diff_id %s%s\n", i + 1, l->digest.s, (long long)l->size,
-		       short_type(l->media_type), c->diff_ids[i].s,
-		       img_descriptor_is_foreign(l) ? "  (foreign)" : "");
+		char **rs = remote_sources(img, l);
+		printf("  %2zu  %s  %12lld  %-9s diff_id %s%s%s%s%s\n", i + 1, l->digest.s,
+		       (long long)l->size, short_type(l->media_type), c->diff_ids[i].s,
+		       img_descriptor_is_foreign(l) ? "  (foreign)" : "", rs ? "  (remote: " : "",
+		       rs ? rs[0] ? rs[0] : "?" : "", rs ? ")" : "");
+		strv_free(rs);
 		for (size_t k = 0; k < l->urls.n; k++)
 			printf("      url %s\n", l->urls.v[k]);
 	}
@@ -229,7 +262,8 @@ static int run(int argc, char **argv)
 	}
 	struct img_image *img = NULL;
 	int rc = 0;
-	if (img_image_open(&src, platform ? &want : NULL, NULL, &img, &err) < 0)
+	/* metadata only: a lazy image's layers may stay in their registry */
+	if (img_image_open_flags(&src, platform ? &want : NULL, NULL, IMG_LOAD_LAZY, &img, &err) < 0)
 		rc = cli_report(err);
 	else
 		rc = json ? print_json(&src, spec, img) : print_text(spec, img);
@@ -245,7 +279,9 @@ static const struct cli_command cmd = {
 	.usage = "Usage: berth inspect [OPTIONS] IMAGE\n"
 		 "\n"
 		 "Show an image: manifest digest, platform and os.version, layers with sizes and\n"
-		 "media types, config and history.\n"
+		 "media types, config and history. Only metadata is read: the layers of a lazy\n"
+		 "image (built FROM a registry base, berth pull --lazy) stay in the registry and\n"
+		 "are shown with their descriptor sizes and '(remote: REGISTRY/REPO)'.\n"
 		 "\n"
 		 "IMAGE is one of:\n"
 		 "  oci:DIR[:TAG]              an OCI image layout\n"

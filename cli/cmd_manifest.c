@@ -20,37 +20,17 @@ static bool is_index(const char *mt)
 	return mt && (strcmp(mt, IMG_MT_OCI_INDEX) == 0 || strcmp(mt, IMG_MT_DOCKER_LIST) == 0);
 }
 
-/* An image from the local store without requiring its layers (lazy
- * images have none): manifest and config only. */
+/* An image from the local store, metadata only: a lazy image's layers
+ * stay in their registry (IMG_LOAD_LAZY). */
 static int load_light(struct img_store *s, const char *name, const struct img_descriptor *d,
 		      struct img_image **out, struct berr **err)
 {
 	if (is_index(d->media_type))
 		return berr_set(err, BERR_INPUT, "'%s' is a manifest list, not an image", name);
-	struct img_image *img = xcalloc(1, sizeof(*img));
-	img->store = s;
-	img->name = xstrdup(name);
-	img_descriptor_copy(&img->desc, d);
-	_cleanup_bbuf_ struct bbuf b = BBUF_INIT, cb = BBUF_INIT;
-	_cleanup_free_ char *what = xasprintf("manifest '%s'", d->digest.s);
-	_cleanup_free_ char *cwhat = NULL;
-	if (img_store_read_blob(s, &d->digest, d->size, IMG_JSON_MAX, &b, err) < 0 ||
-	    img_manifest_parse(b.data, b.len, what, &img->manifest, err) < 0)
-		goto fail;
-	cwhat = xasprintf("config '%s'", img->manifest->config.digest.s);
-	if (img_store_read_blob(s, &img->manifest->config.digest, img->manifest->config.size,
-				IMG_JSON_MAX, &cb, err) < 0 ||
-	    img_config_parse(cb.data, cb.len, cwhat, &img->config, err) < 0)
-		goto fail;
-	const char *mt = img->manifest->media_type ? img->manifest->media_type : d->media_type;
-	img->docker_manifest = mt && strcmp(mt, IMG_MT_DOCKER_MANIFEST) == 0;
-	img->manifest_json = bbuf_detach(&b, &img->manifest_len);
-	img->config_json = bbuf_detach(&cb, &img->config_len);
-	*out = img;
+	if (img_image_load_flags(s, d, NULL, IMG_LOAD_LAZY, out, err) < 0)
+		return berr_wrap(err, "image '%s'", name);
+	(*out)->name = xstrdup(name);
 	return 0;
-fail:
-	img_image_free(img);
-	return -1;
 }
 
 /* Local name first, else the registry (metadata only, kept in the store). */

@@ -1,4 +1,4 @@
-/* Registry flags shared by pull, push and manifest. */
+/* Registry flags shared by pull, push, manifest, build and save. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,4 +172,21 @@ int cli_reg_client(struct cli_reg *c, const char *ref, struct img_registry **out
 	c->o.event = print_event;
 	c->o.event_ctx = c;
 	return img_registry_new(&c->o, out, err);
+}
+
+int cli_reg_fetch_lazy(struct cli_reg *c, const char *spec, struct img_image *img, struct berr **err)
+{
+	if (!img->n_remote)
+		return 0;
+	_cleanup_free_ char *from = img_image_remote_source(img);
+	_cleanup_img_registry_ struct img_registry *reg = NULL;
+	/* --username binds to the registry of the first lazy layer */
+	if (cli_reg_client(c, from ? from : "localhost/berth-lazy", &reg, err) < 0)
+		return -1;
+	if (!c->quiet) {
+		fprintf(stderr, "fetching %zu lazy layer%s of %s from %s\n", img->n_remote,
+			img->n_remote == 1 ? "" : "s", spec, from ? from : "its registry");
+		fflush(stderr);
+	}
+	return img_image_fetch_remote(reg, img, err);
 }

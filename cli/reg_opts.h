@@ -1,4 +1,4 @@
-/* Registry flags shared by pull, push and manifest (cli/ only). */
+/* Registry flags shared by pull, push, manifest, build and save (cli/ only). */
 #ifndef BERTH_CLI_REG_OPTS_H
 #define BERTH_CLI_REG_OPTS_H
 
@@ -54,5 +54,10 @@ int cli_reg_option(struct cli_reg *c, int opt, const char *arg, struct berr **er
  * the progress printer, create the client. */
 int cli_reg_client(struct cli_reg *c, const char *ref, struct img_registry **out, struct berr **err);
 void cli_reg_clear(struct cli_reg *c);
+/* A lazy image (img->n_remote > 0, loaded with IMG_LOAD_LAZY): fetch its
+ * layers from their recorded registries into its store with a client made
+ * from c (img_image_fetch_remote); "fetching N lazy layers" on stderr
+ * unless c->quiet. A no-op for a complete image. spec names the image. */
+int cli_reg_fetch_lazy(struct cli_reg *c, const char *spec, struct img_image *img, struct berr **err);
 
 #endif

@@ -843,6 +843,13 @@ static bool found_matches(const struct found *f, const char *ref)
 int img_image_open(const struct img_source *src, const struct img_platform *want,
 		   struct img_store *into, struct img_image **out, struct berr **err)
 {
+	return img_image_open_flags(src, want, into, 0, out, err);
+}
+
+int img_image_open_flags(const struct img_source *src, const struct img_platform *want,
+			 struct img_store *into, unsigned flags, struct img_image **out,
+			 struct berr **err)
+{
 	struct img_store *s = NULL;
 	bool owns = false;
 	char *tmpdir = NULL;
@@ -908,7 +915,10 @@ int img_image_open(const struct img_source *src, const struct img_platform *want
 			goto out;
 	}
 	struct img_image *img = NULL;
-	if (img_image_load(s, &desc, want, &img, err) < 0)
+	/* archives are complete by construction: only stores can be lazy */
+	if (src->kind != IMG_SRC_OCI_DIR && src->kind != IMG_SRC_LOCAL)
+		flags &= ~IMG_LOAD_LAZY;
+	if (img_image_load_flags(s, &desc, want, flags, &img, err) < 0)
 		goto out;
 	img->owns_store = owns;
 	img->tmpdir = tmpdir;
@@ -1253,6 +1263,11 @@ static int export_archive(const struct img_image *img, bool docker, const char *
 int img_image_export(const struct img_image *img, enum img_source_kind kind, const char *path,
 		     const char *const *tags, size_t n_tags, struct berr **err)
 {
+	/* checked before anything is created at path */
+	if (img->n_remote)
+		return berr_set(err, BERR_INTERNAL,
+				"manifest '%s': %zu layers are only in a registry (fetch them first)",
+				img->desc.digest.s, img->n_remote);
 	switch (kind) {
 	case IMG_SRC_OCI_DIR:
 		return export_oci_dir(img, path, tags, n_tags, err);

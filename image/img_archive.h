@@ -100,6 +100,11 @@ int img_image_load_flags(struct img_store *s, const struct img_descriptor *desc,
  * by img_image_free. */
 int img_image_open(const struct img_source *src, const struct img_platform *want,
 		   struct img_store *into, struct img_image **out, struct berr **err);
+/* Same with IMG_LOAD_* flags; IMG_LOAD_LAZY applies to store sources
+ * (local store, oci:DIR), archives are always complete. */
+int img_image_open_flags(const struct img_source *src, const struct img_platform *want,
+			 struct img_store *into, unsigned flags, struct img_image **out,
+			 struct berr **err);
 
 /* Import every image of an archive into `into` and tag them (RepoTags /
  * index annotations). Returns the references loaded, via names (caller
@@ -107,7 +112,8 @@ int img_image_open(const struct img_source *src, const struct img_platform *want
 int img_archive_load(const char *path, struct img_store *into, char ***names, size_t *n_names,
 		     struct berr **err);
 
-/* Export. tags are references ("foo:1"); may be empty.
+/* Export. tags are references ("foo:1"); may be empty. A lazy image
+ * (img->n_remote > 0) is refused: img_image_fetch_remote first.
  *  IMG_SRC_OCI_DIR:        blobs copied (hard-linked when possible) into a
  *                          layout at path (created or extended); index.json
  *                          gets one descriptor per tag (or one untagged)

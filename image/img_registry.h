@@ -138,6 +138,19 @@ int img_registry_pull(struct img_registry *r, const char *ref, const struct img_
 int img_registry_fetch_layers(struct img_registry *r, struct img_image *img, long n_layers,
 			      struct berr **err);
 
+/* Make a lazy image (img_image_load_flags with IMG_LOAD_LAZY) complete:
+ * every layer missing from img->store is fetched from the registry
+ * repositories recorded for it (in parallel, digest and size verified
+ * while streamed, each blob renamed into the store only when whole), then
+ * img->n_remote is 0. A no-op when img->n_remote is 0. The one fetch used
+ * by build --output, berth save and anything else that needs the bytes.
+ * Errors name the layer, its digest and the repository tried. */
+int img_image_fetch_remote(struct img_registry *r, struct img_image *img, struct berr **err);
+/* The first recorded "domain/repo" of a layer of img that is not in its
+ * store (where img_image_fetch_remote will fetch from), or NULL when none;
+ * caller frees. Lets the CLI bind --username to that registry. */
+char *img_image_remote_source(struct img_image *img);
+
 /* Fetch the missing distributable blobs of descs (in parallel) from the
  * repositories recorded for each in s. */
 int img_registry_fetch_blobs(struct img_registry *r, struct img_store *s,

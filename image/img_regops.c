@@ -342,7 +342,7 @@ int img_registry_fetch_blob(struct img_registry *r, const struct img_remote *rem
 	}
 	struct reg_host *h;
 	if (reg_host_open(r, rem, &h, err) < 0)
-		return -1;
+		return berr_wrap(err, "blob '%s' from '%s/%s'", d->digest.s, rem->domain, rem->repo);
 	struct fetch f = { .s = s, .d = d };
 	f.w = img_blob_writer_new(s, err);
 	if (!f.w)
@@ -1024,6 +1024,32 @@ int img_registry_fetch_layers(struct img_registry *r, struct img_image *img, lon
 	const struct img_manifest *m = img->manifest;
 	size_t n = n_layers < 0 || (size_t)n_layers > m->n_layers ? m->n_layers : (size_t)n_layers;
 	return fetch_layers(r, img->store, NULL, m->layers, n, err);
+}
+
+int img_image_fetch_remote(struct img_registry *r, struct img_image *img, struct berr **err)
+{
+	if (!img->n_remote)
+		return 0;
+	if (img_registry_fetch_layers(r, img, -1, err) < 0)
+		return berr_wrap(err, "lazy layers");
+	img->n_remote = 0;
+	return 0;
+}
+
+char *img_image_remote_source(struct img_image *img)
+{
+	const struct img_manifest *m = img->manifest;
+	for (size_t i = 0; i < m->n_layers; i++) {
+		const struct img_descriptor *l = &m->layers[i];
+		if (img_descriptor_is_foreign(l) || img_store_has_blob(img->store, &l->digest))
+			continue;
+		char **src = img_store_sources(img->store, &l->digest);
+		char *first = src[0] ? xstrdup(src[0]) : NULL;
+		strv_free(src);
+		if (first)
+			return first;
+	}
+	return NULL;
 }
 
 int img_registry_fetch_blobs(struct img_registry *r, struct img_store *s,

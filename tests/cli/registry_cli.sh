@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# berth pull/push/manifest: usage errors and failures that need no registry.
+# berth pull/push/manifest/save: usage errors and failures that need no registry.
 . "$(dirname "$0")/../lib.sh"
 export BERTH_ROOT=$TMP/root DOCKER_CONFIG=$TMP/dc
 unset DOCKER_AUTH_CONFIG
@@ -28,7 +28,31 @@ mkdir -p "$TMP/dc" && printf '{"auths":' >"$TMP/dc/config.json"
 run "$BERTH" pull --retries 0 127.0.0.1:1/x:1
 # the ping fails first; a broken config.json is only read when credentials are needed
 [ "$RC" = 1 ] && ok "broken config.json does not matter before a challenge" || fail "broken cfg" "$RC $ERR"
-for c in pull push manifest; do
+# a lazy image without a registry: a loaded image whose first layer blob is
+# replaced by a source record pointing at a port where nothing listens
+expect_rc "save: bad --retries" 2 "$BERTH" save --retries 99 -o "$TMP/x.tar" a
+python3 "$ROOT/tests/integration/registry/mkimage.py" "$TMP/l.tar" lz:1 --text a.txt=one --text b.txt=two
+"$BERTH" load -q -i "$TMP/l.tar" >/dev/null || fail "load lz"
+L0=$("$BERTH" inspect --format json lz:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')
+rm -f "$BERTH_ROOT/images/blobs/sha256/${L0#sha256:}"
+run "$BERTH" inspect lz:1
+[ "$RC" = 1 ] && [[ "$ERR" == *"layer 0 blob '$L0' is missing"* ]] && ok "inspect: a missing layer without a source is an error" || fail "missing layer" "$RC $ERR"
+mkdir -p "$BERTH_ROOT/images/berth-sources"
+echo "127.0.0.1:1/base/x" >"$BERTH_ROOT/images/berth-sources/${L0#sha256:}"
+run "$BERTH" inspect lz:1
+[ "$RC" = 0 ] && [[ "$OUT" == *"2 ("*"bytes), 1 only in a registry (lazy)"* ]] && [[ "$OUT" == *"(remote: 127.0.0.1:1/base/x)"* ]] &&
+	ok "inspect of a lazy image reads metadata only" || fail "inspect lazy" "$RC $OUT $ERR"
+run "$BERTH" images
+[[ "$OUT" == *lz*" 1 "* ]] && [[ "$OUT" != *"<unknown>"* ]] && ok "images lists the lazy image" || fail "images lazy" "$OUT"
+for f in docker-archive oci-archive oci; do
+	run "$BERTH" save --retries 0 -f "$f" -o "$TMP/lz-$f" lz:1
+	left=$(find "$TMP" -maxdepth 1 -name "lz-$f*" | wc -l)
+	[ "$RC" = 1 ] && [[ "$ERR" == *"save 'lz:1' (nothing written)"*"blob '$L0' from '127.0.0.1:1/base/x'"* ]] && [ "$left" = 0 ] &&
+		ok "save -f $f of a lazy image, registry unreachable: error names blob and registry, nothing written" ||
+		fail "save $f unreachable" "$RC $left $ERR"
+done
+[ -z "$(find "$BERTH_ROOT/images" -name '*.tmp-*')" ] && ok "no temp file left in the store" || fail "store temp files"
+for c in pull push manifest save; do
 	run "$BERTH" "$c" --help
 	[ "$RC" = 0 ] && [[ "$OUT" == Usage:* ]] && ok "$c --help" || fail "$c --help" "$RC"
 done

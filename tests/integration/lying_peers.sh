@@ -9,6 +9,7 @@
 # proxy, cut downloads resumed with Range, retries and redirects between
 # loopback origins; this suite adds the lies it does not.
 . "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/registry-lib.sh"
 
 command -v python3 >/dev/null || { skip "lying peers" "python3 missing"; finish; exit; }
 PEERS=$ROOT/tests/integration/lying_peers.py
@@ -16,9 +17,8 @@ GUARD=120 # seconds; a command still running then is a hang
 export BERTH_REGISTRY_TIMEOUT=3 BERTH_ENGINE_TIMEOUT=3 DOCKER_CONFIG=$TMP/dc
 unset DOCKER_HOST DOCKER_AUTH_CONFIG
 
-python3 "$PEERS" registry "$TMP/reg.port" 2>"$TMP/reg.log" &
-regpid=$!
-for _ in $(seq 1 100); do [ -s "$TMP/reg.port" ] && break; sleep 0.1; done
+bg_start lie python3 "$PEERS" registry "$TMP/reg.port" 2>"$TMP/reg.log"
+wait_port_file "$TMP/reg.port"
 R=127.0.0.1:$(cat "$TMP/reg.port")
 
 store_clean() { # no blob but what an honest pull stores, no temp file, no tag
@@ -94,19 +94,17 @@ pull redirect "$R/redirect/img:1"
 	fail "non-loopback redirect" "$RC $ERR"
 store_clean 2 "$R/redirect/img:1" && ok "registry: nothing stored after the refused redirect" || fail "redirect stored"
 
-kill "$regpid" 2>/dev/null
-wait "$regpid" 2>/dev/null
+bg_stop lie
 
 # --- engines ---
 D=$(mktemp -d /tmp/berth-lie.XXXXXX) # short path: unix socket length limit
+cleanup_extra() { rm -rf "$D"; }
 engine_info() { # LIE: sets RC/OUT/ERR
 	local s=$D/$1-e.sock
-	python3 "$PEERS" engine "$s" 2>>"$TMP/eng.log" &
-	local pid=$!
+	bg_start eng python3 "$PEERS" engine "$s" 2>>"$TMP/eng.log"
 	for _ in $(seq 1 100); do [ -S "$s" ] && break; sleep 0.1; done
 	run timeout "$GUARD" "$BERTH" engine info --engine "unix://$s"
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	bg_stop eng
 }
 engine_info stall
 [ "$RC" = 1 ] && [[ "$ERR" == *"did not answer within 3 s"* ]] && ok "engine: a stalled /version ends with a timeout error" ||

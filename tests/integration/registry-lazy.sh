@@ -7,20 +7,15 @@
 # a manifest list whose entries skopeo sees in the documented order. Also:
 # fsck counts lazy layers as remote, an --output that must contain the base
 # fetches it, RUN-less WORKDIR stays lazy, and pushing to another registry
-# copies the base layers.
+# copies the base layers. Last, a lazily built image in the local store:
+# inspect, images, tag, rmi, manifest create and FROM send no request; save
+# fetches the base layers into a docker-archive/oci-archive that skopeo,
+# oci-image-tool and umoci read; with the registry stopped inspect still
+# works and save fails naming the layer and registry, writing nothing.
 . "$(dirname "$0")/../lib.sh"
-
-have() { command -v "$1" >/dev/null 2>&1; }
-HERE=$(cd "$(dirname "$0")" && pwd)/registry
-ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$ROOT/tests/registry-lib.sh"
+HERE=$REG_HERE
+ROOT_DIR=$ROOT
 
 if ! have docker-registry; then
 	skip "lazy registry suite" "docker-registry is not installed"
@@ -33,40 +28,6 @@ mkdir -p "$DOCKER_CONFIG"
 # size of each of the 3 random base layers (the issue's proof: 30 MB)
 LAYER_BYTES=${LAZY_LAYER_BYTES:-31457280}
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_registry() { # NAME -> PORT_<NAME>
-	local name=$1 port i
-	port=$(free_port)
-	mkdir -p "$TMP/$name-data"
-	cat >"$TMP/$name.yml" <<EOF
-version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: $TMP/$name-data
-http:
-  addr: 127.0.0.1:$port
-EOF
-	docker-registry serve "$TMP/$name.yml" >"$TMP/$name.log" 2>&1 &
-	PIDS+=($!)
-	for i in $(seq 1 300); do
-		curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-		sleep 0.1
-	done
-	eval "PORT_$name=$port"
-}
-start_proxy() { # NAME UPSTREAM_PORT -> PPORT_<NAME>
-	local name=$1 up=$2 i
-	"$PY" "$HERE/regproxy.py" --upstream "127.0.0.1:$up" --port-file "$TMP/$name.port" \
-		--log "$TMP/$name.plog" --max-requests 100000 >"$TMP/$name.perr" 2>&1 &
-	PIDS+=($!)
-	for i in $(seq 1 300); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
-	eval "PPORT_$name=$(cat "$TMP/$name.port")"
-}
-# bytes through the proxy: request bodies + response bodies
-proxy_bytes() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(len|out)=/) { split($i, a, "="); s += a[2] } } END { print s + 0 }' "$1"; }
-
 start_registry reg
 start_registry other
 R=127.0.0.1:$PORT_reg
@@ -74,7 +35,7 @@ if ! curl -sf -o /dev/null "http://$R/v2/"; then
 	fail "registry start" "$(tail -5 "$TMP/reg.log")"
 	finish; exit $?
 fi
-start_proxy cnt "$PORT_reg"
+start_proxy cnt "$PORT_reg" --max-requests 100000
 P=127.0.0.1:$PPORT_cnt
 
 # --- the synthetic base: 1 Windows layer + 3 random layers per os.version ---
@@ -195,11 +156,8 @@ if have skopeo; then
 fi
 
 # a corrupted source blob: the copy stops with a digest error, nothing stored
-"$PY" "$HERE/regproxy.py" --upstream "127.0.0.1:$PORT_reg" --port-file "$TMP/bad.port" \
-	--log "$TMP/bad.plog" --corrupt "${BASE_LAYERS[1]#sha256:}" >"$TMP/bad.perr" 2>&1 &
-PIDS+=($!)
-for i in $(seq 1 300); do [ -s "$TMP/bad.port" ] && break; sleep 0.1; done
-B=127.0.0.1:$(cat "$TMP/bad.port")
+start_proxy bad "$PORT_reg" --corrupt "${BASE_LAYERS[1]#sha256:}"
+B=127.0.0.1:$PPORT_bad
 export BERTH_ROOT=$TMP/build6
 run "$BERTH" pull -q --lazy --os-version 10.0.17763 "$B/base/win:ltsc"
 run "$BERTH" push "$B/base/win:ltsc" "$O/bad/win:1"
@@ -255,5 +213,122 @@ run "$BERTH" build --push "$TMP/ctx"
 [ "$RC" = 2 ] && [[ "$ERR" == *"--push needs a name (-t)"* ]] && ok "--push without -t is a usage error" || fail "push usage" "$RC $ERR"
 run "$BERTH" build --platform windows/amd64 --os-version 10.0.19041 -t x:1 "$TMP/ctx"
 [ "$RC" = 1 ] && [[ "$ERR" == *"10.0.17763.5329"* ]] && ok "no entry for 19041: the error lists the entries" || fail "19041" "$RC $ERR"
+
+
+# --- a lazily built image in the local store: metadata, save, registry gone ---
+# a small Linux base keeps the saves quick; built through the counting proxy
+# into two stores (one is saved, the other meets the stopped registry)
+"$PY" "$HERE/mkimage.py" "$TMP/small.tar" small:1 --random data/a.bin:300000 \
+	--random data/b.bin:200000 --text etc/os=small
+export BERTH_ROOT=$TMP/setup
+"$BERTH" load -q -i "$TMP/small.tar" >/dev/null || fail "load small base"
+run "$BERTH" push -q small:1 "$R/small/base:1"
+[ "$RC" = 0 ] || fail "push small base" "$ERR"
+SMALL=($("$BERTH" inspect --format json small:1 | "$PY" -c 'import json,sys; [print(l["digest"]) for l in json.load(sys.stdin)["layers"]]'))
+printf 'FROM %s/small/base:1\nCOPY app.txt /app/\n' "$P" >"$TMP/ctx/Dockerfile.small"
+for r in lazy1 lazy2; do
+	export BERTH_ROOT=$TMP/$r
+	run "$BERTH" build -f "$TMP/ctx/Dockerfile.small" -t small-app:1 "$TMP/ctx"
+	[ "$RC" = 0 ] && [[ "$ERR" == *"lazy: 3 base layers"* ]] || fail "lazy build $r" "$ERR"
+done
+export BERTH_ROOT=$TMP/lazy1
+layers_json() { "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(l["'"$1"'"] for l in d["layers"]))'; }
+: >"$TMP/cnt.plog"
+run "$BERTH" inspect small-app:1
+nremote=$(grep -c "(remote: $P/small/base)" <<<"$OUT")
+[ "$RC" = 0 ] && [[ "$OUT" == *"Layers:       4 ("*" bytes), 3 only in a registry (lazy)"* ]] && [ "$nremote" = 3 ] &&
+	ok "inspect of a lazy image: 4 layers, the 3 base layers shown as remote" || fail "inspect lazy" "$RC $OUT $ERR"
+run "$BERTH" inspect --format json small-app:1
+JSON=$OUT
+if [ "$RC" = 0 ] && "$PY" - "$JSON" "${SMALL[@]}" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1]); base = sys.argv[2:]
+ls = d["layers"]
+assert [l["digest"] for l in ls[:3]] == base, ls
+assert all(len(l.get("remote", [])) == 1 for l in ls[:3]) and "remote" not in ls[3], ls
+assert d["remoteLayers"] == 3 and d["size"] == sum(l["size"] for l in ls) and all(l["size"] > 0 for l in ls), d
+PY
+then ok "inspect --format json: remoteLayers 3, descriptor sizes, remote sources"; else fail "inspect json lazy" "$JSON"; fi
+grep -q "$P/small/base" <<<"$JSON" || fail "inspect json source" "$JSON"
+run "$BERTH" images
+[ "$RC" = 0 ] && grep -E '^small-app +1 +[0-9a-f]{12} ' <<<"$OUT" | grep -qv 'N/A' &&
+	ok "images lists the lazy image with its ID and size" || fail "images lazy" "$OUT $ERR"
+run "$BERTH" tag small-app:1 small-app:other
+[ "$RC" = 0 ] && run "$BERTH" rmi small-app:other
+[ "$RC" = 0 ] && ok "tag and rmi of a lazy image" || fail "tag/rmi lazy" "$ERR"
+run "$BERTH" manifest create small-list:1 small-app:1
+[ "$RC" = 0 ] && ok "manifest create over a lazy image" || fail "manifest create lazy" "$ERR"
+printf 'FROM small-app:1\nCOPY app.txt /app2/\n' >"$TMP/ctx/Dockerfile.again"
+run "$BERTH" build -f "$TMP/ctx/Dockerfile.again" -t small-app:2 "$TMP/ctx"
+[ "$RC" = 0 ] && [[ "$ERR" != *"fetching"* ]] && ok "FROM the lazily built tag stays lazy" || fail "FROM lazy tag" "$ERR"
+[ ! -s "$TMP/cnt.plog" ] && ok "inspect, images, tag, rmi, manifest create and FROM sent no request to the registry" ||
+	fail "metadata commands used the registry" "$(head -5 "$TMP/cnt.plog")"
+
+# save fetches the 3 base layers (verified) into the store, then writes
+run "$BERTH" save -o "$TMP/small-app.tar" small-app:1
+nget=0
+for d in "${SMALL[@]}"; do grep -q "^GET /v2/small/base/blobs/$d " "$TMP/cnt.plog" && nget=$((nget + 1)); done
+[ "$RC" = 0 ] && [[ "$ERR" == *"fetching 3 lazy layers of small-app:1 from $P/small/base"* ]] && [ "$nget" = 3 ] &&
+	[ -s "$TMP/small-app.tar" ] && ok "save of a lazy image fetches its 3 base layers from the registry" ||
+	fail "save lazy" "rc $RC, $nget GETs: $ERR"
+DIFFS=$("$BERTH" inspect --format json small-app:1 | layers_json diffID)
+DIGS=$("$BERTH" inspect --format json small-app:1 | layers_json digest)
+if have skopeo; then
+	run skopeo inspect --format '{{range .Layers}}{{.}} {{end}}' "docker-archive:$TMP/small-app.tar"
+	OUT=${OUT% }
+	[ "$RC" = 0 ] && [ "$OUT" = "$DIFFS" ] && ok "skopeo reads the docker-archive; its layers are the image's" ||
+		fail "skopeo docker-archive" "$RC '$OUT' vs '$DIFFS' $ERR"
+fi
+"$PY" - "$TMP/small-app.tar" "$DIGS" <<'PY' && ok "docker-archive: manifest.json names the 4 layer blobs, each hashing to its name" || fail "docker-archive layers"
+import hashlib, json, sys, tarfile
+t = tarfile.open(sys.argv[1]); m = json.load(t.extractfile("manifest.json"))
+want = ["blobs/sha256/" + d.split(":")[1] for d in sys.argv[2].split()]
+assert m[0]["Layers"] == want, m
+for n in want:
+    assert hashlib.sha256(t.extractfile(n).read()).hexdigest() == n.rsplit("/", 1)[1], n
+PY
+: >"$TMP/cnt.plog"
+run "$BERTH" save -f oci-archive -o "$TMP/small-app.oci.tar" small-app:1
+[ "$RC" = 0 ] && [[ "$ERR" != *"fetching"* ]] && [ ! -s "$TMP/cnt.plog" ] &&
+	ok "the fetched layers stay in the store: a second save sends no request" || fail "second save" "$ERR"
+mkdir -p "$TMP/small-oci"
+tar -xf "$TMP/small-app.oci.tar" -C "$TMP/small-oci"
+if have skopeo; then
+	run skopeo inspect --format '{{range .Layers}}{{.}} {{end}}' "oci-archive:$TMP/small-app.oci.tar"
+	OUT=${OUT% }
+	[ "$RC" = 0 ] && [ "$OUT" = "$DIGS" ] && ok "skopeo reads the oci-archive; same layer digests" ||
+		fail "skopeo oci-archive" "$RC '$OUT' vs '$DIGS' $ERR"
+fi
+if have oci-image-tool; then
+	run oci-image-tool validate --type image "$TMP/small-oci"
+	[ "$RC" = 0 ] && ok "oci-image-tool validates the saved oci-archive" || fail "oci-image-tool" "$OUT $ERR"
+fi
+if have umoci; then
+	run umoci stat --image "$TMP/small-oci:1"
+	[ "$RC" = 0 ] && [ "$(grep -c '^sha256:' <<<"$OUT")" = 4 ] && ok "umoci stat: 4 layers" || fail "umoci stat" "$OUT $ERR"
+fi
+
+# the registry (and the proxy the layers were recorded from) stopped
+bg_stop cnt
+bg_stop reg
+export BERTH_ROOT=$TMP/lazy2
+run "$BERTH" inspect small-app:1
+[ "$RC" = 0 ] && [[ "$OUT" == *"3 only in a registry (lazy)"* ]] && ok "inspect of a lazy image works with the registry stopped" ||
+	fail "inspect registry stopped" "$RC $ERR"
+run "$BERTH" save --retries 0 -o "$TMP/fail.tar" small-app:1
+named=0
+for d in "${SMALL[@]}"; do [[ "$ERR" == *"blob '$d' from '$P/small/base'"* ]] && named=1; done
+[ "$RC" = 1 ] && [[ "$ERR" == *"save 'small-app:1' (nothing written)"* ]] && [ "$named" = 1 ] &&
+	ok "save with the registry stopped: error names the layer digest and the registry" || fail "save stopped" "$RC $ERR"
+left=$(find "$TMP" -maxdepth 1 -name 'fail.tar*' | wc -l)
+[ "$left" = 0 ] && ok "no output file (nor temp file) left" || fail "save left output" "$(ls "$TMP")"
+run "$BERTH" save --retries 0 -f oci -o "$TMP/fail-oci" small-app:1
+[ "$RC" = 1 ] && [ ! -e "$TMP/fail-oci" ] && ok "save -f oci with the registry stopped creates no layout" || fail "save oci stopped" "$RC $ERR"
+tmps=$(find "$BERTH_ROOT/images" -name '.tmp-*' -o -name '*.tmp-*' | wc -l)
+nb=0
+for d in "${SMALL[@]}"; do [ -e "$BERTH_ROOT/images/blobs/sha256/${d#sha256:}" ] && nb=$((nb + 1)); done
+[ "$tmps" = 0 ] && [ "$nb" = 0 ] && ok "the store holds no partial blob" || fail "store after failed save" "$tmps temp files, $nb base blobs"
+run "$BERTH" fsck
+[ "$RC" = 0 ] && [[ "$OUT" == *"0 errors"* ]] && ok "fsck after the failed save: no error" || fail "fsck after failed save" "$OUT"
 
 finish

@@ -4,17 +4,11 @@
 # proxy, fault injection (5xx, 429, cut downloads, corrupted blobs,
 # redirects) and skopeo as the peer. Skips when docker-registry is missing.
 . "$(dirname "$0")/../lib.sh"
-
-have() { command -v "$1" >/dev/null 2>&1; }
+. "$ROOT/tests/registry-lib.sh"
 [ -n "${REGTRACE:-}" ] && { PS4='+ $(date +%s.%N | cut -c7-14) '; set -x; }
-HERE=$(cd "$(dirname "$0")" && pwd)/registry
-# the pyenv shim on PATH costs seconds per start; Debian's python3 does not
-PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
-PIDS=()
+HERE=$REG_HERE
 D=""
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+cleanup_extra() { # the dockerd interop check's daemon
 	if [ -n "$D" ] && [ -s "$D/dockerd.pid" ]; then
 		local pid
 		pid=$(cat "$D/dockerd.pid")
@@ -24,9 +18,7 @@ cleanup() {
 		umount -R "$D/data" 2>/dev/null
 	fi
 	[ -n "$D" ] && rm -rf "$D"
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
 
 if ! have docker-registry; then
 	skip "registry suite" "docker-registry is not installed"
@@ -41,48 +33,6 @@ ALLOUT=$TMP/all-output.txt
 : >"$ALLOUT"
 # run, and keep every output for the final "no secret leaked" check
 rrun() { run "$@"; printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALLOUT"; }
-
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start_registry NAME [extra yaml lines for http/auth] -> sets PORT_<NAME>
-start_registry() {
-	local name=$1 extra_http=${2:-} extra=${3:-} port
-	port=$(free_port)
-	mkdir -p "$TMP/$name-data"
-	cat >"$TMP/$name.yml" <<EOF
-version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: $TMP/$name-data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-$extra_http
-$extra
-EOF
-	docker-registry serve "$TMP/$name.yml" >"$TMP/$name.log" 2>&1 &
-	PIDS+=($!)
-	local scheme=http i
-	[ -n "$extra_http" ] && scheme=https
-	for i in $(seq 1 300); do
-		curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/" && break
-		sleep 0.1
-	done
-	eval "PORT_$name=$port"
-}
-
-# start_proxy NAME UPSTREAM_PORT ARGS... -> sets PPORT_<NAME>
-start_proxy() {
-	local name=$1 up=$2 i; shift 2
-	"$PY" "$HERE/regproxy.py" --upstream "127.0.0.1:$up" --port-file "$TMP/$name.port" \
-		--log "$TMP/$name.plog" "$@" >"$TMP/$name.perr" 2>&1 &
-	PIDS+=($!)
-	for i in $(seq 1 300); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
-	eval "PPORT_$name=$(cat "$TMP/$name.port")"
-}
 
 blob_path() { echo "$BERTH_ROOT/images/blobs/sha256/${1#sha256:}"; }
 manifest_json() { skopeo inspect --raw --tls-verify=false "docker://$1"; }

@@ -16,6 +16,7 @@
 
 #include "common/common.h"
 #include "image/img_archive.h"
+#include "image/img_compress.h"
 #include "image/img_regauth.h"
 #include "image/img_registry.h"
 
@@ -435,6 +436,74 @@ static void test_index_build(void **state)
 	}
 }
 
+/* A lazy image: a layer absent from the store but with a recorded source.
+ * Loading needs IMG_LOAD_LAZY, export refuses it before creating anything,
+ * and a fetch from an unreachable registry names the blob and repository
+ * and leaves the image lazy. */
+static void test_lazy_image(void **state)
+{
+	(void)state;
+	struct berr *err = NULL;
+	char *dir = xasprintf("%s/store", tmpdir);
+	struct img_store *s = NULL;
+	assert_int_equal(img_store_open(dir, IMG_STORE_CREATE, &s, &err), 0);
+	struct img_digest ld;
+	assert_int_equal(img_digest_parse("sha256:1111111111111111111111111111111111111111111111111111111111111111",
+					  "layer", &ld, &err), 0);
+	struct img_config *c = img_config_new();
+	c->platform.os = xstrdup("linux");
+	c->platform.architecture = xstrdup("amd64");
+	img_config_add_diff_id(c, &ld);
+	struct img_descriptor l = { .media_type = xstrdup(IMG_MT_OCI_LAYER_GZIP), .digest = ld,
+				    .size = 100 };
+	struct img_descriptor man = { 0 };
+	/* no source yet: an absent layer is refused */
+	assert_int_equal(img_image_write(s, c, &l, 1, false, NULL, &man, &err), -1);
+	berr_free(err);
+	err = NULL;
+	assert_int_equal(img_store_source_add(s, &ld, "127.0.0.1:1", "base/x", &err), 0);
+	assert_int_equal(img_image_write(s, c, &l, 1, false, NULL, &man, &err), 0);
+	struct img_image *img = NULL;
+	assert_int_equal(img_image_load(s, &man, NULL, &img, &err), -1);
+	assert_non_null(strstr(err->msg, "is missing"));
+	berr_free(err);
+	err = NULL;
+	assert_int_equal(img_image_load_flags(s, &man, NULL, IMG_LOAD_LAZY, &img, &err), 0);
+	assert_int_equal(img->n_remote, 1);
+	char *src = img_image_remote_source(img);
+	assert_string_equal(src, "127.0.0.1:1/base/x");
+	free(src);
+	char *out = xasprintf("%s/out.tar", tmpdir);
+	assert_int_equal(img_image_export(img, IMG_SRC_DOCKER_ARCHIVE, out, NULL, 0, &err), -1);
+	assert_non_null(strstr(err->msg, "only in a registry"));
+	berr_free(err);
+	err = NULL;
+	assert_int_not_equal(access(out, F_OK), 0);
+	struct img_reg_opts o;
+	img_reg_opts_init(&o);
+	o.max_retries = 0;
+	struct img_registry *reg = NULL;
+	assert_int_equal(img_registry_new(&o, &reg, &err), 0);
+	assert_int_equal(img_image_fetch_remote(reg, img, &err), -1);
+	assert_non_null(strstr(err->msg, ld.s));
+	assert_non_null(strstr(err->msg, "'127.0.0.1:1/base/x'"));
+	assert_int_equal(img->n_remote, 1);
+	assert_false(img_store_has_blob(s, &ld));
+	berr_free(err);
+	err = NULL;
+	/* nothing to fetch: no registry needed */
+	img->n_remote = 0;
+	assert_int_equal(img_image_fetch_remote(NULL, img, &err), 0);
+	img_registry_free(reg);
+	img_image_free(img);
+	img_descriptor_clear(&man);
+	img_descriptor_clear(&l);
+	img_config_free(c);
+	img_store_free(s);
+	free(out);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +517,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cred_helpers, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_remote_parse),
 		cmocka_unit_test(test_index_build),
+		cmocka_unit_test_setup_teardown(test_lazy_image, setup_tmp, teardown_tmp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
