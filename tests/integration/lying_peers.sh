@@ -3,9 +3,8 @@
 # tests/integration/lying_peers.py on loopback / a unix socket. Each lie
 # must give a clear error naming what is wrong, store nothing unverified
 # (no blob, no temp file, no tag), and never hang: stalls must end by
-# berth's own timeout (BERTH_REGISTRY_TIMEOUT / BERTH_ENGINE_TIMEOUT /
-# BERTH_ENGINE_STALL_TIMEOUT, set low here), well inside the `timeout` guard
-# around every command.
+# berth's own timeout (BERTH_REGISTRY_TIMEOUT / BERTH_ENGINE_TIMEOUT, set
+# low here), well inside the `timeout` guard around every command.
 # The docker-registry suite (registry.sh) covers corrupted blobs through a
 # proxy, cut downloads resumed with Range, retries and redirects between
 # loopback origins; this suite adds the lies it does not.
