@@ -287,6 +287,13 @@ static char *cache_path(const struct bld *b, const struct img_digest *key)
 	return xasprintf("%s/keys/%s", b->cache_dir, img_digest_hex(key));
 }
 
+/* A hit makes the record's mtime its last use: `prune --filter until=D`
+ * removes the records no build used for D (best effort). */
+static void touch_record(const char *p)
+{
+	(void)utimensat(AT_FDCWD, p, NULL, 0);
+}
+
 static int cache_get(struct bld *b, const struct img_digest *key, bool *hit, bool *empty,
 		     struct img_descriptor *d, struct img_digest *diff_id, int64_t *made)
 {
@@ -300,6 +307,7 @@ static int cache_get(struct bld *b, const struct img_digest *key, bool *hit, boo
 		return 0;
 	if (!strcmp(bbuf_str(&rec), "empty\n")) {
 		*hit = *empty = true;
+		touch_record(p);
 		return 0;
 	}
 	char mt[128], dg[80], di[80];
@@ -320,6 +328,7 @@ static int cache_get(struct bld *b, const struct img_digest *key, bool *hit, boo
 		*made = t;
 	*hit = true;
 	*empty = false;
+	touch_record(p);
 	return 0;
 }
 
@@ -2145,6 +2154,13 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 		goto out;
 	blobs = xasprintf("%s/blobs", b.cache_dir);
 	if (img_store_open(blobs, IMG_STORE_CREATE, &b.cs, err) < 0)
+		goto out;
+	/* Both GC locks shared for the whole build, the local store's first:
+	 * prune takes them exclusive in the same order (img_gc_cache_hook), so
+	 * it waits for this build instead of collecting under it, and the two
+	 * can never hold one lock each while waiting for the other. */
+	if (img_store_lock(b.ls, IMG_LOCK_SHARED, err) < 0 ||
+	    img_store_lock(b.cs, IMG_LOCK_SHARED, err) < 0)
 		goto out;
 
 	scf = xasprintf("%s/statcache", b.cache_dir);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -15,8 +16,14 @@
 #include "builder/bld_engine_int.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 10L
-/* GET and DELETE requests (except the image export) must finish in this time. */
+/* Total time of an API call that answers at once (ENG_LIMIT_QUICK). */
 #define REQUEST_TIMEOUT_S 300L
+/* Total time of a commit or an image load (ENG_LIMIT_BULK): a Windows
+ * commit or the load of a multi-GB base layer is slow, but not endless. */
+#define BULK_TIMEOUT_S 3600L
+/* No byte up or down for this long while a body is moving = stalled. */
+#define STALL_TIMEOUT_S 300L
+/* $BERTH_ENGINE_TIMEOUT / $BERTH_ENGINE_STALL_TIMEOUT range */
 #define REQUEST_TIMEOUT_MAX_S 86400L
 #define ERR_BODY_MAX 4096u
 
@@ -233,7 +240,18 @@ struct wctx {
 	bool status_known;
 	struct bbuf errbody;
 	struct berr *sink_err;
+	/* stall watch (ENG_LIMIT_BULK uploads, ENG_LIMIT_STREAM) */
+	curl_off_t last_dl, last_ul;
+	double last_move;       /* monotonic seconds of the last byte moved */
+	bool stalled;
 };
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static size_t write_cb(char *p, size_t sz, size_t nm, void *ud)
 {
@@ -297,15 +315,31 @@ static size_t read_cb(char *p, size_t sz, size_t nm, void *ud)
 	}
 }
 
+/* Called by libcurl at least once a second, also while nothing moves:
+ * cancel and the stall watch live here. */
 static int progress_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-	struct bld_engine *e = ud;
-	return e->cancel ? 1 : 0;
-}
-
-static int progress_cb_nocancel(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-				curl_off_t un)
-{
+	struct wctx *w = ud;
+	if (w->e->cancel && !w->r->ignore_cancel)
+		return 1;
+	enum eng_limit l = w->r->limit;
+	if (l != ENG_LIMIT_BULK && l != ENG_LIMIT_STREAM)
+		return 0;
+	double now = mono_now();
+	if (dn != w->last_dl || un != w->last_ul) {
+		w->last_dl = dn;
+		w->last_ul = un;
+		w->last_move = now;
+		return 0;
+	}
+	/* a bulk request is watched while its upload is under way; after it,
+	 * the engine works silently (bounded by bulk_timeout) */
+	if (l == ENG_LIMIT_BULK && (w->r->upload_fd < 0 || (ut > 0 && un >= ut)))
+		return 0;
+	if (now - w->last_move >= (double)w->e->stall_timeout) {
+		w->stalled = true;
+		return 1;
+	}
 	return 0;
 }
 
@@ -424,14 +458,14 @@ int eng_do(struct bld_engine *e, struct eng_req *r, struct berr **err)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	w.last_move = mono_now();
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, r->ignore_cancel ? progress_cb_nocancel : progress_cb);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, e);
-	/* POSTs (create, start, commit, load, wait) may legitimately take long
-	 * on Windows hosts; they end by the engine's answer or by cancel */
-	bool limited = !r->no_timeout_limit && strcmp(r->method, "POST") != 0;
-	if (limited)
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, e->request_timeout);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
+	long total = r->limit == ENG_LIMIT_QUICK ? e->request_timeout
+		     : r->limit == ENG_LIMIT_BULK ? e->bulk_timeout : 0;
+	if (total)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, total);
 	r->status = 0;
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(hdrs);
@@ -444,13 +478,18 @@ int eng_do(struct bld_engine *e, struct eng_req *r, struct berr **err)
 			*err = w.sink_err;
 			return -1;
 		}
+		if (rc == CURLE_ABORTED_BY_CALLBACK && w.stalled)
+			return berr_set(err, BERR_NETWORK,
+					"%s: the engine at '%s' moved no data for %ld s (it stalled; "
+					"BERTH_ENGINE_STALL_TIMEOUT sets the limit)", what, e->url,
+					e->stall_timeout);
 		/* connected and asked, but no complete answer in time */
 		double pre = 0;
-		if (rc == CURLE_OPERATION_TIMEDOUT && limited &&
+		if (rc == CURLE_OPERATION_TIMEDOUT && total &&
 		    curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME, &pre) == CURLE_OK && pre > 0)
 			return berr_set(err, BERR_NETWORK,
 					"%s: the engine at '%s' did not answer within %ld s (it stalled; "
-					"BERTH_ENGINE_TIMEOUT sets the limit)", what, e->url, e->request_timeout);
+					"BERTH_ENGINE_TIMEOUT sets the limit)", what, e->url, total);
 		return eng_curl_error(e, rc, errbuf, what, err);
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
@@ -463,12 +502,14 @@ int eng_do(struct bld_engine *e, struct eng_req *r, struct berr **err)
 	return 0;
 }
 
-int bld_engine_request(struct bld_engine *e, const char *method, const char *path,
-		       const char *json_body, long *status, char **body, struct berr **err)
+static int request_limit(struct bld_engine *e, const char *method, const char *path,
+			 const char *json_body, enum eng_limit limit, long *status, char **body,
+			 struct berr **err)
 {
 	struct eng_req r;
 	eng_req_init(&r, method, path);
 	r.json = json_body;
+	r.limit = limit;
 	struct bbuf b = BBUF_INIT;
 	b.limit = BLD_ENGINE_JSON_MAX;
 	r.resp = &b;
@@ -481,17 +522,29 @@ int bld_engine_request(struct bld_engine *e, const char *method, const char *pat
 	return ret;
 }
 
-int eng_json(struct bld_engine *e, const char *method, const char *path, const char *body,
-	     cJSON **out, struct berr **err)
+int bld_engine_request(struct bld_engine *e, const char *method, const char *path,
+		       const char *json_body, long *status, char **body, struct berr **err)
+{
+	return request_limit(e, method, path, json_body, ENG_LIMIT_QUICK, status, body, err);
+}
+
+int eng_json_limit(struct bld_engine *e, const char *method, const char *path, const char *body,
+		   enum eng_limit limit, cJSON **out, struct berr **err)
 {
 	_cleanup_free_ char *text = NULL;
-	if (bld_engine_request(e, method, path, body, NULL, &text, err) < 0)
+	if (request_limit(e, method, path, body, limit, NULL, &text, err) < 0)
 		return -1;
 	cJSON *j = cJSON_Parse(text);
 	if (!j)
 		return berr_set(err, BERR_INPUT, "%s %s: the engine sent invalid JSON", method, path);
 	*out = j;
 	return 0;
+}
+
+int eng_json(struct bld_engine *e, const char *method, const char *path, const char *body,
+	     cJSON **out, struct berr **err)
+{
+	return eng_json_limit(e, method, path, body, ENG_LIMIT_QUICK, out, err);
 }
 
 /* --- open / negotiate --- */
@@ -547,6 +600,23 @@ static int negotiate(struct bld_engine *e, struct berr **err)
 	return 0;
 }
 
+/* *out = $name in seconds, 0 when unset */
+static int env_seconds(const char *name, long *out, struct berr **err)
+{
+	const char *s = getenv(name);
+	*out = 0;
+	if (!s || !*s)
+		return 0;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < 1 || v > REQUEST_TIMEOUT_MAX_S)
+		return berr_set(err, BERR_USAGE, "%s: '%s' is not a number of seconds from 1 to %ld",
+				name, s, REQUEST_TIMEOUT_MAX_S);
+	*out = v;
+	return 0;
+}
+
 int bld_engine_open(const struct bld_engine_opts *o, struct bld_engine **out, struct berr **err)
 {
 	static const struct bld_engine_opts defaults = { .tls = -1, .tls_verify = -1 };
@@ -564,19 +634,23 @@ int bld_engine_open(const struct bld_engine_opts *o, struct bld_engine **out, st
 	if (parse_url(e, url, err) < 0)
 		goto fail;
 	e->connect_timeout = o->connect_timeout_s > 0 ? o->connect_timeout_s : DEFAULT_CONNECT_TIMEOUT_S;
-	e->request_timeout = o->request_timeout_s > 0 ? o->request_timeout_s : REQUEST_TIMEOUT_S;
-	const char *rt = getenv("BERTH_ENGINE_TIMEOUT");
-	if (o->request_timeout_s <= 0 && rt && *rt) {
-		char *end;
-		errno = 0;
-		long v = strtol(rt, &end, 10);
-		if (errno || *end || v < 1 || v > REQUEST_TIMEOUT_MAX_S) {
-			berr_set(err, BERR_USAGE, "BERTH_ENGINE_TIMEOUT: '%s' is not a number of seconds from 1 to %ld",
-				 rt, REQUEST_TIMEOUT_MAX_S);
-			goto fail;
-		}
-		e->request_timeout = v;
-	}
+	e->request_timeout = REQUEST_TIMEOUT_S;
+	e->bulk_timeout = BULK_TIMEOUT_S;
+	e->stall_timeout = STALL_TIMEOUT_S;
+	long v = 0;
+	if (o->request_timeout_s > 0)
+		e->request_timeout = e->bulk_timeout = o->request_timeout_s;
+	else if (env_seconds("BERTH_ENGINE_TIMEOUT", &v, err) < 0)
+		goto fail;
+	else if (v)
+		e->request_timeout = e->bulk_timeout = v;
+	v = 0;
+	if (o->stall_timeout_s > 0)
+		e->stall_timeout = o->stall_timeout_s;
+	else if (env_seconds("BERTH_ENGINE_STALL_TIMEOUT", &v, err) < 0)
+		goto fail;
+	else if (v)
+		e->stall_timeout = v;
 	if (setup_tls(e, o, err) < 0)
 		goto fail;
 	if (!e->socket_path) {
@@ -622,3 +696,4 @@ const char *bld_engine_api_version(const struct bld_engine *e) { return e->api; 
 bool bld_engine_is_local(const struct bld_engine *e) { return e->socket_path != NULL; }
 void bld_engine_cancel(struct bld_engine *e) { e->cancel = 1; }
 bool bld_engine_cancelled(const struct bld_engine *e) { return e->cancel != 0; }
+long eng_request_timeout(const struct bld_engine *e) { return e->request_timeout; }

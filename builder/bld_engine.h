@@ -59,11 +59,17 @@ struct bld_engine_opts {
 	const char *cert_path;
 	int tls;                /* -1 from env, 0 off, 1 on */
 	int tls_verify;         /* -1 from env, 0 off, 1 on */
-	long connect_timeout_s; /* 0 = default (10 s) */
-	/* GET/DELETE requests (not the streamed image export) must finish in
-	 * this time, so a stalled engine is an error; 0 = $BERTH_ENGINE_TIMEOUT,
-	 * else 300 s */
+	long connect_timeout_s; /* 0 = default (10 s), every request */
+	/* Total time of every bounded request, so a stalled engine is an
+	 * error: API calls (inspect, create, start, tag, delete) and, when
+	 * set, commit and image load too. 0 = $BERTH_ENGINE_TIMEOUT, else
+	 * 300 s for API calls and 3600 s for commit and load. Container wait
+	 * and the attach stream last as long as the RUN and have no bound
+	 * (only cancel); docs/engine.md. */
 	long request_timeout_s;
+	/* A body (image load upload, image export) that moves no byte for
+	 * this long is stalled; 0 = $BERTH_ENGINE_STALL_TIMEOUT, else 300 s */
+	long stall_timeout_s;
 };
 
 /* Connect and negotiate: GET /_ping, GET /version; the API version used is

@@ -45,19 +45,6 @@ static struct {
 	pthread_mutex_t lock;
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* The engine of the RUN in progress, for bld_engine_exec_interrupt (a
- * signal handler): set only while bld_engine_run runs. */
-static struct bld_engine *volatile g_running;
-
-bool bld_engine_exec_interrupt(void)
-{
-	struct bld_engine *e = g_running;
-	if (!e)
-		return false;
-	bld_engine_cancel(e);
-	return true;
-}
-
 bool bld_engine_exec_configured(void)
 {
 	pthread_mutex_lock(&g.lock);
@@ -383,9 +370,7 @@ static int engine_run_step(struct bld_exec_session *bs, const struct bld_exec_sp
 		w.stop_rd = pfd[0];
 		watching = pthread_create(&t, NULL, cancel_thread, &w) == 0;
 	}
-	g_running = g.e;
 	int ret = bld_engine_run(g.e, &g.f, &rs, &s->r, err);
-	g_running = NULL;
 	if (watching) {
 		close(pfd[1]);
 		pthread_join(t, NULL);

@@ -27,9 +27,6 @@ void bld_engine_exec_configure(const char *url, enum bld_engine_iso forced);
 /* An engine is named: bld_engine_exec_configure got a URL or DOCKER_HOST is
  * set ("auto" uses the engine only then). */
 bool bld_engine_exec_configured(void);
-/* Async-signal-safe: cancel the engine RUN in progress; false when none is
- * running (the caller then handles the signal as it would otherwise). */
-bool bld_engine_exec_interrupt(void);
 /* Close the cached connection and free the knowledge base. */
 void bld_engine_exec_shutdown(void);
 

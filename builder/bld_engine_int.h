@@ -23,9 +23,29 @@ struct bld_engine {
 	char *cert_dir;
 	char api[32];            /* negotiated API version */
 	long connect_timeout;
-	long request_timeout;
+	long request_timeout;   /* ENG_LIMIT_QUICK total, s */
+	long bulk_timeout;      /* ENG_LIMIT_BULK total, s */
+	long stall_timeout;     /* no byte moved for this long = stalled, s */
 	volatile sig_atomic_t cancel;
 	CURL *curl;             /* reused for keep-alive */
+};
+
+/* How long a request may take. Every request has the connect timeout and
+ * stays cancellable (bld_engine_cancel) unless ignore_cancel. */
+enum eng_limit {
+	/* API calls that answer at once (inspect, create, start, tag, delete,
+	 * ping, info): total bound request_timeout */
+	ENG_LIMIT_QUICK = 0,
+	/* work proportional to the data (commit, image load): total bound
+	 * bulk_timeout, and an upload that stops moving for stall_timeout is
+	 * stalled (the processing after the upload may be silent) */
+	ENG_LIMIT_BULK,
+	/* a stream of unknown length (image export): no total bound, but no
+	 * byte for stall_timeout is a stall */
+	ENG_LIMIT_STREAM,
+	/* lasts as long as the RUN command (container wait): no bound, only
+	 * cancel ends it early */
+	ENG_LIMIT_BLOCKING,
 };
 
 /* One request. Exactly one of resp/sink receives a successful body (or
@@ -40,7 +60,7 @@ struct eng_req {
 	struct bbuf *resp;
 	const struct bsink *sink;
 	bool ignore_cancel;     /* clean-up requests */
-	bool no_timeout_limit;  /* long transfers */
+	enum eng_limit limit;
 	struct curl_slist *extra_headers;
 	/* filled in */
 	long status;
@@ -61,9 +81,14 @@ int eng_curl_error(struct bld_engine *e, CURLcode rc, const char *errbuf, const 
 /* Error for an HTTP failure status with body text. */
 int eng_http_error(struct bld_engine *e, const char *what, long status, const char *body,
 		   struct berr **err);
-/* GET/POST expecting JSON; *out owns the parsed document. */
+/* GET/POST expecting JSON; *out owns the parsed document. eng_json is
+ * ENG_LIMIT_QUICK. */
 int eng_json(struct bld_engine *e, const char *method, const char *path, const char *body,
 	     cJSON **out, struct berr **err);
+int eng_json_limit(struct bld_engine *e, const char *method, const char *path, const char *body,
+		   enum eng_limit limit, cJSON **out, struct berr **err);
+/* ENG_LIMIT_QUICK total in seconds, for the attach handshake */
+long eng_request_timeout(const struct bld_engine *e);
 /* URL-escape a query value; caller frees. */
 char *eng_escape(const char *s);
 

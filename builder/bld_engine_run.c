@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -240,7 +241,7 @@ int bld_engine_ensure_parent(struct bld_engine *e, const struct img_image *paren
 			struct eng_req r;
 			eng_req_init(&r, "POST", "/images/load?quiet=1");
 			r.upload_fd = fd;
-			r.no_timeout_limit = true;
+			r.limit = ENG_LIMIT_BULK;
 			struct bbuf b = BBUF_INIT;
 			b.limit = BLD_ENGINE_JSON_MAX;
 			r.resp = &b;
@@ -481,6 +482,10 @@ static int attach_and_start(struct bld_engine *e, const char *id,
 	int running = 1, ret = 0;
 	bool started = false;
 	CURLcode result = CURLE_OK;
+	/* the stream itself lasts as long as the command (no bound, only
+	 * cancel), but its response headers come at once: a quick-call bound */
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (running) {
 		if (curl_multi_perform(m, &running) != CURLM_OK) {
 			ret = berr_set(err, BERR_INTERNAL, "libcurl multi interface failed");
@@ -490,11 +495,19 @@ static int attach_and_start(struct bld_engine *e, const char *id,
 			ret = berr_set(err, BERR_FAILED, "interrupted");
 			break;
 		}
-		if (!started && a.headers_done && running) {
-			if (a.status != 200 && a.status != 101) {
-				/* let the error body arrive */
-				continue;
+		if (!a.headers_done && running) {
+			struct timespec t;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			long limit = eng_request_timeout(e);
+			if (t.tv_sec - t0.tv_sec >= limit) {
+				ret = berr_set(err, BERR_NETWORK, "POST %s: the engine at '%s' did not answer "
+					       "within %ld s (it stalled; BERTH_ENGINE_TIMEOUT sets the limit)",
+					       path, bld_engine_url(e), limit);
+				break;
 			}
+		}
+		/* a failure status: let the error body arrive */
+		if (!started && a.headers_done && running && (a.status == 200 || a.status == 101)) {
 			struct eng_req r;
 			_cleanup_free_ char *sp = xasprintf("/containers/%s/start", id);
 			eng_req_init(&r, "POST", sp);
@@ -688,7 +701,7 @@ static int export_layer(struct bld_engine *e, const char *image_id, const struct
 	_cleanup_free_ char *p = xasprintf("/images/%s/get", q);
 	struct eng_req r;
 	eng_req_init(&r, "GET", p);
-	r.no_timeout_limit = true;
+	r.limit = ENG_LIMIT_STREAM;
 	struct bsink sink = { .write = sock_sink_write, .ctx = &sv[0] };
 	r.sink = &sink;
 	struct berr *herr = NULL;
@@ -697,12 +710,15 @@ static int export_layer(struct bld_engine *e, const char *image_id, const struct
 	pthread_join(t, NULL);
 	close(sv[0]);
 	close(sv[1]);
-	if (x.err) {
-		/* the reader's error explains a broken stream best */
+	if (x.err && !(ret < 0 && herr && herr->code == BERR_NETWORK)) {
+		/* the reader's error explains a broken stream best, unless the
+		 * transfer itself failed (stall, cut connection): then the reader
+		 * only saw the end we made */
 		berr_free(herr);
 		*err = x.err;
 		ret = -1;
 	} else if (ret < 0) {
+		berr_free(x.err);
 		*err = herr;
 	}
 	if (ret == 0 && !x.found)
@@ -820,7 +836,8 @@ static int do_run(struct bld_engine *e, const struct bld_engine_facts *f,
 	_cleanup_free_ char *wpath = xasprintf("/containers/%s/wait", st->container);
 	struct eng_req wr;
 	eng_req_init(&wr, "POST", wpath);
-	wr.no_timeout_limit = true;
+	/* as long as the command runs; the cancel pipe ends it early */
+	wr.limit = ENG_LIMIT_BLOCKING;
 	struct bbuf wb = BBUF_INIT;
 	wb.limit = BLD_ENGINE_JSON_MAX;
 	wr.resp = &wb;
@@ -847,7 +864,7 @@ static int do_run(struct bld_engine *e, const struct bld_engine_facts *f,
 	_cleanup_free_ char *commit = xasprintf("/commit?container=%s&comment=%s&pause=false",
 						st->container, qc);
 	_cleanup_cjson_ cJSON *mj = NULL;
-	if (eng_json(e, "POST", commit, "{}", &mj, err) < 0)
+	if (eng_json_limit(e, "POST", commit, "{}", ENG_LIMIT_BULK, &mj, err) < 0)
 		return berr_wrap(err, "commit the RUN container");
 	const char *img = eng_jstr(mj, "Id");
 	if (!img || strlen(img) >= sizeof(st->committed))

@@ -42,9 +42,13 @@ static void print_text(const struct img_fsck_report *r, const char *dir, bool re
 		       "temp files may be in use\n");
 	if (r->orphans_kept)
 		printf("note: orphaned blobs kept: the store has errors, fix them first\n");
-	printf("%s: %llu blobs (%llu bytes) verified, %zu images, %zu errors, %zu reclaimable",
-	       dir, (unsigned long long)r->blobs, (unsigned long long)r->bytes, r->images,
-	       r->n_errors, r->n_garbage);
+	printf("%s: %llu blobs (%llu bytes) verified, ", dir, (unsigned long long)r->blobs,
+	       (unsigned long long)r->bytes);
+	if (r->cache)
+		printf("%zu cache records, ", r->records);
+	else
+		printf("%zu images, ", r->images);
+	printf("%zu errors, %zu reclaimable", r->n_errors, r->n_garbage);
 	if (r->remote)
 		printf(", %zu remote layers (lazy)", r->remote);
 	if (repair)
@@ -52,7 +56,7 @@ static void print_text(const struct img_fsck_report *r, const char *dir, bool re
 	putchar('\n');
 }
 
-static void print_json(const struct img_fsck_report *r, const char *dir)
+static cJSON *report_json(const struct img_fsck_report *r, const char *dir)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "layout", dir);
@@ -63,6 +67,8 @@ static void print_json(const struct img_fsck_report *r, const char *dir)
 	cJSON_AddBoolToObject(o, "writersActive", r->writers_active);
 	cJSON_AddNumberToObject(o, "reclaimed", (double)r->reclaimed);
 	cJSON_AddNumberToObject(o, "remoteLayers", (double)r->remote);
+	if (r->cache)
+		cJSON_AddNumberToObject(o, "cacheRecords", (double)r->records);
 	cJSON *errs = cJSON_AddArrayToObject(o, "errors");
 	cJSON *garb = cJSON_AddArrayToObject(o, "garbage");
 	for (size_t i = 0; i < r->n; i++) {
@@ -80,10 +86,18 @@ static void print_json(const struct img_fsck_report *r, const char *dir)
 			cJSON_AddItemToArray(garb, e);
 		}
 	}
-	char *s = cJSON_Print(o);
-	puts(s);
-	free(s);
-	cJSON_Delete(o);
+	return o;
+}
+
+/* fsck of one layout; *rc becomes 1 when it has errors */
+static int check(const char *dir, enum img_store_mode mode, bool repair,
+		 struct img_fsck_report **out, struct berr **err)
+{
+	_cleanup_img_store_ struct img_store *s = NULL;
+	if (img_store_open(dir, mode, &s, err) < 0)
+		return -1;
+	struct img_fsck_opts o = { .repair = repair };
+	return img_fsck(s, &o, out, err);
 }
 
 static int run(int argc, char **argv)
@@ -117,7 +131,6 @@ static int run(int argc, char **argv)
 	if (optind < argc && root)
 		return cli_usage_error(&cmd, "--root and LAYOUT are mutually exclusive");
 	struct berr *err = NULL;
-	_cleanup_img_store_ struct img_store *s = NULL;
 	_cleanup_free_ char *dir = NULL;
 	if (optind < argc)
 		dir = xstrdup(argv[optind]);
@@ -137,18 +150,37 @@ static int run(int argc, char **argv)
 	if (optind >= argc && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && lstat(lf, &st) < 0 &&
 	    errno == ENOENT)
 		mode = IMG_STORE_CREATE;
-	if (img_store_open(dir, mode, &s, &err) < 0)
+	struct img_fsck_report *r = NULL, *cr = NULL;
+	if (check(dir, mode, repair, &r, &err) < 0)
 		return cli_report(err);
-	struct img_fsck_opts o = { .repair = repair };
-	struct img_fsck_report *r = NULL;
-	if (img_fsck(s, &o, &r, &err) < 0)
-		return cli_report(err);
-	if (json)
-		print_json(r, dir);
-	else
+	/* berth's own store: the build cache store beside it too (its blobs
+	 * and the cache records that reference them), when a build made one */
+	_cleanup_free_ char *cdir = NULL;
+	if (optind >= argc) {
+		_cleanup_free_ char *rt = root ? xstrdup(root) : img_local_root();
+		cdir = xasprintf("%s/cache/blobs", rt);
+		_cleanup_free_ char *cl = xasprintf("%s/oci-layout", cdir);
+		if (lstat(cl, &st) == 0 && check(cdir, IMG_STORE_OPEN, repair, &cr, &err) < 0) {
+			img_fsck_report_free(r);
+			return cli_report(err);
+		}
+	}
+	if (json) {
+		cJSON *o = report_json(r, dir);
+		if (cr)
+			cJSON_AddItemToObject(o, "cache", report_json(cr, cdir));
+		char *txt = cJSON_Print(o);
+		puts(txt);
+		free(txt);
+		cJSON_Delete(o);
+	} else {
 		print_text(r, dir, repair);
-	int rc = r->n_errors ? 1 : 0;
+		if (cr)
+			print_text(cr, cdir, repair);
+	}
+	int rc = r->n_errors || (cr && cr->n_errors) ? 1 : 0;
 	img_fsck_report_free(r);
+	img_fsck_report_free(cr);
 	return rc;
 }
 
@@ -165,6 +197,10 @@ static const struct cli_command cmd = {
 		 "recorded: counted as remote layers). Corrupt blobs, unparseable objects, missing blobs and\n"
 		 "size mismatches are errors (exit 1). Unreferenced blobs and stale temp files\n"
 		 "of interrupted writes are reclaimable garbage: listed, exit 0.\n"
+		 "Without LAYOUT the build cache is checked too: the blobs of its store\n"
+		 "(cache/blobs) and the cache records that reference them (a record that does\n"
+		 "not parse, or names a missing blob, is an error; blobs no record or image\n"
+		 "references are reclaimable).\n"
 		 "\n"
 		 "Options:\n"
 		 "      --repair         remove the garbage (waits for writers to finish);\n"

@@ -417,6 +417,124 @@ static void walk_index(struct walk *w, const struct img_index *x)
 				w->sc->b[i].marked = true;
 }
 
+/* ---------- the builder's cache (records + the cache store) ---------- */
+
+/* Builder cache records (builder/bld_build.c): $BERTH_ROOT/cache/keys/<hex>
+ * holding "empty\n" or "<mediaType> <digest> <size> <diffID>\n"; the blobs
+ * they name are in the cache store $BERTH_ROOT/cache/blobs. */
+#define GC_CACHE_REC_MAX 4096
+
+struct cache_rec {
+	char *name;             /* file name in keys/ */
+	bool tmp;               /* temp file of an interrupted record write */
+	bool bad;               /* not a record (name, type or content) */
+	char *why;              /* for bad */
+	bool empty;             /* "empty": no blob */
+	struct img_descriptor d; /* the layer blob */
+	int64_t mtime;          /* last written or used (a hit touches it) */
+	uint64_t size;
+};
+
+struct cache_recs {
+	char *dir;              /* .../cache/keys */
+	struct cache_rec *v;
+	size_t n;
+};
+
+static void cache_recs_clear(struct cache_recs *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].name);
+		free(c->v[i].why);
+		img_descriptor_clear(&c->v[i].d);
+	}
+	free(c->v);
+	free(c->dir);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ROOT when `s` is a builder cache store, ROOT/cache/blobs (berth's own
+ * under $BERTH_ROOT or another root's, named by --root or as a LAYOUT),
+ * else NULL. */
+static char *cache_root_of(struct img_store *s)
+{
+	_cleanup_free_ char *real = realpath(img_store_dir(s), NULL);
+	static const char tail[] = "/cache/blobs";
+	size_t n = real ? strlen(real) : 0;
+	if (n <= sizeof(tail) - 1 || strcmp(real + n - (sizeof(tail) - 1), tail) != 0)
+		return NULL;
+	return xstrndup(real, n - (sizeof(tail) - 1));
+}
+
+static int load_cache_recs(const char *root, struct cache_recs *c, struct berr **err)
+{
+	memset(c, 0, sizeof(*c));
+	c->dir = xasprintf("%s/cache/keys", root);
+	char **names = NULL;
+	size_t n = 0;
+	if (list_dir(c->dir, &names, &n, err) < 0) {
+		if (*err && (*err)->code == BERR_NOTFOUND) {
+			berr_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	c->v = xcalloc(n ? n : 1, sizeof(*c->v));
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", c->dir, names[i]);
+		struct stat st;
+		if (lstat(p, &st) < 0)
+			continue; /* raced with a writer's rename */
+		struct cache_rec *r = &c->v[c->n++];
+		r->name = xstrdup(names[i]);
+		r->mtime = st.st_mtime;
+		r->size = (uint64_t)st.st_size;
+		if (S_ISREG(st.st_mode) && strstr(names[i], IMG_STORE_FILE_TMP_INFIX)) {
+			r->tmp = true;
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || !is_hex64(names[i])) {
+			r->bad = true;
+			r->why = xstrdup(S_ISREG(st.st_mode) ? "not a cache record name" : "not a regular file");
+			continue;
+		}
+		_cleanup_bbuf_ struct bbuf rec = BBUF_INIT;
+		struct berr *e = NULL;
+		if (bfile_read_all(p, GC_CACHE_REC_MAX, &rec, &e) < 0) {
+			r->bad = true;
+			r->why = xstrdup(e->msg);
+			berr_free(e);
+			continue;
+		}
+		if (!strcmp(bbuf_str(&rec), "empty\n")) {
+			r->empty = true;
+			continue;
+		}
+		char mt[128], dg[80], di[80], end[2];
+		long long size;
+		struct img_digest dd, dif;
+		if (sscanf(bbuf_str(&rec), "%127s %79s %lld %79s %1s", mt, dg, &size, di, end) != 4 ||
+		    size < 0 || img_digest_parse(dg, "cache record", &dd, &e) < 0 ||
+		    img_digest_parse(di, "cache record", &dif, &e) < 0) {
+			berr_free(e);
+			r->bad = true;
+			r->why = xstrdup("not '<mediaType> <digest> <size> <diffID>'");
+			continue;
+		}
+		r->d.media_type = xstrdup(mt);
+		r->d.digest = dd;
+		r->d.size = size;
+	}
+	free_list(names, n);
+	return 0;
+}
+
+static char *rec_object(const struct cache_recs *c, const struct cache_rec *r)
+{
+	(void)c;
+	return xasprintf("cache record keys/%s", r->name);
+}
+
 static int remove_rel(struct img_store *s, const char *rel, struct berr **err)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s", img_store_dir(s), rel);
@@ -425,12 +543,54 @@ static int remove_rel(struct img_store *s, const char *rel, struct berr **err)
 	return 0;
 }
 
+/* Blobs the images of store `ls` reference (the walk reads its index and
+ * JSON blobs, no layer). False when that walk had errors: the set may be
+ * short, so nothing may be collected on its strength. */
+static bool local_refs(struct img_store *ls, struct img_gc_keep *keep)
+{
+	struct scan sc = { 0 };
+	struct img_fsck_report *fr = xcalloc(1, sizeof(*fr));
+	_cleanup_img_index_ struct img_index *x = NULL;
+	struct berr *e = NULL;
+	bool ok = scan_layout(ls, &sc, fr, &e) == 0 && img_store_load_index(ls, &x, &e) == 0;
+	berr_free(e);
+	if (ok) {
+		struct walk w = { .s = ls, .sc = &sc, .rep = fr };
+		walk_index(&w, x);
+		ok = w.errors == 0;
+		for (size_t i = 0; i < sc.n; i++) {
+			if (!sc.b[i].marked)
+				continue;
+			struct img_digest d;
+			snprintf(d.s, sizeof(d.s), IMG_DIGEST_ALGO ":%s", sc.b[i].hex);
+			img_gc_keep_add(keep, &d);
+		}
+	}
+	scan_clear(&sc);
+	img_fsck_report_free(fr);
+	return ok;
+}
+
 int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck_report **out,
 	     struct berr **err)
 {
 	/* a layout without blobs/ (nothing to lock) has no blob to lose */
 	_cleanup_free_ char *bdir = xasprintf("%s/blobs", img_store_dir(s));
 	bool lockable = access(bdir, F_OK) == 0;
+	/* a build cache store: the images of its local store keep its blobs
+	 * too (as in prune); that store's lock first, the order builds and
+	 * prune take them in */
+	_cleanup_free_ char *croot = cache_root_of(s);
+	_cleanup_img_store_ struct img_store *ls = NULL;
+	if (croot) {
+		_cleanup_free_ char *ldir = xasprintf("%s/images", croot);
+		struct berr *le = NULL;
+		if (img_store_open(ldir, IMG_STORE_OPEN, &ls, &le) < 0) {
+			berr_free(le); /* no local store: nothing references from there */
+		} else if (img_store_lock(ls, IMG_LOCK_SHARED, err) < 0) {
+			return -1;
+		}
+	}
 	if (o->repair && lockable) {
 		if (img_store_lock(s, IMG_LOCK_EXCLUSIVE, err) < 0)
 			return -1;
@@ -455,9 +615,19 @@ int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck
 		add_problem(rep, IMG_FSCK_INVALID, "index.json", 0, "%s", e->msg);
 		berr_free(e);
 	}
+	/* the builder's cache store: its records are references too; read
+	 * before the blob scan for the same reason as index.json (a record is
+	 * written after its blob) */
+	struct cache_recs cr = { 0 };
+	if (croot && load_cache_recs(croot, &cr, err) < 0) {
+		img_fsck_report_free(rep);
+		return -1;
+	}
+	rep->cache = croot != NULL;
 	struct scan sc = { 0 };
 	if (scan_layout(s, &sc, rep, err) < 0) {
 		scan_clear(&sc);
+		cache_recs_clear(&cr);
 		img_fsck_report_free(rep);
 		return -1;
 	}
@@ -465,15 +635,40 @@ int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck
 	 * of dead writers only; hashing can take long: let writers in again */
 	if (!o->repair && img_store_lock_downgrade(s, err) < 0) {
 		scan_clear(&sc);
+		cache_recs_clear(&cr);
 		img_fsck_report_free(rep);
 		return -1;
 	}
 	verify_blobs(s, &sc, rep);
-	struct walk w = { .s = s, .sc = &sc, .rep = rep, .errors = x ? 0 : 1 };
+	struct img_gc_keep lk = { 0 };
+	bool lk_ok = !ls || local_refs(ls, &lk);
+	struct walk w = { .s = s, .sc = &sc, .rep = rep, .errors = x && lk_ok ? 0 : 1,
+			  .keep = &lk };
 	if (x) {
 		rep->images = x->n_manifests;
 		walk_index(&w, x);
 	}
+	for (size_t i = 0; i < cr.n; i++) {
+		const struct cache_rec *r = &cr.v[i];
+		_cleanup_free_ char *obj = rec_object(&cr, r);
+		if (r->tmp) {
+			add_problem(rep, IMG_FSCK_TEMP, obj, r->size, NULL);
+			/* exclusive lock: no build is running, so no record writer */
+			_cleanup_free_ char *p = xasprintf("%s/%s", cr.dir, r->name);
+			if (o->repair && unlink(p) == 0) {
+				rep->v[rep->n - 1].removed = true;
+				rep->reclaimed += r->size;
+			}
+			continue;
+		}
+		rep->records++;
+		if (r->bad)
+			walk_error(&w, IMG_FSCK_INVALID, obj, "%s%s", r->why, "");
+		else if (!r->empty)
+			visit(&w, &r->d, obj, 1);
+	}
+	cache_recs_clear(&cr);
+	free(lk.hex);
 	for (size_t i = 0; i < sc.n; i++) {
 		const struct blobinfo *b = &sc.b[i];
 		if (b->marked || b->bad)
@@ -525,10 +720,6 @@ void img_prune_report_free(struct img_prune_report *r)
 
 static void push(char ***v, size_t *n, const char *s);
 
-/* Builder cache records (builder/bld_build.c): $BERTH_ROOT/cache/keys/<hex>
- * holding "empty\n" or "<mediaType> <digest> <size> <diffID>\n". */
-#define GC_CACHE_REC_MAX 4096
-
 int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struct img_gc_keep *keep,
 		      struct img_prune_report *rep, struct berr **err)
 {
@@ -536,46 +727,96 @@ int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struc
 	_cleanup_free_ char *images = xasprintf("%s/images", root);
 	if (strcmp(img_store_dir(s), images) != 0)
 		return 0; /* the cache belongs to the local store only */
-	_cleanup_free_ char *dir = xasprintf("%s/cache/keys", root);
-	char **names = NULL;
-	size_t n = 0;
-	if (list_dir(dir, &names, &n, err) < 0) {
-		if (*err && (*err)->code == BERR_NOTFOUND) {
-			berr_clear(err);
-			return 0;
+	/* Lock order: the local store, then the cache store (a build takes
+	 * both shared in that order before it touches either), so this
+	 * waits for running builds and cannot deadlock with one. */
+	_cleanup_free_ char *csdir = xasprintf("%s/cache/blobs", root);
+	_cleanup_img_store_ struct img_store *cs = NULL;
+	struct berr *e = NULL;
+	if (img_store_open(csdir, IMG_STORE_OPEN, &cs, &e) < 0) {
+		if (e->code != BERR_NOTFOUND) {
+			*err = e;
+			return -1;
 		}
-		return -1;
+		berr_free(e); /* no build ever ran: records alone, if any */
 	}
+	if (cs && img_store_lock(cs, IMG_LOCK_EXCLUSIVE, err) < 0)
+		return -1;
+	struct cache_recs cr;
+	if (load_cache_recs(root, &cr, err) < 0)
+		return -1;
+	struct img_gc_keep ck = { 0 };
 	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
-		struct stat st;
-		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
-			continue;
+	for (size_t i = 0; i < cr.n && rc == 0; i++) {
+		const struct cache_rec *r = &cr.v[i];
 		/* temp records: the exclusive lock says their writer is gone */
-		bool tmp = strstr(names[i], IMG_STORE_FILE_TMP_INFIX) != NULL;
-		if (tmp || o->all || (o->until > 0 && st.st_mtime < o->until)) {
+		if (r->tmp || o->all || (o->until > 0 && r->mtime < o->until)) {
+			_cleanup_free_ char *p = xasprintf("%s/%s", cr.dir, r->name);
 			if (unlink(p) < 0 && errno != ENOENT) {
 				rc = berr_set_errno(err, BERR_IO, errno, "remove cache record '%s'", p);
 				break;
 			}
-			if (!tmp)
-				push(&rep->cache, &rep->n_cache, names[i]);
-			rep->reclaimed += (uint64_t)st.st_size;
-			continue;
+			if (!r->tmp)
+				push(&rep->cache, &rep->n_cache, r->name);
+			rep->reclaimed += r->size;
+		} else if (!r->bad && !r->empty) {
+			img_gc_keep_add(&ck, &r->d.digest);
 		}
-		struct bbuf rec = BBUF_INIT;
-		struct berr *e = NULL;
-		char mt[128], dg[80];
-		struct img_digest d;
-		if (bfile_read_all(p, GC_CACHE_REC_MAX, &rec, &e) == 0 &&
-		    sscanf(bbuf_str(&rec), "%127s %79s", mt, dg) == 2 &&
-		    img_digest_parse(dg, "cache record", &d, &e) == 0)
-			img_gc_keep_add(keep, &d);
-		berr_free(e);
-		bbuf_release(&rec);
 	}
-	free_list(names, n);
+	cache_recs_clear(&cr);
+	if (rc < 0 || !cs) {
+		free(ck.hex);
+		return rc;
+	}
+	/* the cache store's blobs: kept when a surviving record, the cache
+	 * store's own index or an image of the local store names them */
+	for (size_t i = 0; i < keep->n; i++) {
+		struct img_digest d;
+		snprintf(d.s, sizeof(d.s), IMG_DIGEST_ALGO ":%s", keep->hex[i]);
+		img_gc_keep_add(&ck, &d);
+	}
+	struct scan sc = { 0 };
+	struct img_fsck_report *fr = xcalloc(1, sizeof(*fr));
+	_cleanup_img_index_ struct img_index *x = NULL;
+	rc = -1;
+	if (scan_layout(cs, &sc, fr, err) < 0 || img_store_load_index(cs, &x, err) < 0) {
+		berr_wrap(err, "build cache store '%s'", csdir);
+		goto out;
+	}
+	struct walk w = { .s = cs, .sc = &sc, .rep = fr, .keep = &ck };
+	walk_index(&w, x);
+	if (w.errors > 0) {
+		const struct img_fsck_problem *p = &fr->v[fr->n - w.errors];
+		berr_set(err, BERR_INTEGRITY,
+			 "the build cache store '%s' has errors (%s '%s': %s), none of its blobs "
+			 "collected: run 'berth fsck'", csdir, img_fsck_kind_name(p->kind), p->object,
+			 p->detail ? p->detail : "");
+		goto out;
+	}
+	for (size_t i = 0; i < sc.n; i++) {
+		const struct blobinfo *bl = &sc.b[i];
+		/* whatever its age: the age of cache is its record's, and with
+		 * the exclusive lock no build is running that could still write
+		 * the record for it */
+		if (bl->marked || bl->bad)
+			continue;
+		_cleanup_free_ char *rel = xasprintf("blobs/sha256/%s", bl->hex);
+		if (remove_rel(cs, rel, err) < 0)
+			goto out;
+		_cleanup_free_ char *obj = xasprintf(IMG_DIGEST_ALGO ":%s", bl->hex);
+		push(&rep->cache, &rep->n_cache, obj);
+		rep->reclaimed += bl->size;
+	}
+	for (size_t i = 0; i < sc.nt; i++) {
+		if (remove_rel(cs, sc.t[i].rel, err) < 0)
+			goto out;
+		rep->reclaimed += sc.t[i].size;
+	}
+	rc = 0;
+out:
+	scan_clear(&sc);
+	img_fsck_report_free(fr);
+	free(ck.hex);
 	return rc;
 }
 
@@ -633,11 +874,10 @@ int img_prune(struct img_store *s, const struct img_prune_opts *o, struct img_pr
 	struct scan sc = { 0 };
 	_cleanup_img_index_ struct img_index *x = NULL;
 	int rc = -1;
-	if (img_store_index_edit(s, drop_dangling, &dc, err) < 0 ||
-	    img_gc_cache_hook(s, o, &keep, rep, err) < 0 || scan_layout(s, &sc, fr, err) < 0 ||
+	if (img_store_index_edit(s, drop_dangling, &dc, err) < 0 || scan_layout(s, &sc, fr, err) < 0 ||
 	    img_store_load_index(s, &x, err) < 0)
 		goto out;
-	struct walk w = { .s = s, .sc = &sc, .rep = fr, .keep = &keep };
+	struct walk w = { .s = s, .sc = &sc, .rep = fr };
 	walk_index(&w, x);
 	if (w.errors > 0) {
 		const struct img_fsck_problem *p = &fr->v[fr->n - w.errors];
@@ -663,6 +903,16 @@ int img_prune(struct img_store *s, const struct img_prune_opts *o, struct img_pr
 			goto out;
 		rep->reclaimed += sc.t[i].size;
 	}
+	/* then the build cache, keeping what the images reference */
+	for (size_t i = 0; i < sc.n; i++) {
+		if (!sc.b[i].marked)
+			continue;
+		struct img_digest d;
+		snprintf(d.s, sizeof(d.s), IMG_DIGEST_ALGO ":%s", sc.b[i].hex);
+		img_gc_keep_add(&keep, &d);
+	}
+	if (img_gc_cache_hook(s, o, &keep, rep, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	scan_clear(&sc);

@@ -11,6 +11,12 @@
  *   garbage  orphaned blobs (nothing references them) and stale temp files:
  *            the normal leftovers of an interrupted write, harmless, listed
  *            and removed by --repair / prune.
+ * When the layout is the builder's cache store ($BERTH_ROOT/cache/blobs,
+ * also when named as a LAYOUT), its records ($BERTH_ROOT/cache/keys) are
+ * references too: a record that does not parse is invalid, one naming a
+ * missing blob or the wrong size is an error like a dangling manifest
+ * reference, blobs no record references are orphans, and temp records are
+ * stale temp files.
  * Repair takes the exclusive GC lock, so no berth writer is running and
  * every temp file in the layout is stale; orphans are only removed when the
  * reference walk completed without errors (a blob reachable only through
@@ -59,6 +65,8 @@ struct img_fsck_report {
 	bool orphans_kept;          /* repair refused to collect orphans (walk had errors) */
 	uint64_t reclaimed;         /* bytes removed by repair */
 	size_t remote;              /* references to lazy layers: absent, with a recorded registry source */
+	bool cache;                 /* the layout is the builder's cache store: records checked */
+	size_t records;             /* cache records checked (cache only) */
 };
 void img_fsck_report_free(struct img_fsck_report *r);
 
@@ -86,9 +94,8 @@ struct img_prune_report {
 };
 void img_prune_report_free(struct img_prune_report *r);
 /* Under the exclusive GC lock: drop untagged (dangling) index.json entries,
- * let the cache hook prune cache records and name the blobs they keep,
- * then delete every blob unreachable from index.json or the cache, and
- * stale temp files. */
+ * delete every blob unreachable from index.json and stale temp files, then
+ * prune the build cache (img_gc_cache_hook). */
 int img_prune(struct img_store *s, const struct img_prune_opts *o, struct img_prune_report **out,
 	      struct berr **err);
 
@@ -96,15 +103,24 @@ int img_prune(struct img_store *s, const struct img_prune_opts *o, struct img_pr
 struct img_gc_keep;
 void img_gc_keep_add(struct img_gc_keep *k, const struct img_digest *d);
 
-/* HOOK for the builder's cache, called by img_prune with the exclusive lock
- * held, before blobs are collected; extend it when the cache changes. For
- * the local store it reads the builder's records ($BERTH_ROOT/cache/keys/
- * <hex>, format in builder/bld_build.c): records selected by o->all (all)
- * or o->until (older) are removed (names in rep->cache, bytes in
- * rep->reclaimed), stale record temp files too, and every layer blob a
- * surviving record names is kept (img_gc_keep_add). A removed record only
- * costs a rebuild of its step. RUN --mount=type=cache directories
- * ($BERTH_ROOT/cache/mounts) are not touched. */
+/* The builder's cache, called by img_prune last, with the local store's
+ * exclusive lock held; `keep` holds the blobs the local store's images
+ * reference. Only for the local store ($BERTH_ROOT/images). Takes the
+ * exclusive lock of the cache store $BERTH_ROOT/cache/blobs (builds hold
+ * the local store's and then the cache store's lock shared for their whole
+ * run, so this waits for them), then:
+ *  - records ($BERTH_ROOT/cache/keys/<hex>, format in builder/bld_build.c;
+ *    a cache hit touches its record, so the mtime is the last use): all of
+ *    them with o->all, those not used since o->until, and temp files of
+ *    interrupted record writes are removed (names in rep->cache);
+ *  - the cache store's blobs that no surviving record, no entry of its own
+ *    index.json and no local image (`keep`) references are removed, whatever
+ *    their age (the age of cache is its record's; "sha256:..." in
+ *    rep->cache), and its temp files; not when the cache store has errors
+ *    (BERR_INTEGRITY).
+ * Bytes go to rep->reclaimed. A removed record only costs a rebuild of its
+ * step. RUN --mount=type=cache directories ($BERTH_ROOT/cache/mounts) and
+ * materialised stage trees ($BERTH_ROOT/cache/rootfs) are not touched. */
 int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struct img_gc_keep *keep,
 		      struct img_prune_report *rep, struct berr **err);
 

@@ -90,7 +90,11 @@ for round in 1 2; do
 		alive=0
 		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
 		loops=$((loops + 1))
-		"$BERTH" prune -f >"$TMP/prune.out" 2>&1 || {
+		# every other prune empties the build cache too (-a): the builds
+		# wait for it or miss, never fail
+		popt=()
+		[ $((loops % 2)) = 0 ] && popt=(-a)
+		"$BERTH" prune -f "${popt[@]}" >"$TMP/prune.out" 2>&1 || {
 			pfail=$((pfail + 1))
 			echo "round $round: prune failed: $(cat "$TMP/prune.out")"
 		}
@@ -150,5 +154,17 @@ run "$BERTH" inspect junk:1
 intact=0
 for n in 1 2 3 4; do "$BERTH" save -o "$TMP/o$n.tar" "conc:$n" 2>/dev/null && intact=$((intact + 1)); done
 [ "$intact" = 4 ] && ok "a final prune keeps every tagged image" || fail "prune keeps tagged" "$intact of 4"
+# and the build cache: prune -a while a build runs; the build waits, then
+# succeeds with its digest; both stores fsck clean
+build 1 --no-cache >"$TMP/last.out" 2>"$TMP/last.err" &
+bpid=$!
+"$BERTH" prune -f -a >"$TMP/prune.out" 2>&1; prc=$?
+wait "$bpid"; brc=$?
+[ "$prc" = 0 ] && [ "$brc" = 0 ] && [ "$(cat "$TMP/last.out")" = "${want[1]}" ] &&
+	ok "prune -a beside a running build: both succeed, same digest" ||
+	fail "prune -a beside build" "prune $prc $(cat "$TMP/prune.out"); build $brc $(cat "$TMP/last.err")"
+run "$BERTH" fsck
+[ "$RC" = 0 ] && [[ "$OUT" == *"cache/blobs: "*" 0 errors"* ]] && ok "fsck of both stores clean after the cache prunes" ||
+	fail "final fsck with cache" "rc $RC $OUT"
 
 finish

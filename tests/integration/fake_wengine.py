@@ -19,6 +19,12 @@ LIBARCHIVE.creationtime, fixed mtimes (deterministic for a command line). Each
 generated layer is written to LOGDIR/layer-<diff_id hex>.tar, and every
 request is appended to LOGDIR/requests.jsonl ({"method", "path", "body"}).
 
+Stalls (tests/integration/lying_peers.sh): FAKE_STALL="METHOD REGEX" makes a
+matching request (path without the /vX.Y prefix, with the query) get no
+answer at all, after its body was read; FAKE_STALL_BODY=REGEX makes a
+matching GET send its headers and the first 1000 bytes of the body, then
+nothing.
+
 usage: fake_wengine.py SOCKET INFO_JSON VERSION_JSON LOGDIR
 """
 import gzip
@@ -31,6 +37,7 @@ import socketserver
 import sys
 import tarfile
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
@@ -41,6 +48,9 @@ with open(VERSION, "rb") as f:
     VERSION_BODY = f.read()
 API = json.loads(VERSION_BODY).get("ApiVersion", "1.43")
 MTIME = 1700000000
+STALL = os.environ.get("FAKE_STALL", "").split(" ", 1) if os.environ.get("FAKE_STALL") else None
+STALL_BODY = os.environ.get("FAKE_STALL_BODY") or None
+STALL_SECONDS = 600
 
 lock = threading.Lock()
 images = {}      # id ("sha256:...") -> {"config": bytes, "layers": [diff_id], "tags": set, "labels": {}}
@@ -165,7 +175,22 @@ class H(BaseHTTPRequestHandler):
             except ValueError:
                 rec = raw.decode("latin-1")
         log(method, self.path, rec if path != "/images/load" else {"bytes": len(raw)})
+        full = path + ("?" + u.query if u.query else "")
+        if STALL and STALL[0] == method and re.search(STALL[1], full):
+            log("STALLED", self.path, None)
+            time.sleep(STALL_SECONDS)
         return path, q, raw
+
+    def reply_stalling(self, code, body, ctype):
+        self.send_response(code)
+        self.send_header("API-Version", API)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:1000])
+        self.wfile.flush()
+        log("STALLED", self.path, None)
+        time.sleep(STALL_SECONDS)
 
     def do_GET(self):
         path, q, _ = self.route("GET")
@@ -199,6 +224,8 @@ class H(BaseHTTPRequestHandler):
                 data = docker_archive(iid) if iid else None
             if not data:
                 return self.err(404, "No such image")
+            if STALL_BODY and re.search(STALL_BODY, path):
+                return self.reply_stalling(200, data, "application/x-tar")
             return self.reply(200, data, "application/x-tar")
         self.err(404, "page not found: " + path)
 

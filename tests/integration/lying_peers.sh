@@ -123,4 +123,66 @@ run env BERTH_ENGINE_TIMEOUT=soon "$BERTH" engine info --engine "unix://$D/x.soc
 	fail "bad engine timeout" "$RC $ERR"
 rm -rf "$D"
 
+# --- an engine that stalls in the middle of a build ---
+# Every request but the container wait and the attach stream is bounded:
+# a stalled API call or commit ends by BERTH_ENGINE_TIMEOUT, a load upload or
+# an export body that stops moving by BERTH_ENGINE_STALL_TIMEOUT. The build
+# fails naming the request and the limit, and leaves no container, temp dir or
+# stored object behind. The fake is tests/integration/fake_wengine.py (a
+# Windows engine) with its FAKE_STALL / FAKE_STALL_BODY hooks.
+if [ -x /usr/bin/python3 ]; then
+	WD=$(mktemp -d /tmp/berth-stall.XXXXXX) # short path: unix socket length limit
+	export BERTH_ROOT=$TMP/root-stall BERTH_ENGINE_STALL_TIMEOUT=3
+	"$ROOT/scripts/mk-windows-base" "$TMP" >/dev/null
+	SOURCE_DATE_EPOCH=1700000000 "$BERTH" import --platform windows/amd64 --os-version 10.0.17763.5329 \
+		"$TMP/windows-base.tar" berth-test/win:1809 >/dev/null 2>"$TMP/wimport.err" ||
+		fail "import the Windows base" "$(cat "$TMP/wimport.err")"
+	mkdir -p "$TMP/wctx"
+	printf 'FROM berth-test/win:1809\nRUN echo stalled > out.txt\n' >"$TMP/wctx/Dockerfile"
+	# the image store byte for byte, and the build cache's records (the
+	# stage's own config may be staged as a cache blob before the RUN)
+	store_sum() { (cd "$BERTH_ROOT" && find images cache/blobs/index.json -type f -print0 | sort -z |
+		xargs -0 sha256sum | sha256sum); }
+	# a first build creates the build cache store; stalled builds must add nothing
+	printf 'FROM berth-test/win:1809\nLABEL x=1\n' >"$TMP/wctx/Dockerfile.init"
+	"$BERTH" build -q -f "$TMP/wctx/Dockerfile.init" "$TMP/wctx" >/dev/null 2>&1
+	BEFORE=$(store_sum)
+	stall_build() { # NAME VAR=VALUE: build against a fake engine stalling so; sets RC/ERR, LEFT
+		local s=$WD/$1.sock
+		mkdir -p "$WD/$1"
+		env "$2" /usr/bin/python3 "$ROOT/tests/integration/fake_wengine.py" "$s" \
+			"$ROOT/testdata/engine/ws2019-info.json" "$ROOT/testdata/engine/ws2019-version.json" \
+			"$WD/$1" >"$WD/$1/ready" 2>>"$TMP/eng.log" &
+		local pid=$!
+		for _ in $(seq 1 200); do [ -s "$WD/$1/ready" ] && break; sleep 0.05; done
+		run timeout "$GUARD" "$BERTH" build --executor docker --engine "unix://$s" -t berth-test/stall:1 "$TMP/wctx"
+		# containers the build left in the engine, then temp dirs and
+		# whether the store changed
+		LEFT="$(curl -s --unix-socket "$s" 'http://localhost/containers/json?all=1') $(ls -A "$BERTH_ROOT/cache/tmp" | wc -l)"
+		[ "$(store_sum)" = "$BEFORE" ] || LEFT="$LEFT store-changed"
+		"$BERTH" inspect berth-test/stall:1 >/dev/null 2>&1 && LEFT="$LEFT tagged"
+		grep -q STALLED "$WD/$1/requests.jsonl" || LEFT="$LEFT never-stalled"
+		"$BERTH" fsck >/dev/null 2>&1 || LEFT="$LEFT fsck-unclean"
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	}
+	for c in "load|POST|/images/load|did not answer within 3 s" \
+		"create|POST|^/containers/create|did not answer within 3 s" \
+		"start|POST|/start$|did not answer within 3 s" \
+		"attach|POST|/attach|did not answer within 3 s" \
+		"commit|POST|^/commit|did not answer within 3 s" \
+		"export|BODY|/get$|moved no data for 3 s"; do
+		IFS='|' read -r name method re want <<<"$c"
+		if [ "$method" = BODY ]; then stall_build "$name" "FAKE_STALL_BODY=$re"
+		else stall_build "$name" "FAKE_STALL=$method $re"; fi
+		[ "$RC" = 1 ] && [[ "$ERR" == *"$want"* ]] && [[ "$ERR" == *"${re//[\^\$]/}"* ]] && [ "$LEFT" = "[] 0" ] &&
+			ok "engine: a build whose $name request stalls fails naming it and the limit, leaves nothing" ||
+			fail "engine stall: $name" "rc $RC (124 = hang), left '$LEFT': $ERR"
+	done
+	unset BERTH_ENGINE_STALL_TIMEOUT
+	rm -rf "$WD"
+else
+	skip "engine stalls in a build" "/usr/bin/python3 not installed"
+fi
+
 finish

@@ -299,20 +299,25 @@ static void test_prune(void **state)
 	rmtmp(dir);
 }
 
-/* The cache hook keeps blobs that builder cache records name, and drops
- * the records with --all (then their blobs go too). */
+/* The cache hook keeps the cache-store blobs that builder cache records
+ * name and drops the unreferenced ones; --all drops the records (then
+ * their blobs go too). The local store is not touched. */
 static void test_prune_cache_hook(void **state)
 {
 	(void)state;
 	char *root = xstrdup("/tmp/berth-unit-fsck-root.XXXXXX");
 	assert_non_null(mkdtemp(root));
 	setenv("BERTH_ROOT", root, 1);
-	struct img_store *s = NULL;
+	struct img_store *s = NULL, *cs = NULL;
 	struct berr *err = NULL;
 	assert_int_equal(img_local_open(&s, &err), 0);
-	struct img_digest cached, loose;
-	put_json(s, "cached layer", &cached);
-	put_json(s, "loose", &loose);
+	struct img_digest kept, cached, loose;
+	put_json(s, "local blob", &kept);
+	_cleanup_free_ char *csdir = xasprintf("%s/cache/blobs", root);
+	assert_int_equal(img_store_open(csdir, IMG_STORE_CREATE, &cs, &err), 0);
+	put_json(cs, "cached layer", &cached);
+	put_json(cs, "loose", &loose);
+	img_store_free(cs);
 	_cleanup_free_ char *keys = xasprintf("%s/cache/keys", root);
 	assert_int_equal(bfile_mkdir_p(keys, 0700, &err), 0);
 	_cleanup_free_ char *rec = xasprintf("%s/%064d", keys, 1);
@@ -323,20 +328,36 @@ static void test_prune_cache_hook(void **state)
 	assert_int_equal(bfile_write_atomic(empty, "empty\n", 6, 0644, &err), 0);
 	img_store_free(s);
 
+	/* fsck of the cache store: the record references its blob */
+	assert_int_equal(img_store_open(csdir, IMG_STORE_OPEN, &cs, &err), 0);
+	struct img_fsck_opts fo = { 0 };
+	struct img_fsck_report *fr = NULL;
+	assert_int_equal(img_fsck(cs, &fo, &fr, &err), 0);
+	assert_true(fr->cache);
+	assert_int_equal(fr->records, 2);
+	assert_int_equal(fr->n_errors, 0);
+	assert_int_equal(count_problems(fr, IMG_FSCK_ORPHAN), 1);
+	img_fsck_report_free(fr);
+	img_store_free(cs);
+
 	assert_int_equal(img_local_open(&s, &err), 0);
 	struct img_prune_opts po = { 0 };
 	struct img_prune_report *pr = NULL;
 	assert_int_equal(img_prune(s, &po, &pr, &err), 0);
-	assert_int_equal(pr->n_cache, 0);
-	assert_int_equal(pr->n_blobs, 1);
-	assert_string_equal(pr->blobs[0], loose.s);
+	assert_int_equal(pr->n_blobs, 1); /* the local store's unreferenced blob */
+	assert_string_equal(pr->blobs[0], kept.s);
+	assert_int_equal(pr->n_cache, 1);
+	assert_string_equal(pr->cache[0], loose.s);
 	img_prune_report_free(pr);
-	assert_true(img_store_has_blob(s, &cached));
+	assert_int_equal(img_store_open(csdir, IMG_STORE_OPEN, &cs, &err), 0);
+	assert_true(img_store_has_blob(cs, &cached));
+	assert_false(img_store_has_blob(cs, &loose));
+	img_store_free(cs);
 	po.all = true;
 	assert_int_equal(img_prune(s, &po, &pr, &err), 0);
-	assert_int_equal(pr->n_cache, 2);
-	assert_int_equal(pr->n_blobs, 1);
-	assert_string_equal(pr->blobs[0], cached.s);
+	assert_int_equal(pr->n_blobs, 0);
+	assert_int_equal(pr->n_cache, 3); /* two records, then the blob */
+	assert_string_equal(pr->cache[2], cached.s);
 	img_prune_report_free(pr);
 	assert_int_equal(access(rec, F_OK), -1);
 	img_store_free(s);
