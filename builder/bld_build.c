@@ -280,7 +280,8 @@ static void go_duration(struct bbuf *o, int64_t ns)
 
 /* ------------------------------------------------------------------ */
 /* cache records: $BERTH_ROOT/cache/keys/<hex> = "empty" or
- * "<mediaType> <digest> <size> <diffID>" */
+ * "<mediaType> <digest> <size> <diffID> <made>" (made: when the layer was
+ * made, Unix seconds; records of older versions lack it) */
 
 static char *cache_path(const struct bld *b, const struct img_digest *key)
 {

@@ -420,7 +420,8 @@ static void walk_index(struct walk *w, const struct img_index *x)
 /* ---------- the builder's cache (records + the cache store) ---------- */
 
 /* Builder cache records (builder/bld_build.c): $BERTH_ROOT/cache/keys/<hex>
- * holding "empty\n" or "<mediaType> <digest> <size> <diffID>\n"; the blobs
+ * holding "empty\n" or "<mediaType> <digest> <size> <diffID>[ <made>]\n" (made:
+ * when the layer was made, Unix seconds; older records lack it); the blobs
  * they name are in the cache store $BERTH_ROOT/cache/blobs. */
 #define GC_CACHE_REC_MAX 4096
 
@@ -511,14 +512,21 @@ static int load_cache_recs(const char *root, struct cache_recs *c, struct berr *
 			continue;
 		}
 		char mt[128], dg[80], di[80], end[2];
-		long long size;
+		long long size, made = 0;
 		struct img_digest dd, dif;
-		if (sscanf(bbuf_str(&rec), "%127s %79s %lld %79s %1s", mt, dg, &size, di, end) != 4 ||
+		const char *txt = bbuf_str(&rec);
+		int at = 0, at2 = 0;
+		bool shape = sscanf(txt, "%127s %79s %lld %79s%n", mt, dg, &size, di, &at) == 4;
+		/* an optional fifth number, then nothing */
+		if (shape && sscanf(txt + at, " %lld%n", &made, &at2) == 1)
+			at += at2;
+		shape = shape && sscanf(txt + at, " %1s", end) != 1;
+		if (!shape || made < 0 ||
 		    size < 0 || img_digest_parse(dg, "cache record", &dd, &e) < 0 ||
 		    img_digest_parse(di, "cache record", &dif, &e) < 0) {
 			berr_free(e);
 			r->bad = true;
-			r->why = xstrdup("not '<mediaType> <digest> <size> <diffID>'");
+			r->why = xstrdup("not '<mediaType> <digest> <size> <diffID> [<made>]'");
 			continue;
 		}
 		r->d.media_type = xstrdup(mt);
