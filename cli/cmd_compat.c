@@ -89,9 +89,7 @@ static int compat_check(int argc, char **argv, const char *kbfile)
 		{ "image", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "isolation", required_argument, NULL, 'I' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "releases", required_argument, NULL, 'r' },
-		{ "date", required_argument, NULL, 'd' },
+		COMPAT_REPORT_OPTIONS,
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};

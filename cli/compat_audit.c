@@ -144,9 +144,7 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "fleet", required_argument, NULL, 'F' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "releases", required_argument, NULL, 'r' },
-		{ "date", required_argument, NULL, 'd' },
+		COMPAT_REPORT_OPTIONS,
 		{ "compose", required_argument, NULL, 'C' },
 		{ "workflow", required_argument, NULL, 'W' },
 		{ "repo", required_argument, NULL, 'R' },
