@@ -201,7 +201,6 @@ static cJSON *to_sarif(const struct wc_workloads *wl, const struct wc_placement 
 	cJSON *run = cJSON_CreateObject();
 	cJSON *drv = cJSON_AddObjectToObject(cJSON_AddObjectToObject(run, "tool"), "driver");
 	cJSON_AddStringToObject(drv, "name", "berth");
-	cJSON_AddStringToObject(drv, "informationUri", "https://github.com/berth/berth");
 	cJSON *rules = cJSON_AddArrayToObject(drv, "rules");
 	add_rule(rules, "windows-container-blocked", "A Windows container would not start where it is placed");
 	add_rule(rules, "windows-container-unknown", "Where or how a Windows container runs cannot be determined");
