@@ -7,47 +7,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "common/common.h"
 #include "compat/wc.h"
 #include "cli/compat_audit.h"
 
-DEFINE_CLEANUP_FUNC(struct wc_kb *, wc_kb_free)
-#define _cleanup_kb_ _cleanup_(wc_kb_free_ptr)
-DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
-#define _cleanup_cjson_ _cleanup_(cJSON_Delete_ptr)
-
 static const struct cli_command cmd;
-
-enum fmt { FMT_TEXT, FMT_JSON };
-
-static int parse_format(const char *s, enum fmt *f)
-{
-	if (strcmp(s, "text") == 0)
-		*f = FMT_TEXT;
-	else if (strcmp(s, "json") == 0)
-		*f = FMT_JSON;
-	else
-		return cli_usage_error(&cmd, "invalid --format '%s' (want text or json)", s);
-	return 0;
-}
-
-static int parse_date(const char *s, char out[11])
-{
-	if (!wc_date_valid(s))
-		return cli_usage_error(&cmd, "invalid --date '%s' (want YYYY-MM-DD)", s);
-	snprintf(out, 11, "%s", s);
-	return 0;
-}
-
-static void print_json(cJSON *j)
-{
-	char *s = cJSON_Print(j);
-	if (s) {
-		fputs(s, stdout);
-		fputc('\n', stdout);
-	}
-	free(s);
-}
 
 static cJSON *json_str_or_null(const char *s)
 {
@@ -124,14 +89,12 @@ static int compat_check(int argc, char **argv, const char *kbfile)
 		{ "image", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "isolation", required_argument, NULL, 'I' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "releases", required_argument, NULL, 'r' },
-		{ "date", required_argument, NULL, 'd' },
+		COMPAT_REPORT_OPTIONS,
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *image = NULL, *host = NULL, *iso = "auto";
-	enum fmt fmt = FMT_TEXT;
+	int fmt = CLI_FMT_TEXT;
 	char today[11];
 	wc_today(today);
 	int c;
@@ -140,9 +103,9 @@ static int compat_check(int argc, char **argv, const char *kbfile)
 		case 'i': image = optarg; break;
 		case 'H': host = optarg; break;
 		case 'I': iso = optarg; break;
-		case 'f': if (parse_format(optarg, &fmt)) return 2; break;
+		case 'f': if (cli_parse_format(&cmd, optarg, cli_formats_text_json, &fmt)) return 2; break;
 		case 'r': kbfile = optarg; break;
-		case 'd': if (parse_date(optarg, today)) return 2; break;
+		case 'd': if (cli_parse_date(&cmd, optarg, today)) return 2; break;
 		case 'h': fputs(usage_check, stdout); return 0;
 		default: return cli_usage_error(&cmd, "invalid option for 'compat check'");
 		}
@@ -177,8 +140,8 @@ static int compat_check(int argc, char **argv, const char *kbfile)
 	wc_check(kb, &h, &img, WC_ISO_HYPERV, &v[1]);
 	bool runs = (want_p && wc_level_runs(v[0].level)) || (want_h && wc_level_runs(v[1].level));
 
-	_cleanup_cjson_ cJSON *root = fmt == FMT_JSON ? cJSON_CreateObject() : NULL;
-	FILE *text = fmt == FMT_TEXT ? stdout : NULL;
+	_cleanup_cjson_ cJSON *root = fmt == CLI_FMT_JSON ? cJSON_CreateObject() : NULL;
+	FILE *text = fmt == CLI_FMT_TEXT ? stdout : NULL;
 	cJSON *notes = root ? cJSON_CreateArray() : NULL;
 	char osv[48] = "";
 	if (img.has_version)
@@ -310,7 +273,7 @@ static int compat_check(int argc, char **argv, const char *kbfile)
 		cJSON *res = cJSON_AddObjectToObject(root, "result");
 		cJSON_AddStringToObject(res, "isolation", iso);
 		cJSON_AddBoolToObject(res, "runs", runs);
-		print_json(root);
+		cli_print_json(root);
 	}
 	return runs ? 0 : 1;
 }
@@ -334,7 +297,7 @@ static int compat_releases(int argc, char **argv, const char *kbfile)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
-		case 'd': if (parse_date(optarg, today)) return 2; break;
+		case 'd': if (cli_parse_date(&cmd, optarg, today)) return 2; break;
 		case 'r': kbfile = optarg; break;
 		case 'h': fputs(usage_releases, stdout); return 0;
 		default: return cli_usage_error(&cmd, "invalid option for 'compat releases'");
@@ -402,7 +365,7 @@ static int compat_releases(int argc, char **argv, const char *kbfile)
 		cJSON_AddItemToObject(o, "note", json_str_or_null(r->note));
 		cJSON_AddItemToArray(arr, o);
 	}
-	print_json(root);
+	cli_print_json(root);
 	return 0;
 }
 
@@ -417,11 +380,11 @@ static int compat_explain(int argc, char **argv, const char *kbfile)
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
-	enum fmt fmt = FMT_TEXT;
+	int fmt = CLI_FMT_TEXT;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': if (parse_format(optarg, &fmt)) return 2; break;
+		case 'f': if (cli_parse_format(&cmd, optarg, cli_formats_text_json, &fmt)) return 2; break;
 		case 'r': kbfile = optarg; break;
 		case 'h': fputs(usage_explain, stdout); return 0;
 		default: return cli_usage_error(&cmd, "invalid option for 'compat explain'");
@@ -446,7 +409,7 @@ static int compat_explain(int argc, char **argv, const char *kbfile)
 		return cli_report(err);
 	struct wc_explanation ex[8];
 	size_t n = wc_explain(kb, bbuf_str(&text), ex, ARRAY_SIZE(ex));
-	if (fmt == FMT_JSON) {
+	if (fmt == CLI_FMT_JSON) {
 		_cleanup_cjson_ cJSON *root = cJSON_CreateObject();
 		cJSON *arr = cJSON_AddArrayToObject(root, "matches");
 		for (size_t i = 0; i < n; i++) {
@@ -459,11 +422,11 @@ static int compat_explain(int argc, char **argv, const char *kbfile)
 			cJSON_AddStringToObject(o, "source", ex[i].source);
 			cJSON_AddItemToArray(arr, o);
 		}
-		print_json(root);
+		cli_print_json(root);
 	} else if (n == 0) {
 		printf("no known Windows container error recognised in this text\n");
 	}
-	for (size_t i = 0; i < n && fmt == FMT_TEXT; i++) {
+	for (size_t i = 0; i < n && fmt == CLI_FMT_TEXT; i++) {
 		printf("%s%s [%s]\n", i ? "\n" : "", ex[i].title, ex[i].id);
 		if (ex[i].detail[0])
 			printf("  seen:  %s\n", ex[i].detail);

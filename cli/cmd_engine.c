@@ -19,27 +19,13 @@
 #include "image/img_layer.h"
 #include "compat/wc.h"
 #include "image/img_archive.h"
+#include "cli/cli_util.h"
 
 static const struct cli_command cmd;
-
-DEFINE_CLEANUP_FUNC(struct wc_kb *, wc_kb_free)
-#define _cleanup_kb_ _cleanup_(wc_kb_free_ptr)
-DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
-#define _cleanup_cjson_ _cleanup_(cJSON_Delete_ptr)
 
 /* Longest base-image list line. */
 #define MAX_EXTRA_ENV 256
 #define MAX_MOUNTS 64
-
-static void print_json(cJSON *j)
-{
-	char *s = cJSON_Print(j);
-	if (s) {
-		fputs(s, stdout);
-		fputc('\n', stdout);
-	}
-	free(s);
-}
 
 static void add_str(cJSON *o, const char *k, const char *v)
 {
@@ -114,9 +100,10 @@ static int engine_info(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(&cmd, "unexpected argument '%s'", argv[optind]);
-	bool json = strcmp(fmt, "json") == 0;
-	if (!json && strcmp(fmt, "text") != 0)
-		return cli_usage_error(&cmd, "invalid --format '%s' (want text or json)", fmt);
+	int format;
+	if (cli_parse_format(&cmd, fmt, cli_formats_text_json, &format))
+		return 2;
+	bool json = format == CLI_FMT_JSON;
 	if (ver_file && !info_file)
 		return cli_usage_error(&cmd, "--version-json needs --info-json");
 	if (info_file && url)
@@ -234,7 +221,7 @@ static int engine_info(int argc, char **argv)
 				cJSON_AddStringToObject(b, "note", bd.note);
 			}
 		}
-		print_json(o);
+		cli_print_json(o);
 	} else {
 		printf("Engine:            %s\n", where);
 		if (e)

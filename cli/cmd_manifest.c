@@ -212,27 +212,21 @@ static int run(int argc, char **argv)
 	}
 	if (strcmp(sub, "create") != 0 && strcmp(sub, "push") != 0 && strcmp(sub, "inspect") != 0)
 		return cli_usage_error(&cmd, "unknown subcommand '%s'", sub);
-	struct cli_reg cr;
+	_cleanup_cli_reg_ struct cli_reg cr;
 	cli_reg_init(&cr);
 	bool amend = false, raw = false;
 	struct berr *err = NULL;
 	int c;
 	argc--;
 	argv++;
-	while ((c = getopt_long(argc, argv, "arqu:h", opts, NULL)) != -1) {
-		int h = cli_reg_option(&cr, c, optarg, &err);
-		if (h < 0) {
-			cli_reg_clear(&cr);
-			return cli_report(err);
-		}
-		if (h)
-			continue;
+	while ((c = cli_reg_getopt(&cr, argc, argv, "arqu:h", opts, &err)) != -1) {
 		switch (c) {
+		case REGOPT_BAD_VALUE: return cli_report(err);
 		case 'a': amend = true; break;
 		case 'r': raw = true; break;
 		case 'q': cr.quiet = true; break;
-		case 'h': cli_reg_clear(&cr); cli_print_help(&cmd, stdout); return 0;
-		default: cli_reg_clear(&cr); return cli_usage_error(&cmd, "invalid option");
+		case 'h': cli_print_help(&cmd, stdout); return 0;
+		default: return cli_usage_error(&cmd, "invalid option");
 		}
 	}
 	int n = argc - optind, rc;
@@ -254,7 +248,6 @@ static int run(int argc, char **argv)
 		else
 			rc = do_inspect(&cr, argv[optind], raw);
 	}
-	cli_reg_clear(&cr);
 	return rc;
 }
 

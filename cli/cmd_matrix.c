@@ -9,12 +9,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "common/common.h"
 #include "compat/wc.h"
 #include "compat/wc_matrix.h"
-
-DEFINE_CLEANUP_FUNC(struct wc_kb *, wc_kb_free)
-DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 static const struct cli_command cmd;
 
@@ -53,7 +51,7 @@ static const char *short_name(const struct wc_matrix_row *r)
 
 static void emit_json(const char *dfname, const char *today, const struct wc_matrix *m)
 {
-	_cleanup_(cJSON_Delete_ptr) cJSON *root = cJSON_CreateObject();
+	_cleanup_cjson_ cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "dockerfile", dfname);
 	cJSON_AddStringToObject(root, "date", today);
 	cJSON *p = cJSON_AddArrayToObject(root, "parameters");
@@ -107,10 +105,7 @@ static void emit_json(const char *dfname, const char *today, const struct wc_mat
 	cJSON *nt = cJSON_AddArrayToObject(root, "notes");
 	for (size_t i = 0; i < m->nnotes; i++)
 		cJSON_AddItemToArray(nt, cJSON_CreateString(m->notes[i]));
-	char *s = cJSON_Print(root);
-	if (s)
-		printf("%s\n", s);
-	free(s);
+	cli_print_json(root);
 }
 
 static void yaml_header(const char *dfname, const char *today, const struct wc_matrix *m)
@@ -264,28 +259,20 @@ static int run(int argc, char **argv)
 		case 'F': format = optarg; break;
 		case 'e': o.include_eol = true; break;
 		case 'k': kbfile = optarg; break;
-		case 'd':
-			if (!wc_date_valid(optarg))
-				return cli_usage_error(&cmd, "invalid --date '%s' (want YYYY-MM-DD)", optarg);
-			snprintf(today, sizeof(today), "%s", optarg);
-			break;
+		case 'd': if (cli_parse_date(&cmd, optarg, today)) return 2; break;
 		case 'h': cli_print_help(&cmd, stdout); return 0;
 		default: return cli_usage_error(&cmd, "invalid option");
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error(&cmd, "unexpected argument '%s'", argv[optind]);
-	static const char *const formats[] = { "json", "github", "gitlab", "azure", "k8s" };
-	int fmt = -1;
-	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
-		if (strcmp(format, formats[i]) == 0)
-			fmt = (int)i;
-	if (fmt < 0)
-		return cli_usage_error(&cmd, "invalid --format '%s' (want json, github, gitlab, azure or k8s)",
-				       format);
+	static const char *const formats[] = { "json", "github", "gitlab", "azure", "k8s", NULL };
+	int fmt;
+	if (cli_parse_format(&cmd, format, formats, &fmt))
+		return 2;
 	o.today = today;
 	struct berr *err = NULL;
-	_cleanup_(wc_kb_free_ptr) struct wc_kb *kb = wc_kb_load(kbfile, &err);
+	_cleanup_kb_ struct wc_kb *kb = wc_kb_load(kbfile, &err);
 	if (!kb)
 		return cli_report(err);
 	_cleanup_bbuf_ struct bbuf text = BBUF_INIT;

@@ -27,45 +27,33 @@ static int run(int argc, char **argv)
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_reg cr;
+	_cleanup_cli_reg_ struct cli_reg cr;
 	cli_reg_init(&cr);
 	const char *platform = NULL, *osver = NULL, *output = NULL;
 	bool lazy = false;
 	struct berr *err = NULL;
 	int c, rc = 0;
-	while ((c = getopt_long(argc, argv, "o:qu:h", opts, NULL)) != -1) {
-		int h = cli_reg_option(&cr, c, optarg, &err);
-		if (h < 0) {
-			cli_reg_clear(&cr);
-			return cli_report(err);
-		}
-		if (h)
-			continue;
+	while ((c = cli_reg_getopt(&cr, argc, argv, "o:qu:h", opts, &err)) != -1) {
 		switch (c) {
+		case REGOPT_BAD_VALUE: return cli_report(err);
 		case OPT_PLATFORM: platform = optarg; break;
 		case OPT_OS_VERSION: osver = optarg; break;
 		case OPT_LAZY: lazy = true; break;
 		case 'o': output = optarg; break;
 		case 'q': cr.quiet = true; break;
-		case 'h': cli_reg_clear(&cr); cli_print_help(&cmd, stdout); return 0;
-		default: cli_reg_clear(&cr); return cli_usage_error(&cmd, "invalid option");
+		case 'h': cli_print_help(&cmd, stdout); return 0;
+		default: return cli_usage_error(&cmd, "invalid option");
 		}
 	}
-	if (argc - optind != 1) {
-		cli_reg_clear(&cr);
+	if (argc - optind != 1)
 		return cli_usage_error(&cmd, "expected one image reference");
-	}
-	if (lazy && output) {
-		cli_reg_clear(&cr);
+	if (lazy && output)
 		return cli_usage_error(&cmd, "--lazy and --output exclude each other");
-	}
 	const char *ref = argv[optind];
 	struct img_platform want = { 0 }, *wantp = NULL;
 	if (platform) {
-		if (img_platform_parse(platform, &want, &err) < 0) {
-			cli_reg_clear(&cr);
+		if (img_platform_parse(platform, &want, &err) < 0)
 			return cli_report(err);
-		}
 		wantp = &want;
 	}
 	if (osver) {
@@ -128,7 +116,6 @@ done:
 	img_image_free(img);
 	img_remote_clear(&rem);
 	img_platform_clear(&want);
-	cli_reg_clear(&cr);
 	return rc;
 }
 

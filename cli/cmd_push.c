@@ -45,29 +45,21 @@ static int run(int argc, char **argv)
 		CLI_HELP_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_reg cr;
+	_cleanup_cli_reg_ struct cli_reg cr;
 	cli_reg_init(&cr);
 	struct berr *err = NULL;
 	int c, rc = 0;
-	while ((c = getopt_long(argc, argv, "qu:h", opts, NULL)) != -1) {
-		int h = cli_reg_option(&cr, c, optarg, &err);
-		if (h < 0) {
-			cli_reg_clear(&cr);
-			return cli_report(err);
-		}
-		if (h)
-			continue;
+	while ((c = cli_reg_getopt(&cr, argc, argv, "qu:h", opts, &err)) != -1) {
 		switch (c) {
+		case REGOPT_BAD_VALUE: return cli_report(err);
 		case 'q': cr.quiet = true; break;
-		case 'h': cli_reg_clear(&cr); cli_print_help(&cmd, stdout); return 0;
-		default: cli_reg_clear(&cr); return cli_usage_error(&cmd, "invalid option");
+		case 'h': cli_print_help(&cmd, stdout); return 0;
+		default: return cli_usage_error(&cmd, "invalid option");
 		}
 	}
 	int nargs = argc - optind;
-	if (nargs != 1 && nargs != 2) {
-		cli_reg_clear(&cr);
+	if (nargs != 1 && nargs != 2)
 		return cli_usage_error(&cmd, "expected [SOURCE] NAME[:TAG]");
-	}
 	const char *src = argv[optind];
 	const char *ref = argv[argc - 1];
 	_cleanup_img_registry_ struct img_registry *reg = NULL;
@@ -96,7 +88,6 @@ done:
 	img_descriptor_clear(&d);
 	img_image_free(img);
 	img_remote_clear(&rem);
-	cli_reg_clear(&cr);
 	return rc;
 }
 

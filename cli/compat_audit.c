@@ -8,14 +8,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/compat_audit.h"
 #include "common/common.h"
 #include "compat/wc.h"
 #include "compat/wc_fleet.h"
 
-DEFINE_CLEANUP_FUNC(struct wc_kb *, wc_kb_free)
 DEFINE_CLEANUP_FUNC(struct wc_fleet *, wc_fleet_free)
-DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 static const char *usage_audit =
 	"Usage: berth compat audit --image SRC --fleet FILE [--format text|json]\n"
@@ -145,9 +144,7 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "fleet", required_argument, NULL, 'F' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "releases", required_argument, NULL, 'r' },
-		{ "date", required_argument, NULL, 'd' },
+		COMPAT_REPORT_OPTIONS,
 		{ "compose", required_argument, NULL, 'C' },
 		{ "workflow", required_argument, NULL, 'W' },
 		{ "repo", required_argument, NULL, 'R' },
@@ -155,8 +152,7 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *image = NULL, *fleet = NULL, *compose = NULL, *workflow = NULL, *repo = NULL;
-	const char *format = "text";
-	bool json = false;
+	int fmt = CLI_FMT_TEXT;
 	char today[11];
 	wc_today(today);
 	int c;
@@ -165,22 +161,14 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		case 'i': image = optarg; break;
 		case 'F': fleet = optarg; break;
 		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				json = true;
-			else if (strcmp(optarg, "text") != 0 && strcmp(optarg, "sarif") != 0)
-				return cli_usage_error(cmd, "invalid --format '%s' (want text, json or sarif)",
-						       optarg);
-			format = optarg;
+			if (cli_parse_format(cmd, optarg, cli_formats_text_json_sarif, &fmt))
+				return 2;
 			break;
 		case 'C': compose = optarg; break;
 		case 'W': workflow = optarg; break;
 		case 'R': repo = optarg; break;
 		case 'r': kbfile = optarg; break;
-		case 'd':
-			if (!wc_date_valid(optarg))
-				return cli_usage_error(cmd, "invalid --date '%s' (want YYYY-MM-DD)", optarg);
-			snprintf(today, sizeof(today), "%s", optarg);
-			break;
+		case 'd': if (cli_parse_date(cmd, optarg, today)) return 2; break;
 		case 'h': fputs(usage_audit, stdout); return 0;
 		default: return cli_usage_error(cmd, "invalid option for 'compat audit'");
 		}
@@ -197,14 +185,15 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 		if (workflow && fleet)
 			return cli_usage_error(cmd, "--fleet does not apply to --workflow (runners come "
 					       "from the knowledge base)");
-		return cli_compat_workloads(compose, workflow, repo, fleet, format, kbfile, today);
+		return cli_compat_workloads(compose, workflow, repo, fleet,
+					    cli_formats_text_json_sarif[fmt], kbfile, today);
 	}
-	if (strcmp(format, "sarif") == 0)
+	if (fmt == CLI_FMT_SARIF)
 		return cli_usage_error(cmd, "--format sarif needs --compose or --workflow");
 	if (!image || !fleet)
 		return cli_usage_error(cmd, "'compat audit' needs --image and --fleet");
 	struct berr *err = NULL;
-	_cleanup_(wc_kb_free_ptr) struct wc_kb *kb = wc_kb_load(kbfile, &err);
+	_cleanup_kb_ struct wc_kb *kb = wc_kb_load(kbfile, &err);
 	if (!kb)
 		return cli_report(err);
 	struct wc_image img;
@@ -223,8 +212,8 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 	scheduling_snippet(&a, arch, &snip);
 	int rc = a.process_ok + a.hyperv_ok > 0 ? 0 : 1;
 
-	if (json) {
-		_cleanup_(cJSON_Delete_ptr) cJSON *root = cJSON_CreateObject();
+	if (fmt == CLI_FMT_JSON) {
+		_cleanup_cjson_ cJSON *root = cJSON_CreateObject();
 		cJSON *ji = cJSON_AddObjectToObject(root, "image");
 		cJSON_AddStringToObject(ji, "input", image);
 		cJSON_AddStringToObject(ji, "source", desc);
@@ -303,10 +292,7 @@ int cli_compat_audit(int argc, char **argv, const char *kbfile, const struct cli
 			cJSON_AddItemToArray(jn, o);
 		}
 		cJSON_AddStringToObject(root, "scheduling", bbuf_str(&snip));
-		char *s = cJSON_Print(root);
-		if (s)
-			printf("%s\n", s);
-		free(s);
+		cli_print_json(root);
 		wc_audit_release(&a);
 		return rc;
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/compat_audit.h"
 #include "common/common.h"
 #include "compat/wc.h"
@@ -17,8 +18,6 @@
 
 DEFINE_CLEANUP_FUNC(struct wc_workloads *, wc_workloads_free)
 DEFINE_CLEANUP_FUNC(struct wc_fleet *, wc_fleet_free)
-DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
-DEFINE_CLEANUP_FUNC(struct wc_kb *, wc_kb_free)
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -202,7 +201,6 @@ static cJSON *to_sarif(const struct wc_workloads *wl, const struct wc_placement 
 	cJSON *run = cJSON_CreateObject();
 	cJSON *drv = cJSON_AddObjectToObject(cJSON_AddObjectToObject(run, "tool"), "driver");
 	cJSON_AddStringToObject(drv, "name", "berth");
-	cJSON_AddStringToObject(drv, "informationUri", "https://github.com/berth/berth");
 	cJSON *rules = cJSON_AddArrayToObject(drv, "rules");
 	add_rule(rules, "windows-container-blocked", "A Windows container would not start where it is placed");
 	add_rule(rules, "windows-container-unknown", "Where or how a Windows container runs cannot be determined");
@@ -288,7 +286,7 @@ int cli_compat_workloads(const char *compose, const char *workflow, const char *
 			 const char *format, const char *kbfile, const char *today)
 {
 	struct berr *err = NULL;
-	_cleanup_(wc_kb_free_ptr) struct wc_kb *kb = wc_kb_load(kbfile, &err);
+	_cleanup_kb_ struct wc_kb *kb = wc_kb_load(kbfile, &err);
 	if (!kb)
 		return cli_report(err);
 	_cleanup_(wc_fleet_free_ptr) struct wc_fleet *f = NULL;
@@ -322,12 +320,9 @@ int cli_compat_workloads(const char *compose, const char *workflow, const char *
 	if (strcmp(format, "text") == 0) {
 		print_text(wl, f, &p);
 	} else {
-		_cleanup_(cJSON_Delete_ptr) cJSON *root = strcmp(format, "sarif") == 0 ? to_sarif(wl, &p)
-										       : to_json(wl, f, &p, today);
-		char *s = cJSON_Print(root);
-		if (s)
-			printf("%s\n", s);
-		free(s);
+		_cleanup_cjson_ cJSON *root = strcmp(format, "sarif") == 0 ? to_sarif(wl, &p)
+									   : to_json(wl, f, &p, today);
+		cli_print_json(root);
 	}
 	rc = p.blocked ? 1 : 0;
 	wc_placement_release(&p);

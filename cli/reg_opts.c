@@ -30,9 +30,15 @@ void cli_reg_init(struct cli_reg *c)
 void cli_reg_clear(struct cli_reg *c)
 {
 	free(c->insecure);
+	c->insecure = NULL;
+	c->n_insecure = 0;
+	c->o.insecure_hosts = NULL;
+	c->o.n_insecure = 0;
 	if (c->password) {
 		explicit_bzero(c->password, strlen(c->password));
 		free(c->password);
+		c->password = NULL;
+		c->o.password = NULL;
 	}
 	free((char *)c->o.cred_domain);
 	c->o.cred_domain = NULL;
@@ -98,6 +104,20 @@ int cli_reg_option(struct cli_reg *c, int opt, const char *arg, struct berr **er
 	default:
 		return 0;
 	}
+}
+
+int cli_reg_getopt(struct cli_reg *c, int argc, char **argv, const char *shortopts,
+		   const struct option *longopts, struct berr **err)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int h = cli_reg_option(c, opt, optarg, err);
+		if (h < 0)
+			return REGOPT_BAD_VALUE;
+		if (!h)
+			return opt;
+	}
+	return -1;
 }
 
 static void short_digest(const char *d, char out[13])

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include "common/berr.h"
+#include "common/cleanup.h"
 #include "image/img_registry.h"
 
 /* getopt_long codes for the shared options (beyond any short option) */
@@ -16,6 +17,7 @@ enum {
 	REGOPT_PASSWORD_STDIN,
 	REGOPT_RETRIES,
 	REGOPT_CHUNK_SIZE,
+	REGOPT_BAD_VALUE,       /* cli_reg_getopt: a shared option's value is bad */
 };
 
 #define REG_LONG_OPTIONS                                                      \
@@ -45,6 +47,15 @@ struct cli_reg {
 	bool quiet;
 	bool to_stderr;  /* progress lines on stderr (build), else stdout */
 };
+
+/* getopt_long that handles the shared options itself: returns the next
+ * option that is the command's own (as getopt_long does, '?' included), -1
+ * after the last option, or REGOPT_BAD_VALUE when a shared option's value is
+ * bad (message in *err). */
+int cli_reg_getopt(struct cli_reg *c, int argc, char **argv, const char *shortopts,
+		   const struct option *longopts, struct berr **err);
+/* cli_reg_clear() at the end of the scope (clearing twice is harmless) */
+#define _cleanup_cli_reg_ _cleanup_(cli_reg_clear)
 
 void cli_reg_init(struct cli_reg *c);
 /* Handle one shared option; returns 1 if handled, 0 if not ours, -1 on a

@@ -19,6 +19,7 @@
 #include "compat/wc_yaml.h"
 
 DEFINE_CLEANUP_FUNC(struct wc_yaml *, wc_yaml_free)
+DEFINE_CLEANUP_FUNC(struct wc_workloads *, wc_workloads_free)
 
 #define MAX_WORDS 512           /* words of one shell command considered */
 #define SCRIPT_MAX_LINES 100000
@@ -374,12 +375,60 @@ static void resolve_build(struct wc_workload *w, const char *root, bool containe
 	w->image_written = xstrdup(base);
 }
 
-/* ---- compose ------------------------------------------------------- */
+/* ---- shared by the compose and workflow loaders -------------------- */
 
-static int yaml_type_error(struct wc_yaml *y, const yaml_node_t *n, const char *what, struct berr **err)
+/* A node of the wrong type (or a missing one: an empty document has no root)
+ * -> "FILE:LINE:COL: what", at 1:1 when there is no node. */
+static int wc_yaml_err_at(struct wc_yaml *y, const yaml_node_t *n, const char *what,
+			  struct berr **err)
 {
-	return berr_set_at(err, BERR_INPUT, y->name, wc_yaml_line(n), wc_yaml_col(n), "%s", what);
+	return berr_set_at(err, BERR_INPUT, y->name, n ? wc_yaml_line(n) : 1, n ? wc_yaml_col(n) : 1,
+			   "%s", what);
 }
+
+static int wc_yaml_need_map(struct wc_yaml *y, const yaml_node_t *n, const char *what,
+			    struct berr **err)
+{
+	return wc_yaml_is_map(n) ? 0 : wc_yaml_err_at(y, n, what, err);
+}
+
+/* What both loaders require of a document: a mapping root holding a mapping
+ * under `key` (compose services, workflow jobs). */
+struct wc_yaml_top {
+	const char *format;       /* wc_workloads.format */
+	const char *key;
+	const char *not_map;      /* the root is not a mapping */
+	const char *no_key;       /* the root has no `key` mapping */
+};
+
+static const struct wc_yaml_top top_compose = {
+	"compose", "services", "a compose file must be a mapping",
+	"a compose file needs a 'services' mapping"
+};
+static const struct wc_yaml_top top_workflow = {
+	"workflow", "jobs", "a workflow must be a mapping", "a workflow needs a 'jobs' mapping"
+};
+
+/* Load the document and check its shape; returns the (empty) workload list. */
+static struct wc_workloads *load_top(const char *data, size_t len, const char *name,
+				     const struct wc_yaml_top *t, struct wc_yaml **y, yaml_node_t **root,
+				     yaml_node_t **items, struct berr **err)
+{
+	if (wc_yaml_load(data, len, name, y, err) < 0)
+		return NULL;
+	*root = wc_yaml_root(*y);
+	if (wc_yaml_need_map(*y, *root, t->not_map, err) < 0)
+		return NULL;
+	*items = wc_yaml_get(*y, *root, t->key);
+	if (wc_yaml_need_map(*y, *items, t->no_key, err) < 0)
+		return NULL;
+	struct wc_workloads *wl = xcalloc(1, sizeof(*wl));
+	wl->file = xstrdup(name);
+	wl->format = t->format;
+	return wl;
+}
+
+/* ---- compose ------------------------------------------------------- */
 
 static void set_interp(struct wc_workload *w, char **dst, const char *s)
 {
@@ -390,8 +439,8 @@ static void set_interp(struct wc_workload *w, char **dst, const char *s)
 static int compose_service(struct wc_yaml *y, struct wc_workloads *wl, const char *name,
 			   const yaml_node_t *key, yaml_node_t *svc, const char *base_dir, struct berr **err)
 {
-	if (!wc_yaml_is_map(svc))
-		return yaml_type_error(y, svc, "a service must be a mapping", err);
+	if (wc_yaml_need_map(y, svc, "a service must be a mapping", err) < 0)
+		return -1;
 	struct wc_workload *w = add_wl(wl, WC_WL_SERVICE, err);
 	if (!w)
 		return -1;
@@ -400,7 +449,7 @@ static int compose_service(struct wc_yaml *y, struct wc_workloads *wl, const cha
 	yaml_node_t *img = wc_yaml_get(y, svc, "image");
 	if (img && !wc_yaml_is_null(img)) {
 		if (!wc_yaml_str(img))
-			return yaml_type_error(y, img, "'image' must be a string", err);
+			return wc_yaml_err_at(y, img, "'image' must be a string", err);
 		w->image_written = xstrdup(wc_yaml_str(img));
 		set_interp(w, &w->image, w->image_written);
 		w->pos = pos_of(img);
@@ -417,11 +466,11 @@ static int compose_service(struct wc_yaml *y, struct wc_workloads *wl, const cha
 	yaml_node_t *plc = wc_yaml_get(y, dep, "placement");
 	yaml_node_t *cons = wc_yaml_get(y, plc, "constraints");
 	if (cons && !wc_yaml_is_null(cons) && !wc_yaml_is_seq(cons))
-		return yaml_type_error(y, cons, "'deploy.placement.constraints' must be a list", err);
+		return wc_yaml_err_at(y, cons, "'deploy.placement.constraints' must be a list", err);
 	for (size_t i = 0; i < wc_yaml_seq_len(cons); i++) {
 		yaml_node_t *c = wc_yaml_seq_at(y, cons, i);
 		if (!wc_yaml_str(c))
-			return yaml_type_error(y, c, "a placement constraint must be a string", err);
+			return wc_yaml_err_at(y, c, "a placement constraint must be a string", err);
 		w->cons = xreallocarray(w->cons, w->ncons + 1, sizeof(*w->cons));
 		struct wc_constraint *ct = &w->cons[w->ncons++];
 		memset(ct, 0, sizeof(*ct));
@@ -461,7 +510,7 @@ static int compose_service(struct wc_yaml *y, struct wc_workloads *wl, const cha
 				}
 			}
 		} else {
-			return yaml_type_error(y, build, "'build' must be a string or a mapping", err);
+			return wc_yaml_err_at(y, build, "'build' must be a string or a mapping", err);
 		}
 		const char *target = wc_yaml_str(wc_yaml_get(y, build, "target"));
 		w->kind = WC_WL_SERVICE;
@@ -484,31 +533,21 @@ int wc_compose_load(const char *data, size_t len, const char *name, const char *
 {
 	*out = NULL;
 	_cleanup_(wc_yaml_free_ptr) struct wc_yaml *y = NULL;
-	if (wc_yaml_load(data, len, name, &y, err) < 0)
+	yaml_node_t *root, *svcs;
+	_cleanup_(wc_workloads_free_ptr) struct wc_workloads *wl =
+		load_top(data, len, name, &top_compose, &y, &root, &svcs, err);
+	if (!wl)
 		return -1;
-	yaml_node_t *root = wc_yaml_root(y);
-	if (!wc_yaml_is_map(root))
-		return berr_set_at(err, BERR_INPUT, name, root ? wc_yaml_line(root) : 1,
-				   root ? wc_yaml_col(root) : 1, "a compose file must be a mapping");
-	yaml_node_t *svcs = wc_yaml_get(y, root, "services");
-	if (!wc_yaml_is_map(svcs))
-		return berr_set_at(err, BERR_INPUT, name, svcs ? wc_yaml_line(svcs) : 1,
-				   svcs ? wc_yaml_col(svcs) : 1,
-				   "a compose file needs a 'services' mapping");
-	struct wc_workloads *wl = xcalloc(1, sizeof(*wl));
-	wl->file = xstrdup(name);
-	wl->format = "compose";
 	for (size_t i = 0; i < wc_yaml_map_len(svcs); i++) {
 		yaml_node_t *k = NULL;
 		yaml_node_t *v = wc_yaml_map_at(y, svcs, i, &k);
-		if (!wc_yaml_str(k) || compose_service(y, wl, wc_yaml_str(k), k, v, base_dir, err) < 0) {
-			if (!wc_yaml_str(k))
-				yaml_type_error(y, k, "a service name must be a string", err);
-			wc_workloads_free(wl);
+		const char *svc = wc_yaml_str(k);
+		if (!svc)
+			return wc_yaml_err_at(y, k, "a service name must be a string", err);
+		if (compose_service(y, wl, svc, k, v, base_dir, err) < 0)
 			return -1;
-		}
 	}
-	*out = wl;
+	*out = steal_pointer(&wl);
 	return 0;
 }
 
@@ -569,7 +608,7 @@ static int job_runs(struct wc_yaml *y, yaml_node_t *job, struct wc_workload *w, 
 	} else if (wc_yaml_str(ro) || wc_yaml_is_seq(ro)) {
 		labels_of(y, ro, &r);
 	} else {
-		return yaml_type_error(y, ro, "'runs-on' must be a string, a list or a mapping", err);
+		return wc_yaml_err_at(y, ro, "'runs-on' must be a string, a list or a mapping", err);
 	}
 	/* ${{ matrix.KEY }} labels expand over the matrix values */
 	for (size_t i = 0; i < r.nlabels; i++) {
@@ -921,8 +960,8 @@ static int workflow_job(struct wc_yaml *y, const char *data, size_t len, struct 
 			const char *id, yaml_node_t *job, const char *root, const char *wf_workdir,
 			struct berr **err)
 {
-	if (!wc_yaml_is_map(job))
-		return yaml_type_error(y, job, "a job must be a mapping", err);
+	if (wc_yaml_need_map(y, job, "a job must be a mapping", err) < 0)
+		return -1;
 	struct wc_workload tmpl;
 	memset(&tmpl, 0, sizeof(tmpl));
 	int rc = job_runs(y, job, &tmpl, err);
@@ -937,7 +976,7 @@ static int workflow_job(struct wc_yaml *y, const char *data, size_t len, struct 
 		if (!w)
 			rc = -1;
 		else if (!wc_yaml_str(img))
-			rc = yaml_type_error(y, ct, "'container' needs an image", err);
+			rc = wc_yaml_err_at(y, ct, "'container' needs an image", err);
 		else {
 			w->name = xasprintf("%s: container", id);
 			w->pos = pos_of(img);
@@ -981,34 +1020,21 @@ int wc_workflow_load(const char *data, size_t len, const char *name, const char 
 {
 	*out = NULL;
 	_cleanup_(wc_yaml_free_ptr) struct wc_yaml *y = NULL;
-	if (wc_yaml_load(data, len, name, &y, err) < 0)
+	yaml_node_t *root, *jobs;
+	_cleanup_(wc_workloads_free_ptr) struct wc_workloads *wl =
+		load_top(data, len, name, &top_workflow, &y, &root, &jobs, err);
+	if (!wl)
 		return -1;
-	yaml_node_t *root = wc_yaml_root(y);
-	if (!wc_yaml_is_map(root))
-		return berr_set_at(err, BERR_INPUT, name, root ? wc_yaml_line(root) : 1,
-				   root ? wc_yaml_col(root) : 1, "a workflow must be a mapping");
-	yaml_node_t *jobs = wc_yaml_get(y, root, "jobs");
-	if (!wc_yaml_is_map(jobs))
-		return berr_set_at(err, BERR_INPUT, name, jobs ? wc_yaml_line(jobs) : 1,
-				   jobs ? wc_yaml_col(jobs) : 1, "a workflow needs a 'jobs' mapping");
-	struct wc_workloads *wl = xcalloc(1, sizeof(*wl));
-	wl->file = xstrdup(name);
-	wl->format = "workflow";
 	const char *wf_wd = workdir_of(y, root);
 	for (size_t i = 0; i < wc_yaml_map_len(jobs); i++) {
 		yaml_node_t *k = NULL;
 		yaml_node_t *v = wc_yaml_map_at(y, jobs, i, &k);
 		const char *id = wc_yaml_str(k);
-		if (!id) {
-			yaml_type_error(y, k, "a job id must be a string", err);
-			wc_workloads_free(wl);
+		if (!id)
+			return wc_yaml_err_at(y, k, "a job id must be a string", err);
+		if (workflow_job(y, data, len, wl, id, v, repo_root, wf_wd, err) < 0)
 			return -1;
-		}
-		if (workflow_job(y, data, len, wl, id, v, repo_root, wf_wd, err) < 0) {
-			wc_workloads_free(wl);
-			return -1;
-		}
 	}
-	*out = wl;
+	*out = steal_pointer(&wl);
 	return 0;
 }

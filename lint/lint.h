@@ -19,9 +19,11 @@
 
 /* Default days before a base release's end of support that BW102 warns. */
 #define LINT_NEAR_EOL_DAYS 90
-/* Base URL of the rule pages (docs/rules/<ID>.md); .berth.json "rules_url"
- * overrides it. */
-#define LINT_RULES_URL "https://github.com/berth/berth/blob/main/docs/rules/"
+/* The rule pages: docs/rules/<ID>.md in the berth source tree (berth has no
+ * website). JSON "help" names that path; .berth.json "rules_url" (where a
+ * team publishes the pages) replaces the directory there and gives SARIF its
+ * helpUri/informationUri, which must be absolute URIs. */
+#define LINT_RULES_DOC_DIR "docs/rules/"
 /* Findings kept per file (a pathological file cannot exhaust memory). */
 #define LINT_MAX_FINDINGS 10000
 /* Config file size cap. */

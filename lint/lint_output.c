@@ -23,9 +23,10 @@ int lint_format_parse(const char *s)
 	return -1;
 }
 
+/* The rule's page: rules_url + ID.md, else its path in the source tree. */
 static char *help_url(const char *base, const char *id)
 {
-	return xasprintf("%s%s.md", base ? base : LINT_RULES_URL, id);
+	return xasprintf("%s%s.md", base ? base : LINT_RULES_DOC_DIR, id);
 }
 
 static char *render_text(const struct lint_result *res, size_t nres)
@@ -126,7 +127,8 @@ static char *render_sarif(const struct lint_result *res, size_t nres, const char
 	cJSON_AddItemToArray(runs, run);
 	cJSON *driver = cJSON_AddObjectToObject(cJSON_AddObjectToObject(run, "tool"), "driver");
 	cJSON_AddStringToObject(driver, "name", "berth");
-	cJSON_AddStringToObject(driver, "informationUri", base ? base : LINT_RULES_URL);
+	if (base)
+		cJSON_AddStringToObject(driver, "informationUri", base);
 	cJSON *rules = cJSON_AddArrayToObject(driver, "rules");
 	size_t nr;
 	const struct lint_rule *rt = lint_rules(&nr);
@@ -135,8 +137,15 @@ static char *render_sarif(const struct lint_result *res, size_t nres, const char
 		cJSON_AddStringToObject(r, "id", rt[i].id);
 		cJSON_AddStringToObject(r, "name", rt[i].name);
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "shortDescription"), "text", rt[i].summary);
+		/* helpUri only when rules_url makes it an absolute URI; help.text
+		 * names the page either way */
 		char *u = help_url(base, rt[i].id);
-		cJSON_AddStringToObject(r, "helpUri", u);
+		if (base)
+			cJSON_AddStringToObject(r, "helpUri", u);
+		char *h = base ? xasprintf("see %s", u)
+			       : xasprintf("see %s in the berth source tree", u);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "help"), "text", h);
+		free(h);
 		free(u);
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "defaultConfiguration"), "level",
 					sarif_level(rt[i].severity));

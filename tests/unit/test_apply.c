@@ -8,8 +8,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "layer_testlib.h"
-#include "image/img_apply.h"
+#include "apply_testlib.h"
 #include "image/img_layer.h"
 #include "image/img_wintar.h"
 
@@ -88,61 +87,17 @@ static struct bbuf zstd_of(const struct bbuf *in)
 	return out;
 }
 
-/* ---- fixture: TMP/root is the target, TMP/sentinel must stay untouched ---- */
+/* ---- fixture (apply_testlib.h), and the sentinel file gained no hard link ---- */
 
-struct fx {
-	char *base, *root, *sentinel;
-};
-
-static int fx_setup(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	f->base = tmpdir_new();
-	f->root = xasprintf("%s/root", f->base);
-	f->sentinel = xasprintf("%s/sentinel", f->base);
-	mkdir(f->root, 0755);
-	mkdir(f->sentinel, 0755);
-	put_file(f->sentinel, "keep", "precious\n", 0644, 1000);
-	*state = f;
-	return 0;
-}
-
-static int fx_teardown(void **state)
+static int fx_teardown_nlink(void **state)
 {
 	struct fx *f = *state;
-	/* nothing outside the target, whatever the test did */
-	assert_int_equal(dir_count(f->sentinel), 1);
-	char *k = read_text(f->sentinel, "keep");
-	assert_string_equal(k, "precious\n");
-	free(k);
 	char *kp = xasprintf("%s/keep", f->sentinel);
 	struct stat st;
 	assert_int_equal(lstat(kp, &st), 0);
 	assert_int_equal(st.st_nlink, 1);
 	free(kp);
-	assert_int_equal(dir_count(f->base), 3 + dir_count(f->root));
-	rm_rf(f->base);
-	free(f->base);
-	free(f->root);
-	free(f->sentinel);
-	free(f);
-	return 0;
-}
-
-static int apply_bufs(struct fx *f, unsigned flags, const struct bbuf *const *layers, size_t n,
-		      struct berr **err)
-{
-	struct img_apply_opts o = { .flags = flags };
-	_cleanup_img_applier_ struct img_applier *ap = img_applier_new(f->root, &o, err);
-	if (!ap)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char name[16];
-		snprintf(name, sizeof(name), "L%zu", i);
-		if (img_apply_mem(ap, layers[i]->data, layers[i]->len, name, err) < 0)
-			return -1;
-	}
-	return 0;
+	return fx_teardown(state);
 }
 
 static void expect_refused(struct fx *f, unsigned flags, struct tb **tbs, size_t n, int code,
@@ -154,7 +109,7 @@ static void expect_refused(struct fx *f, unsigned flags, struct tb **tbs, size_t
 		ls[i] = &tbs[i]->buf;
 	}
 	struct berr *err = NULL;
-	assert_int_equal(apply_bufs(f, flags, ls, n, &err), -1);
+	assert_int_equal(fx_apply(f, flags, ls, n, NULL, &err), -1);
 	assert_non_null(err);
 	if (err->code != code || !strstr(err->msg, needle))
 		fail_msg("got [%s] '%s', want [%s] containing '%s'", berr_code_name(err->code),
@@ -334,7 +289,7 @@ static void test_whiteout_same_layer(void **state)
 	tb_end(l2);
 	const struct bbuf *ls[] = { &l1->buf, &l2->buf };
 	struct berr *err = NULL;
-	if (apply_bufs(f, 0, ls, 2, &err) < 0)
+	if (fx_apply(f, 0, ls, 2, NULL, &err) < 0)
 		fail_msg("%s", err->msg);
 	assert_true(path_exists(f->root, "f"));
 	assert_true(path_exists(f->root, "d/new"));
@@ -364,7 +319,7 @@ static void test_duplicates_later_wins(void **state)
 	tb_end(t);
 	const struct bbuf *ls[] = { &t->buf };
 	struct berr *err = NULL;
-	if (apply_bufs(f, 0, ls, 1, &err) < 0)
+	if (fx_apply(f, 0, ls, 1, NULL, &err) < 0)
 		fail_msg("%s", err->msg);
 	char *x = read_text(f->root, "a");
 	assert_string_equal(x, "two");
@@ -498,7 +453,7 @@ static void test_hardlink_to_symlink_is_not_followed(void **state)
 	tb_end(t);
 	const struct bbuf *ls[] = { &t->buf };
 	struct berr *err = NULL;
-	assert_int_equal(apply_bufs(f, 0, ls, 1, &err), 0);
+	assert_int_equal(fx_apply(f, 0, ls, 1, NULL, &err), 0);
 	char *p = xasprintf("%s/h", f->root);
 	struct stat st;
 	assert_int_equal(lstat(p, &st), 0);
@@ -682,7 +637,7 @@ static void test_windows_layer_paths(void **state)
 	tb_end(t2);
 	const struct bbuf *ls[] = { &t->buf, &t2->buf };
 	struct berr *err = NULL;
-	if (apply_bufs(f, IMG_APPLY_WINDOWS, ls, 2, &err) < 0)
+	if (fx_apply(f, IMG_APPLY_WINDOWS, ls, 2, NULL, &err) < 0)
 		fail_msg("%s", err->msg);
 	assert_true(path_exists(f->root, "a.txt"));
 	assert_false(path_exists(f->root, "a.txt:Zone.Identifier"));
@@ -763,25 +718,25 @@ static void test_unprivileged(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown_nlink)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_chain, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_chain_walk, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_no_chown, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_whiteout_same_layer, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_duplicates_later_wins, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_dotdot, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_absolute, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_symlink_write_through, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_symlink_write_through_walk, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_symlink_from_earlier_layer, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_hardlink_outside, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_hardlink_to_symlink_is_not_followed, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_tar_bomb, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_empty_and_broken_layers, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_whiteouts, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_windows_layer_paths, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_unprivileged, fx_setup, fx_teardown),
+		T(test_chain),
+		T(test_chain_walk),
+		T(test_no_chown),
+		T(test_whiteout_same_layer),
+		T(test_duplicates_later_wins),
+		T(test_dotdot),
+		T(test_absolute),
+		T(test_symlink_write_through),
+		T(test_symlink_write_through_walk),
+		T(test_symlink_from_earlier_layer),
+		T(test_hardlink_outside),
+		T(test_hardlink_to_symlink_is_not_followed),
+		T(test_tar_bomb),
+		T(test_empty_and_broken_layers),
+		T(test_bad_whiteouts),
+		T(test_windows_layer_paths),
+		T(test_unprivileged),
 	};
 	return cmocka_run_group_tests_name("apply", tests, NULL, NULL);
 }

@@ -10,23 +10,8 @@
 
 #include "common/common.h"
 #include "compat/wc.h"
+#include "kb_testlib.h"
 #include "compat/wc_matrix.h"
-
-static struct wc_kb *kb;
-
-static int setup(void **state)
-{
-	(void)state;
-	kb = wc_kb_load(NULL, NULL);
-	return kb ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	wc_kb_free(kb);
-	return 0;
-}
 
 static void scan_ok(const char *text, struct wc_df *df)
 {
@@ -174,5 +159,5 @@ int main(void)
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_rows),
 	};
-	return cmocka_run_group_tests_name("compat_matrix", tests, setup, teardown);
+	return cmocka_run_group_tests_name("compat_matrix", tests, kb_setup, kb_teardown);
 }

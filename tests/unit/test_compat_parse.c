@@ -12,22 +12,7 @@
 
 #include "common/common.h"
 #include "compat/wc.h"
-
-static struct wc_kb *kb;
-
-static int setup(void **state)
-{
-	(void)state;
-	kb = wc_kb_load(NULL, NULL);
-	return kb ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	wc_kb_free(kb);
-	return 0;
-}
+#include "kb_testlib.h"
 
 static void test_versions(void **state)
 {
@@ -386,5 +371,5 @@ int main(void)
 		cmocka_unit_test(test_support_status),
 		cmocka_unit_test(test_explain),
 	};
-	return cmocka_run_group_tests_name("compat_parse", tests, setup, teardown);
+	return cmocka_run_group_tests_name("compat_parse", tests, kb_setup, kb_teardown);
 }

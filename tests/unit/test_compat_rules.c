@@ -17,27 +17,7 @@
 
 #include "common/common.h"
 #include "compat/wc.h"
-
-static struct wc_kb *kb;
-
-static int setup(void **state)
-{
-	(void)state;
-	struct berr *err = NULL;
-	kb = wc_kb_load(NULL, &err);
-	if (!kb) {
-		fprintf(stderr, "kb: %s\n", err->msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	wc_kb_free(kb);
-	return 0;
-}
+#include "kb_testlib.h"
 
 #define S WC_SUPPORTED
 #define W WC_WORKS_UNSUPPORTED
@@ -474,5 +454,5 @@ int main(void)
 		cmocka_unit_test(test_runtime_pick),
 		cmocka_unit_test(test_runtime_versions),
 	};
-	return cmocka_run_group_tests_name("compat_rules", tests, setup, teardown);
+	return cmocka_run_group_tests_name("compat_rules", tests, kb_setup, kb_teardown);
 }

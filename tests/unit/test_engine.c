@@ -19,27 +19,7 @@
 #include "builder/bld_engine_exec.h"
 #include "builder/bld_exec.h"
 #include "compat/wc.h"
-
-static struct wc_kb *kb;
-
-static int setup(void **state)
-{
-	(void)state;
-	struct berr *err = NULL;
-	kb = wc_kb_load(NULL, &err);
-	if (!kb) {
-		fprintf(stderr, "kb: %s\n", err->msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	wc_kb_free(kb);
-	return 0;
-}
+#include "kb_testlib.h"
 
 static void load_host(const char *name, struct bld_engine_facts *f)
 {
@@ -519,5 +499,5 @@ int main(void)
 		cmocka_unit_test(test_tls_config),
 		cmocka_unit_test(test_select_windows),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, kb_setup, kb_teardown);
 }

@@ -11,8 +11,7 @@
 #include <cmocka.h>
 #include <sys/wait.h>
 
-#include "layer_testlib.h"
-#include "image/img_apply.h"
+#include "apply_testlib.h"
 #include "image/img_archive.h"
 #include "image/img_model.h"
 #include "image/img_store.h"
@@ -95,49 +94,9 @@ static void raw_end(struct bbuf *b)
 	assert_int_equal(bbuf_add(b, zero, sizeof(zero), NULL), 0);
 }
 
-/* ---- fixture: BASE/root is the target, BASE/sentinel must stay as is ---- */
-
-struct fx {
-	char *base, *root, *sentinel;
-};
-
-static int fx_setup(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	f->base = tmpdir_new();
-	f->root = xasprintf("%s/root", f->base);
-	f->sentinel = xasprintf("%s/sentinel", f->base);
-	mkdir(f->root, 0755);
-	mkdir(f->sentinel, 0755);
-	put_file(f->sentinel, "keep", "precious\n", 0644, 1000);
-	*state = f;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *f = *state;
-	assert_int_equal(dir_count(f->sentinel), 1);
-	char *k = read_text(f->sentinel, "keep");
-	assert_string_equal(k, "precious\n");
-	free(k);
-	/* BASE holds root, sentinel and sentinel/keep only */
-	assert_int_equal(dir_count(f->base), 3 + dir_count(f->root));
-	rm_rf(f->base);
-	free(f->base);
-	free(f->root);
-	free(f->sentinel);
-	free(f);
-	return 0;
-}
-
 static int apply(struct fx *f, const struct bbuf *b, struct berr **err)
 {
-	struct img_apply_opts o = { .flags = IMG_APPLY_NO_CHOWN };
-	_cleanup_img_applier_ struct img_applier *ap = img_applier_new(f->root, &o, err);
-	if (!ap)
-		return -1;
-	return img_apply_mem(ap, b->data, b->len, "hostile", err);
+	return fx_apply(f, IMG_APPLY_NO_CHOWN, &b, 1, "hostile", err);
 }
 
 static void expect_error(struct fx *f, struct bbuf *b, const char *needle)

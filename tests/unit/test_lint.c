@@ -14,23 +14,8 @@
 
 #include "common/common.h"
 #include "compat/wc.h"
+#include "kb_testlib.h"
 #include "lint/lint.h"
-
-static struct wc_kb *kb;
-
-static int setup(void **state)
-{
-	(void)state;
-	kb = wc_kb_load(NULL, NULL);
-	return kb ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	wc_kb_free(kb);
-	return 0;
-}
 
 /* Lint `text`; returns "L:C ID ..." of all findings (static buffer). */
 static const char *lint_text(const struct lint_options *o, const char *text, struct lint_result *keep)
@@ -301,5 +286,5 @@ int main(void)
 		cmocka_unit_test(test_config_find),
 		cmocka_unit_test(test_render),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, kb_setup, kb_teardown);
 }
