@@ -522,6 +522,9 @@ static bool same_origin(const char *url, const struct reg_host *h)
 static int perform(struct img_registry *r, struct reg_req *q, const char *url, const char *authz,
 		   struct reg_resp *rs, bool *retryable, struct berr **err)
 {
+	*retryable = false;
+	reg_resp_clear(rs);
+	rs->content_length = -1;
 	/* the handle (and libcurl) only when a request is made: a build that
 	 * never needs a registry never loads libcurl */
 	if (!r->curl) {
@@ -533,9 +536,6 @@ static int perform(struct img_registry *r, struct reg_req *q, const char *url, c
 	}
 	CURL *c = r->curl;
 	struct xfer x = { .r = r, .q = q, .rs = rs };
-	*retryable = false;
-	reg_resp_clear(rs);
-	rs->content_length = -1;
 	curl_easy_reset(c);
 	struct curl_slist *h = NULL;
 	h = curl_slist_append(h, "Expect:");
