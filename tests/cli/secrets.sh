@@ -134,7 +134,7 @@ s.serve_forever()
 EOF
 "$PY" "$TMP/reg.py" "$TMP/reg.port" "$TMP/reg.log" 2>/dev/null &
 regpid=$!
-for _ in $(seq 1 50); do [ -s "$TMP/reg.port" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s "$TMP/reg.port" ] && break; sleep 0.1; done # up to 60 s: a loaded CI machine
 R=127.0.0.1:$(cat "$TMP/reg.port")
 mkdir -p "$TMP/dc"
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$R" "$(printf '%s:%s' "$USER1" "$PASS1" | base64 -w0)" >"$TMP/dc/config.json"

@@ -36,7 +36,8 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 EOF
 	FAKE_PID=$!
-	for _ in $(seq 1 50); do [ -s "$TMP/fake.port" ] && break; sleep 0.1; done
+	# python3 starts slowly on a loaded CI machine: wait up to 60 s
+	for _ in $(seq 1 600); do [ -s "$TMP/fake.port" ] && break; sleep 0.1; done
 	FAKE_PORT=$(cat "$TMP/fake.port")
 }
 stop_fake() { [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null; FAKE_PID=""; }
