@@ -2054,7 +2054,7 @@ static void bld_free(struct bld *b)
 	}
 	free(b->named);
 	for (size_t i = 0; i < b->ntmpdirs; i++) {
-		bld_rm_rf(b->tmpdirs[i]);
+		bfile_rm_rf(b->tmpdirs[i], NULL);
 		free(b->tmpdirs[i]);
 	}
 	free(b->tmpdirs);

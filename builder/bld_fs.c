@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -31,21 +30,6 @@ static int open_in_root(int rootfd, const char *rel, int flags, bool follow_last
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-}
-
-static int unlink_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-int bld_rm_rf(const char *path)
-{
-	/* directories left read-only by a layer would stop the walk: make them
-	 * writable first (we are removing our own temp trees) */
-	return nftw(path, unlink_cb, 32, FTW_DEPTH | FTW_PHYS);
 }
 
 void bld_tmpdir_add(struct bld *b, char *dir)
@@ -80,7 +64,7 @@ static void sweep_dead_builds(const char *base, const char *mine)
 		bool dead = flock(fd, LOCK_EX | LOCK_NB) == 0 &&
 			    (built || (fstat(fd, &st) == 0 && now - st.st_mtime > BLD_TMP_NEW_AGE));
 		if (dead)
-			bld_rm_rf(p);
+			bfile_rm_rf(p, NULL);
 		close(fd);
 	}
 	closedir(d);
@@ -132,7 +116,7 @@ char *bld_tmp_mkdtemp(struct bld *b, const char *prefix, struct berr **err)
 void bld_tmp_close(struct bld *b)
 {
 	if (b->tmp_dir) {
-		bld_rm_rf(b->tmp_dir);
+		bfile_rm_rf(b->tmp_dir, NULL);
 		free(b->tmp_dir);
 		b->tmp_dir = NULL;
 	}
@@ -207,6 +191,8 @@ int bld_rootfs(struct bld *b, struct bld_stage *s, char **out, struct berr **err
 	char *path = xasprintf("%s/%s", dir, name);
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* the mtime is its last use, for `prune --filter until=` */
+		(void)utimensat(AT_FDCWD, path, NULL, 0);
 		*out = path;
 		return 0;
 	}
@@ -233,7 +219,7 @@ int bld_rootfs(struct bld *b, struct bld_stage *s, char **out, struct berr **err
 				first = s->nlayers - 1;
 			} else {
 				/* start over from an empty directory */
-				bld_rm_rf(tmp);
+				bfile_rm_rf(tmp, NULL);
 				if (mkdir(tmp, 0700) < 0)
 					return free(path), berr_set_errno(err, BERR_IO, errno,
 									  "create '%s'", tmp);
@@ -242,7 +228,7 @@ int bld_rootfs(struct bld *b, struct bld_stage *s, char **out, struct berr **err
 	}
 	/* lazy base layers: reading the stage is what needs them */
 	if (bld_fetch_layers(b, s->layers + first, s->nlayers - first, err) < 0) {
-		bld_rm_rf(tmp);
+		bfile_rm_rf(tmp, NULL);
 		free(path);
 		return -1;
 	}
@@ -258,14 +244,14 @@ int bld_rootfs(struct bld *b, struct bld_stage *s, char **out, struct berr **err
 	if (rc == 0 && rename(tmp, path) < 0) {
 		/* another build materialised the same chain meanwhile: use it */
 		if ((errno == EEXIST || errno == ENOTEMPTY) && stat(path, &st) == 0) {
-			bld_rm_rf(tmp);
+			bfile_rm_rf(tmp, NULL);
 			*out = path;
 			return 0;
 		}
 		rc = berr_set_errno(err, BERR_IO, errno, "rename '%s'", tmp);
 	}
 	if (rc < 0) {
-		bld_rm_rf(tmp);
+		bfile_rm_rf(tmp, NULL);
 		free(path);
 		return berr_wrap(err, "materialise the stage filesystem");
 	}

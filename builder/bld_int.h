@@ -111,7 +111,6 @@ void bld_tmpdir_add(struct bld *b, char *dir);
 int bld_tmp_open(struct bld *b, struct berr **err);
 char *bld_tmp_mkdtemp(struct bld *b, const char *prefix, struct berr **err);
 void bld_tmp_close(struct bld *b);
-int bld_rm_rf(const char *path);
 
 /* --- bld_build.c --- */
 

@@ -197,7 +197,7 @@ fail:
 void bld_stdin_clear(struct bld_stdin *s)
 {
 	if (s->dir)
-		bld_rm_rf(s->dir);
+		bfile_rm_rf(s->dir, NULL);
 	free(s->dir);
 	free(s->ctx);
 	free(s->dockerfile);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,4 +119,24 @@ int bfile_mkdir_p(const char *path, mode_t mode, struct berr **err)
 		}
 	}
 	return 0;
+}
+
+/* nftw passes no context: the byte count of the walk in progress */
+static __thread uint64_t rm_rf_bytes;
+
+static int rm_rf_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_F && S_ISREG(sb->st_mode))
+		rm_rf_bytes += (uint64_t)sb->st_size;
+	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int bfile_rm_rf(const char *path, uint64_t *bytes)
+{
+	rm_rf_bytes = 0;
+	int r = nftw(path, rm_rf_cb, 32, FTW_DEPTH | FTW_PHYS);
+	if (bytes)
+		*bytes = rm_rf_bytes;
+	return r;
 }

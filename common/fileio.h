@@ -21,5 +21,9 @@ int bfd_write_all(int fd, const void *p, size_t n, const char *name, struct berr
 int bfile_fsync_dir(const char *path, struct berr **err);
 /* mkdir -p */
 int bfile_mkdir_p(const char *path, mode_t mode, struct berr **err);
+/* rm -rf without following symlinks; *bytes (may be NULL) gets the sizes
+ * of the regular files removed. 0, or -1 with errno set (best effort: what
+ * could be removed is gone). */
+int bfile_rm_rf(const char *path, uint64_t *bytes);
 
 #endif

@@ -728,6 +728,40 @@ void img_prune_report_free(struct img_prune_report *r)
 
 static void push(char ***v, size_t *n, const char *s);
 
+/* Entries of $root/cache/<sub> (materialised stage trees, RUN cache
+ * mounts): all of them with `all`, else those not used since `until`
+ * (when set). Only under the cache store's exclusive lock: no build runs. */
+static int prune_trees(const char *root, const char *sub, bool all, int64_t until,
+		       struct img_prune_report *rep, struct berr **err)
+{
+	if (!all && until <= 0)
+		return 0;
+	_cleanup_free_ char *dir = xasprintf("%s/cache/%s", root, sub);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : berr_set_errno(err, BERR_IO, errno, "open '%s'", dir);
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+		struct stat st;
+		if (lstat(p, &st) < 0 || (!all && st.st_mtime >= until))
+			continue;
+		uint64_t bytes = 0;
+		if (bfile_rm_rf(p, &bytes) < 0) {
+			rc = berr_set_errno(err, BERR_IO, errno, "remove '%s'", p);
+			break;
+		}
+		_cleanup_free_ char *name = xasprintf("%s/%s", sub, de->d_name);
+		push(&rep->cache, &rep->n_cache, name);
+		rep->reclaimed += bytes;
+	}
+	closedir(d);
+	return rc;
+}
+
 int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struct img_gc_keep *keep,
 		      struct img_prune_report *rep, struct berr **err)
 {
@@ -820,6 +854,11 @@ int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struc
 			goto out;
 		rep->reclaimed += sc.t[i].size;
 	}
+	/* stage trees are rebuilt from the layers when needed; cache mounts
+	 * hold what RUN steps chose to keep (package caches), so only -a */
+	if (prune_trees(root, "rootfs", o->all, o->until, rep, err) < 0 ||
+	    prune_trees(root, "mounts", o->all, 0, rep, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	scan_clear(&sc);

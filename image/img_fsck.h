@@ -119,8 +119,11 @@ void img_gc_keep_add(struct img_gc_keep *k, const struct img_digest *d);
  *    rep->cache), and its temp files; not when the cache store has errors
  *    (BERR_INTEGRITY).
  * Bytes go to rep->reclaimed. A removed record only costs a rebuild of its
- * step. RUN --mount=type=cache directories ($BERTH_ROOT/cache/mounts) and
- * materialised stage trees ($BERTH_ROOT/cache/rootfs) are not touched. */
+ * step. Then the materialised stage trees (entries of $BERTH_ROOT/cache/rootfs,
+ * whose mtime is their last use): all with o->all, those not used since
+ * o->until; and the RUN --mount=type=cache directories
+ * (entries of $BERTH_ROOT/cache/mounts) with o->all only (names in rep->cache as
+ * "rootfs/NAME", "mounts/ID"). */
 int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struct img_gc_keep *keep,
 		      struct img_prune_report *rep, struct berr **err);
 

@@ -140,4 +140,40 @@ build ct:3
 [ "$RC" = 0 ] && [ "$(cached)" = "" ] && [ "$(layer ct:3 0)" = "$L0" ] &&
 	ok "after prune -a the next build misses every step, same layers" || fail "rebuild after -a" "$(cached) $ERR"
 
+# --- materialised stage trees (cache/rootfs) and cache mounts (cache/mounts) ---
+# a WORKDIR in a stage with layers reads the stage: its tree is materialised
+printf 'FROM ct:3\nWORKDIR /w\n' >"$TMP/ctx/Dockerfile.wd"
+run "$BERTH" build -f "$TMP/ctx/Dockerfile.wd" -t wd:1 "$TMP/ctx"
+RF=$BERTH_ROOT/cache/rootfs
+NRF=$(ls "$RF" 2>/dev/null | wc -l)
+[ "$RC" = 0 ] && [ "$NRF" -ge 1 ] && ok "a WORKDIR step materialises the stage tree in cache/rootfs" ||
+	fail "rootfs made" "$RC $NRF $ERR"
+mkdir -p "$BERTH_ROOT/cache/mounts/apt"
+head -c 4096 /dev/zero >"$BERTH_ROOT/cache/mounts/apt/pkg.deb"
+run "$BERTH" prune -f --filter until=1h
+[ "$RC" = 0 ] && [ "$(ls "$RF" | wc -l)" = "$NRF" ] && [ -f "$BERTH_ROOT/cache/mounts/apt/pkg.deb" ] &&
+	ok "prune --filter until=1h keeps trees used within the hour and every cache mount" ||
+	fail "prune keeps fresh trees" "$RC $OUT $(ls "$RF")"
+age "$RF"/*
+# reuse makes a tree fresh again, as a hit does for a record
+run "$BERTH" build -f "$TMP/ctx/Dockerfile.wd" -t wd:1 "$TMP/ctx"
+run "$BERTH" prune -f --filter until=1h
+[ "$RC" = 0 ] && [ "$(ls "$RF" | wc -l)" -ge 1 ] &&
+	ok "a tree a build reused is not pruned as old" || fail "rootfs reuse touch" "$RC $OUT $(ls -l "$RF")"
+age "$RF"/*
+run "$BERTH" prune -f --filter until=1h
+[ "$RC" = 0 ] && [ "$(ls "$RF" | wc -l)" = 0 ] && [[ "$OUT" == *"rootfs/"* ]] &&
+	[ -f "$BERTH_ROOT/cache/mounts/apt/pkg.deb" ] &&
+	ok "prune --filter until=1h removes trees unused for 3 h, lists them, keeps cache mounts" ||
+	fail "prune old trees" "$RC $OUT $(ls "$RF")"
+run "$BERTH" build -f "$TMP/ctx/Dockerfile.wd" -t wd:2 "$TMP/ctx"
+[ "$RC" = 0 ] && [ "$(ls "$RF" | wc -l)" -ge 1 ] && ok "the next build materialises the tree again" ||
+	fail "rootfs again" "$RC $ERR"
+run "$BERTH" prune -f -a
+[ "$RC" = 0 ] && [ "$(ls "$RF" | wc -l)" = 0 ] && [ ! -e "$BERTH_ROOT/cache/mounts/apt" ] &&
+	[[ "$OUT" == *"mounts/apt"* ]] && [[ "$OUT" == *"Total reclaimed space"* ]] &&
+	ok "prune -a removes every stage tree and cache mount" || fail "prune -a trees" "$RC $OUT"
+run "$BERTH" fsck
+[ "$RC" = 0 ] && ok "fsck after pruning the trees: clean" || fail "fsck after trees" "$RC $OUT"
+
 finish
