@@ -143,6 +143,25 @@ static int check_layout_file(const char *dir, struct berr **err)
 	return rc;
 }
 
+/* A new layout's index.json or oci-layout. Several processes may create
+ * the same store at once, before any of them holds its lock, and a prune
+ * of a store that just appeared may take the temp file of one of them:
+ * when the file exists after a failed write, another creator won, which is
+ * the same outcome. */
+static int create_file(const char *path, const char *data, size_t len, struct berr **err)
+{
+	struct berr *e = NULL;
+	if (bfile_write_atomic(path, data, len, 0644, &e) == 0)
+		return 0;
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		berr_free(e);
+		return 0;
+	}
+	*err = e;
+	return -1;
+}
+
 int img_store_open(const char *dir, enum img_store_mode mode, struct img_store **out,
 		   struct berr **err)
 {
@@ -158,12 +177,11 @@ int img_store_open(const char *dir, enum img_store_mode mode, struct img_store *
 		if (stat(idx, &st) < 0) {
 			static const char empty[] = "{\"schemaVersion\":2,\"mediaType\":\"" IMG_MT_OCI_INDEX
 						    "\",\"manifests\":[]}";
-			if (bfile_write_atomic(idx, empty, sizeof(empty) - 1, 0644, err) < 0)
+			if (create_file(idx, empty, sizeof(empty) - 1, err) < 0)
 				return -1;
 		}
 		/* oci-layout last: its presence marks a complete layout */
-		if (bfile_write_atomic(layout, IMG_OCI_LAYOUT_JSON, sizeof(IMG_OCI_LAYOUT_JSON) - 1,
-				       0644, err) < 0)
+		if (create_file(layout, IMG_OCI_LAYOUT_JSON, sizeof(IMG_OCI_LAYOUT_JSON) - 1, err) < 0)
 			return -1;
 	} else {
 		if (stat(dir, &st) < 0)
