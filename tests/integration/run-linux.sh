@@ -50,6 +50,9 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1" <<<"$OUT"; }
 # mounts berth made that are still visible from here (the host namespace)
 # processes whose command line holds the marker $1
 procs_with() { pgrep -f -- "$1" | grep -vx "$$" | wc -l; }
+# for waitfor: counted at every poll (a $(procs_with) argument would be
+# counted once, before the first poll)
+has_procs() { [ "$(procs_with "$1")" -gt 0 ]; }
 tmp_left() { find "$BERTH_ROOT/cache/tmp" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 nothing_left() { # NAME MARKER
 	local m p t ml
@@ -384,7 +387,7 @@ for sig in INT TERM; do
 	if ! waitfor grep -q '#2 started' "$TMP/sig.out"; then
 		fail "SIG$sig: RUN did not start" "$(cat "$TMP/sig.out")"; kill "$SPID"; wait "$SPID"; continue
 	fi
-	waitfor test "$(procs_with "sleep $dur")" -gt 0 || fail "SIG$sig: the RUN's process is not visible"
+	waitfor has_procs "sleep $dur" || fail "SIG$sig: the RUN's process is not visible"
 	kill -"$sig" "$SPID"
 	wait "$SPID"; src=$?
 	want=$([ $sig = INT ] && echo 130 || echo 143)
