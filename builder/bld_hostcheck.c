@@ -39,12 +39,7 @@ static void wc_image_of(const struct wc_kb *kb, const struct img_platform *p, st
 	snprintf(img->arch, sizeof(img->arch), "%s", p->architecture ? p->architecture : "");
 	struct wc_version v;
 	if (p->os_version && wc_version_parse(p->os_version, &v, NULL) == 0 && v.has_majmin) {
-		img->major = v.major;
-		img->minor = v.minor;
-		img->build = v.build;
-		img->rev = v.rev;
-		img->has_rev = v.has_rev;
-		img->has_version = true;
+		wc_image_set_version(img, &v);
 		img->rel = wc_kb_by_build(kb, v.build, false);
 	}
 }

@@ -214,6 +214,10 @@ struct wc_image {
 	size_t nentries;
 };
 
+/* The image's version fields from a parsed os.version (has_version set;
+ * rel is the caller's: it needs the knowledge base). */
+void wc_image_set_version(struct wc_image *img, const struct wc_version *v);
+
 /* Host spec: version, build or release name (client releases by name). */
 int wc_host_parse(const struct wc_kb *kb, const char *s, struct wc_host *h, struct berr **err);
 

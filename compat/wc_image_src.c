@@ -206,12 +206,7 @@ static int read_config(struct src *s, const cJSON *cfg, struct wc_image *img, ch
 		struct wc_version v;
 		if (wc_version_parse(ov->valuestring, &v, err) < 0)
 			return berr_wrap(err, "%s: image config 'os.version'", s->path);
-		img->major = v.major;
-		img->minor = v.minor;
-		img->build = v.build;
-		img->rev = v.rev;
-		img->has_rev = v.has_rev;
-		img->has_version = true;
+		wc_image_set_version(img, &v);
 		snprintf(desc, desc_len, "%s: os.version %s (%s/%s)", s->path, ov->valuestring,
 			 img->os, img->arch);
 	} else {

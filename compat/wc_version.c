@@ -479,6 +479,16 @@ int wc_tag_parse(const struct wc_kb *kb, const char *ref, struct wc_tag_info *ou
 
 /* --- image sources --- */
 
+void wc_image_set_version(struct wc_image *img, const struct wc_version *v)
+{
+	img->major = v->major;
+	img->minor = v->minor;
+	img->build = v->build;
+	img->rev = v->rev;
+	img->has_rev = v->has_rev;
+	img->has_version = true;
+}
+
 int wc_image_resolve(const struct wc_kb *kb, const char *src, struct wc_image *img,
 		     struct wc_tag_info *tag, char *desc, size_t desc_len, struct berr **err)
 {
@@ -500,12 +510,7 @@ int wc_image_resolve(const struct wc_kb *kb, const char *src, struct wc_image *i
 		struct wc_version v;
 		if (wc_version_parse(src, &v, err) < 0)
 			return berr_wrap(err, "image");
-		img->major = v.major;
-		img->minor = v.minor;
-		img->build = v.build;
-		img->rev = v.rev;
-		img->has_rev = v.has_rev;
-		img->has_version = true;
+		wc_image_set_version(img, &v);
 		img->rel = wc_kb_by_build(kb, v.build, false);
 		snprintf(desc, desc_len, "os.version %s", src);
 		return 0;
