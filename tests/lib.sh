@@ -52,3 +52,24 @@ finish() {
 	echo "RESULT: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	[ "$T_FAIL" = 0 ]
 }
+
+# A private dockerd with its socket, data and exec roots in DIR, plus
+# extra dockerd arguments; sets DPID, DOCKER_HOST and DOCKER, and stops it
+# (and removes $TMP) on exit. Returns 1 when it did not answer within 60 s
+# (its log: DIR/dockerd.log).
+start_dockerd() {
+	local d=$1
+	shift
+	mkdir -p "$d"
+	dockerd --host "unix://$d/dockerd.sock" --data-root "$d/data" --exec-root "$d/exec" \
+		--pidfile "$d/dockerd.pid" "$@" >"$d/dockerd.log" 2>&1 &
+	DPID=$!
+	trap 'kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; rm -rf "$TMP"' EXIT
+	export DOCKER_HOST=unix://$d/dockerd.sock
+	DOCKER=/usr/bin/docker
+	for _ in $(seq 1 120); do
+		$DOCKER info >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	return 1
+}

@@ -23,20 +23,7 @@ if ! printf 'FROM busybox:latest\nRUN true\n' | "$BERTH" build -q -f - "$TMP" >/
 fi
 
 D=$TMP/d
-mkdir -p "$D"
-dockerd --host "unix://$D/dockerd.sock" --data-root "$D/data" --exec-root "$D/exec" \
-	--pidfile "$D/dockerd.pid" --bridge none --iptables=false >"$D/dockerd.log" 2>&1 &
-DPID=$!
-stop_dockerd() { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; rm -rf "$TMP"; }
-trap stop_dockerd EXIT
-export DOCKER_HOST=unix://$D/dockerd.sock
-DOCKER=/usr/bin/docker
-up=0
-for _ in $(seq 1 120); do
-	if $DOCKER info >/dev/null 2>&1; then up=1; break; fi
-	sleep 0.5
-done
-if [ "$up" != 1 ]; then
+if ! start_dockerd "$D" --bridge none --iptables=false; then
 	skip "RUN side by side" "dockerd did not start: $(tail -3 "$D/dockerd.log")"; finish; exit $?
 fi
 "$BERTH" save -o "$TMP/busybox.tar" busybox:latest
