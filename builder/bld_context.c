@@ -2,6 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,82 +252,398 @@ int bld_context_expand(struct bld_context *c, const char *src, char ***out, size
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* walk
+ *
+ * A walk visits entries in lexical order on the calling thread (the
+ * callback sees what a plain recursive walk would give it), but reading a
+ * directory and lstat()ing its entries is the expensive part of hashing an
+ * unchanged context (one syscall per file), so helper threads read
+ * directories ahead of the visit: the directory's entries, their lstat,
+ * symlink targets, and the subdirectories to read next. A directory is
+ * read by whichever thread claims it first; the visitor waits only for a
+ * directory a helper is reading at that moment. Failures found ahead are
+ * kept with the entry and reported when the visit reaches it, so errors
+ * come in the same order and with the same words as without helpers. */
+
+/* Beyond this many directories opened ahead and not yet visited, helpers
+ * stop opening more (each holds an fd): the visitor opens the rest. */
+#define BLD_WALK_AHEAD_FDS 256
+#define BLD_WALK_MAX_THREADS 4
+
+enum { SD_PENDING, SD_CLAIMED, SD_DONE };
+
+struct sdir;
+
+struct sent {
+	char *name;
+	struct stat st;
+	int stat_errno;     /* lstat failed */
+	char *link;         /* symlink target */
+	int link_errno;     /* readlink failed */
+	struct sdir *sub;   /* subdirectory opened and queued to be read ahead */
+	int sub_errno;      /* opening it failed */
+};
+
+struct sdir {
+	int fd;             /* the directory, open until visited */
+	char *ctx_rel;
+	int depth;
+	_Atomic int state;
+	int list_errno;     /* reading the directory failed */
+	struct sent *ents;  /* sorted by name */
+	size_t n;
+};
+
 struct walk {
 	struct bld_context *c;
 	bld_walk_fn fn;
 	void *ud;
+	pthread_mutex_t mu;    /* guards what follows, and calls of c->excl */
+	pthread_cond_t work;   /* a directory was queued, or stop */
+	pthread_cond_t done;   /* a directory was read */
+	struct sdir **queue;   /* to read ahead; helpers take the newest */
+	size_t nqueue, capqueue;
+	struct sdir **all;     /* every directory, freed at the end */
+	size_t nall, capall;
+	size_t ahead_fds;
+	bool stop;
+	pthread_t th[BLD_WALK_MAX_THREADS];
+	int nth, want_th;
 };
 
 static char *fd_path(int fd, struct berr **err);
 
+static struct sdir *sdir_new(struct walk *w, int fd, char *ctx_rel, int depth)
+{
+	struct sdir *d = xcalloc(1, sizeof(*d));
+	d->fd = fd;
+	d->ctx_rel = ctx_rel;
+	d->depth = depth;
+	atomic_init(&d->state, SD_PENDING);
+	pthread_mutex_lock(&w->mu);
+	XGROW(w->all, w->nall + 1, w->capall);
+	w->all[w->nall++] = d;
+	pthread_mutex_unlock(&w->mu);
+	return d;
+}
+
+/* the entries' memory and the fd, once visited (the struct stays in w->all:
+ * a helper may still hold it in its queue) */
+static void sdir_release(struct walk *w, struct sdir *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->ents[i].name);
+		free(d->ents[i].link);
+	}
+	free(d->ents);
+	d->ents = NULL;
+	d->n = 0;
+	if (d->fd >= 0) {
+		close(d->fd);
+		d->fd = -1;
+		pthread_mutex_lock(&w->mu);
+		w->ahead_fds--;
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+static int excl_locked(struct walk *w, const char *rel, bool is_dir, struct berr **err)
+{
+	if (!w->c->excl)
+		return BLD_INCLUDE;
+	pthread_mutex_lock(&w->mu);
+	int ex = excluded(w->c, rel, is_dir, err);
+	pthread_mutex_unlock(&w->mu);
+	return ex;
+}
+
+/* Names in a directory (no "." / ".."), sorted; reads the fd itself
+ * (getdents64: no second open as opendir would need). */
+static int read_names(int fd, char ***names, size_t *n)
+{
+	char buf[16384] __attribute__((aligned(8)));
+	char **v = NULL;
+	size_t cnt = 0, cap = 0;
+	for (;;) {
+		ssize_t got = getdents64(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+			free_names(v, cnt);
+			return e;
+		}
+		if (got == 0)
+			break;
+		for (ssize_t pos = 0; pos < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + pos);
+			pos += de->d_reclen;
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			XGROW(v, cnt + 1, cap);
+			v[cnt++] = xstrdup(de->d_name);
+		}
+	}
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_str);
+	*names = v;
+	*n = cnt;
+	return 0;
+}
+
+/* Read directory d (claimed by this thread): its sorted entries, their
+ * lstat and link targets, and its subdirectories opened and queued. Runs
+ * on any thread: no berr, failures are kept for the visitor. */
+static void scan_dir(struct walk *w, struct sdir *d)
+{
+	char **names = NULL;
+	size_t n = 0;
+	d->list_errno = read_names(d->fd, &names, &n);
+	if (!d->list_errno && n) {
+		d->ents = xcalloc(n, sizeof(*d->ents));
+		d->n = n;
+	}
+	struct sdir **subs = NULL;
+	size_t nsubs = 0, capsubs = 0;
+	for (size_t k = 0; k < d->n; k++) {
+		struct sent *s = &d->ents[k];
+		s->name = names[k];
+		if (fstatat(d->fd, s->name, &s->st, AT_SYMLINK_NOFOLLOW) < 0) {
+			s->stat_errno = errno;
+			continue;
+		}
+		if (S_ISLNK(s->st.st_mode)) {
+			char lb[4096];
+			ssize_t l = readlinkat(d->fd, s->name, lb, sizeof(lb) - 1);
+			if (l < 0) {
+				s->link_errno = errno;
+			} else {
+				lb[l] = '\0';
+				s->link = xstrdup(lb);
+			}
+			continue;
+		}
+		if (!S_ISDIR(s->st.st_mode) || d->depth + 1 > BLD_WALK_MAX_DEPTH)
+			continue;
+		/* read ahead only what the visit will enter; an excluded
+		 * directory may still hold re-included children */
+		char *crel = join_rel(d->ctx_rel, s->name);
+		struct berr *e = NULL;
+		int ex = excl_locked(w, crel, true, &e);
+		berr_free(e);
+		bool take = false;
+		if (ex == BLD_INCLUDE || ex == BLD_EXCLUDE) {
+			pthread_mutex_lock(&w->mu);
+			take = w->ahead_fds < BLD_WALK_AHEAD_FDS;
+			if (take)
+				w->ahead_fds++;
+			pthread_mutex_unlock(&w->mu);
+		}
+		if (!take) {
+			free(crel);
+			continue;
+		}
+		int fd = openat(d->fd, s->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			s->sub_errno = errno;
+			free(crel);
+			pthread_mutex_lock(&w->mu);
+			w->ahead_fds--;
+			pthread_mutex_unlock(&w->mu);
+			continue;
+		}
+		s->sub = sdir_new(w, fd, crel, d->depth + 1);
+		XGROW(subs, nsubs + 1, capsubs);
+		subs[nsubs++] = s->sub;
+	}
+	if (!d->n)
+		free_names(names, n);
+	else
+		free(names);
+	pthread_mutex_lock(&w->mu);
+	/* the visitor walks forward from the first; helpers take from the end */
+	for (size_t i = 0; i < nsubs; i++) {
+		XGROW(w->queue, w->nqueue + 1, w->capqueue);
+		w->queue[w->nqueue++] = subs[i];
+	}
+	atomic_store(&d->state, SD_DONE);
+	pthread_cond_broadcast(&w->done);
+	if (nsubs)
+		pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	free(subs);
+}
+
+static void *walk_helper(void *arg)
+{
+	struct walk *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && w->nqueue == 0)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (w->stop)
+			break;
+		struct sdir *d = w->queue[--w->nqueue];
+		int expect = SD_PENDING;
+		if (!atomic_compare_exchange_strong(&d->state, &expect, SD_CLAIMED))
+			continue; /* the visitor took it */
+		pthread_mutex_unlock(&w->mu);
+		scan_dir(w, d);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Threads for a walk: BERTH_WALK_THREADS (1 = none ahead), else the CPUs
+ * this process may run on, at most BLD_WALK_MAX_THREADS. */
+static int walk_threads(void)
+{
+	const char *env = getenv("BERTH_WALK_THREADS");
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+		if (!*end && v >= 1)
+			return v > BLD_WALK_MAX_THREADS ? BLD_WALK_MAX_THREADS : (int)v;
+	}
+	cpu_set_t set;
+	int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+	return n < 1 ? 1 : n > BLD_WALK_MAX_THREADS ? BLD_WALK_MAX_THREADS : n;
+}
+
+/* Start helpers once there is more than one directory to read ahead. */
+static void walk_maybe_start(struct walk *w)
+{
+	if (w->nth || w->want_th <= 1)
+		return;
+	pthread_mutex_lock(&w->mu);
+	bool go = w->nqueue >= 2;
+	pthread_mutex_unlock(&w->mu);
+	if (!go)
+		return;
+	/* helpers take no signals: the build's handlers run on this thread */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 0; i < w->want_th - 1; i++) {
+		if (pthread_create(&w->th[w->nth], NULL, walk_helper, w) != 0)
+			break; /* fewer helpers: slower, not wrong */
+		w->nth++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	w->want_th = 1;
+}
+
+/* The visitor's turn at d: read it now if no helper has, or wait for the
+ * helper reading it. */
+static void claim(struct walk *w, struct sdir *d)
+{
+	int expect = SD_PENDING;
+	if (atomic_compare_exchange_strong(&d->state, &expect, SD_CLAIMED)) {
+		scan_dir(w, d);
+		walk_maybe_start(w);
+		return;
+	}
+	if (expect == SD_DONE)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (atomic_load(&d->state) != SD_DONE)
+		pthread_cond_wait(&w->done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
 /* dir_host: the directory's host path (from the kernel for the start,
  * then parent + "/" + name: subdirectories are opened with O_NOFOLLOW, so
  * no symlink can make the two differ); NULL to ask the kernel. */
-static int walk_dir(struct walk *w, int dfd, const char *rel, const char *ctx_rel,
-		    const char *dir_host_in, int depth, struct berr **err)
+static int visit_dir(struct walk *w, struct sdir *d, const char *rel, const char *dir_host_in,
+		     struct berr **err)
 {
-	if (depth > BLD_WALK_MAX_DEPTH)
+	if (d->depth > BLD_WALK_MAX_DEPTH)
 		return berr_set(err, BERR_LIMIT, "'%s' is nested deeper than %d directories",
-				ctx_rel, BLD_WALK_MAX_DEPTH);
-	char **names = NULL;
-	size_t n = 0;
-	if (list_dir(dfd, ctx_rel, &names, &n, err) < 0)
+				d->ctx_rel, BLD_WALK_MAX_DEPTH);
+	claim(w, d);
+	if (d->list_errno)
+		return berr_set_errno(err, BERR_IO, d->list_errno, "read directory '%s'", d->ctx_rel);
+	if (!d->n)
+		return 0;
+	/* the directory's host path, once: every entry's path derives from it */
+	_cleanup_free_ char *dir_host = dir_host_in ? xstrdup(dir_host_in) : fd_path(d->fd, err);
+	if (!dir_host)
 		return -1;
 	int r = 0;
-	/* the directory's host path, once: every entry's path derives from it */
-	_cleanup_free_ char *dir_host = !n ? NULL : dir_host_in ? xstrdup(dir_host_in)
-								 : fd_path(dfd, err);
-	if (n && !dir_host)
-		r = -1;
-	for (size_t k = 0; k < n && r == 0; k++) {
-		struct stat st;
-		if (fstatat(dfd, names[k], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = berr_set_errno(err, BERR_IO, errno, "stat '%s/%s'", ctx_rel, names[k]);
+	for (size_t k = 0; k < d->n && r == 0; k++) {
+		struct sent *s = &d->ents[k];
+		if (s->stat_errno) {
+			r = berr_set_errno(err, BERR_IO, s->stat_errno, "stat '%s/%s'", d->ctx_rel,
+					   s->name);
 			break;
 		}
-		_cleanup_free_ char *crel = join_rel(ctx_rel, names[k]);
-		_cleanup_free_ char *wrel = rel[0] ? xasprintf("%s/%s", rel, names[k])
-						   : xstrdup(names[k]);
-		int ex = excluded(w->c, crel, S_ISDIR(st.st_mode), err);
+		const struct stat *st = &s->st;
+		_cleanup_free_ char *crel = join_rel(d->ctx_rel, s->name);
+		_cleanup_free_ char *wrel = rel[0] ? xasprintf("%s/%s", rel, s->name)
+						   : xstrdup(s->name);
+		int ex = excl_locked(w, crel, S_ISDIR(st->st_mode), err);
 		if (ex < 0) {
 			r = -1;
 			break;
 		}
-		if (ex == BLD_EXCLUDE_PRUNE || (ex == BLD_EXCLUDE && !S_ISDIR(st.st_mode)))
+		if (ex == BLD_EXCLUDE_PRUNE || (ex == BLD_EXCLUDE && !S_ISDIR(st->st_mode)))
 			continue;
-		char linkbuf[4096];
-		const char *link = NULL;
-		if (S_ISLNK(st.st_mode)) {
-			ssize_t l = readlinkat(dfd, names[k], linkbuf, sizeof(linkbuf) - 1);
-			if (l < 0) {
-				r = berr_set_errno(err, BERR_IO, errno, "readlink '%s'", crel);
-				break;
-			}
-			linkbuf[l] = '\0';
-			link = linkbuf;
+		if (s->link_errno) {
+			r = berr_set_errno(err, BERR_IO, s->link_errno, "readlink '%s'", crel);
+			break;
 		}
 		/* An excluded directory is entered only to find re-included
 		 * children; it is not reported itself. */
 		if (ex == BLD_INCLUDE) {
-			struct bld_entry e = { wrel, crel, &st, dfd, names[k], link, w->c, dir_host };
+			struct bld_entry e = { wrel, crel, st, d->fd, s->name, s->link, w->c, dir_host };
 			r = w->fn(w->ud, &e, err);
 			if (r < 0)
 				break;
 		}
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dfd, names[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0) {
+		if (!S_ISDIR(st->st_mode))
+			continue;
+		struct sdir *sub = s->sub;
+		if (!sub) {
+			int fd = s->sub_errno ? (errno = s->sub_errno, -1)
+					      : openat(d->fd, s->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+								       O_CLOEXEC);
+			if (fd < 0) {
 				r = berr_set_errno(err, BERR_IO, errno, "open directory '%s'", crel);
 				break;
 			}
-			_cleanup_free_ char *sub_host =
-				xasprintf("%s/%s", strcmp(dir_host, "/") ? dir_host : "", names[k]);
-			r = walk_dir(w, sub, wrel, crel, sub_host, depth + 1, err);
-			close(sub);
+			pthread_mutex_lock(&w->mu);
+			w->ahead_fds++;
+			pthread_mutex_unlock(&w->mu);
+			sub = sdir_new(w, fd, xstrdup(crel), d->depth + 1);
 		}
+		_cleanup_free_ char *sub_host =
+			xasprintf("%s/%s", strcmp(dir_host, "/") ? dir_host : "", s->name);
+		r = visit_dir(w, sub, wrel, sub_host, err);
+		sdir_release(w, sub);
 	}
-	free_names(names, n);
 	return r;
+}
+
+static void walk_finish(struct walk *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	for (int i = 0; i < w->nth; i++)
+		pthread_join(w->th[i], NULL);
+	for (size_t i = 0; i < w->nall; i++) {
+		sdir_release(w, w->all[i]);
+		free(w->all[i]->ctx_rel);
+		free(w->all[i]);
+	}
+	free(w->all);
+	free(w->queue);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done);
 }
 
 int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn, void *ud,
@@ -347,11 +667,18 @@ int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn,
 		return -1;
 	if (!S_ISDIR(st.st_mode))
 		return 0;
-	_cleanup_close_ int dfd = openat2_in_root(c->rootfd, clean, O_RDONLY | O_DIRECTORY);
+	int dfd = openat2_in_root(c->rootfd, clean, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open directory '%s'", clean);
-	struct walk w = { c, fn, ud };
-	return walk_dir(&w, dfd, "", clean, NULL, 1, err);
+	struct walk w = { .c = c, .fn = fn, .ud = ud, .want_th = walk_threads() };
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.work, NULL);
+	pthread_cond_init(&w.done, NULL);
+	w.ahead_fds = 1;
+	struct sdir *root = sdir_new(&w, dfd, xstrdup(clean), 1);
+	int r = visit_dir(&w, root, "", NULL, err);
+	walk_finish(&w);
+	return r;
 }
 
 int bld_entry_open(const struct bld_entry *e, struct berr **err)

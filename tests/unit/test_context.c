@@ -171,6 +171,161 @@ static void test_walk(void **state)
 	bld_context_free(c);
 }
 
+/* A tree wider than the walk opens ahead (BLD_WALK_AHEAD_FDS), nested, with
+ * links, an excluded directory holding a re-included file and a pruned one:
+ * helpers reading ahead must not change what the visit sees, or its order. */
+static char wide[64];
+
+static int wide_excl(void *ud, const char *rel, bool is_dir, struct berr **err)
+{
+	(void)ud;
+	(void)err;
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	if (!strcmp(base, "pruned") && is_dir)
+		return BLD_EXCLUDE_PRUNE;
+	if (!strcmp(base, "hidden") && is_dir)
+		return BLD_EXCLUDE;          /* entered: keep.txt is re-included */
+	if (strstr(rel, "hidden/") && !strstr(rel, "keep.txt"))
+		return BLD_EXCLUDE;
+	if (strstr(rel, "pruned/"))
+		fail_msg("walk asked about '%s' below a pruned directory", rel);
+	return BLD_INCLUDE;
+}
+
+static int list_names(void *ud, const struct bld_entry *e, struct berr **err)
+{
+	(void)err;
+	bbuf_addf(ud, NULL, "%s%s%s|", e->rel, S_ISDIR(e->st->st_mode) ? "/" : "",
+		  e->link ? e->link : "");
+	return 0;
+}
+
+static char *walk_with(const char *threads, bld_walk_fn fn, void *ud_extra, int *rc, int *code)
+{
+	setenv("BERTH_WALK_THREADS", threads, 1);
+	struct bld_context *c = NULL;
+	assert_int_equal(bld_context_open(wide, wide_excl, NULL, &c, NULL), 0);
+	struct bbuf b = BBUF_INIT;
+	struct berr *err = NULL;
+	*rc = bld_context_walk(c, ".", fn, ud_extra ? ud_extra : &b, &err);
+	*code = err ? err->code : 0;
+	berr_free(err);
+	bld_context_free(c);
+	unsetenv("BERTH_WALK_THREADS");
+	return bbuf_detach(&b, NULL);
+}
+
+static void make_wide(void)
+{
+	snprintf(wide, sizeof(wide), "/tmp/berth-wide-XXXXXX");
+	assert_non_null(mkdtemp(wide));
+	char *saved = xstrdup(root);
+	snprintf(root, sizeof(root), "%s", wide);
+	for (int i = 0; i < 300; i++) {
+		char rel[64];
+		snprintf(rel, sizeof(rel), "d%03d/f.txt", i);
+		put(rel, "x");
+		if (i % 50 == 0) {
+			snprintf(rel, sizeof(rel), "d%03d/sub/deeper/g.txt", i);
+			put(rel, "y");
+			snprintf(rel, sizeof(rel), "d%03d/hidden/keep.txt", i);
+			put(rel, "k");
+			snprintf(rel, sizeof(rel), "d%03d/hidden/drop.txt", i);
+			put(rel, "d");
+			snprintf(rel, sizeof(rel), "d%03d/pruned/p.txt", i);
+			put(rel, "p");
+			snprintf(rel, sizeof(rel), "d%03d/ln", i);
+			link_("f.txt", rel);
+		}
+	}
+	snprintf(root, sizeof(root), "%s", saved);
+	free(saved);
+}
+
+static void rm_wide(void)
+{
+	char *cmd = xasprintf("rm -rf '%s'", wide);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+static void test_walk_ahead(void **state)
+{
+	(void)state;
+	make_wide();
+	int rc1, rc4, code;
+	char *one = walk_with("1", list_names, NULL, &rc1, &code);
+	char *four = walk_with("4", list_names, NULL, &rc4, &code);
+	assert_int_equal(rc1, 0);
+	assert_int_equal(rc4, 0);
+	assert_string_equal(one, four);
+	/* what the visit must have seen, in order */
+	assert_non_null(strstr(one, "|d000/|d000/f.txt|d000/hidden/keep.txt|d000/lnf.txt|"
+				    "d000/sub/|d000/sub/deeper/|d000/sub/deeper/g.txt|d001/|"));
+	assert_null(strstr(one, "drop.txt"));
+	assert_null(strstr(one, "pruned"));
+	assert_null(strstr(one, "d000/hidden/|"));
+	assert_non_null(strstr(one, "|d299/f.txt|"));
+	free(one);
+	free(four);
+	rm_wide();
+}
+
+/* A callback that fails stops the walk at once, helpers or not. */
+struct stop_at {
+	int n, left;
+};
+
+static int fail_later(void *ud, const struct bld_entry *e, struct berr **err)
+{
+	struct stop_at *s = ud;
+	(void)e;
+	s->n++;
+	if (--s->left == 0)
+		return berr_set(err, BERR_FAILED, "stop here");
+	return 0;
+}
+
+static void test_walk_ahead_stops(void **state)
+{
+	(void)state;
+	make_wide();
+	for (int t = 1; t <= 4; t += 3) {
+		struct stop_at s = { 0, 120 };
+		int rc, code;
+		free(walk_with(t == 1 ? "1" : "4", fail_later, &s, &rc, &code));
+		assert_int_equal(rc, -1);
+		assert_int_equal(code, BERR_FAILED);
+		assert_int_equal(s.n, 120);
+	}
+	rm_wide();
+}
+
+/* Nesting beyond the bound is refused in either mode. */
+static void test_walk_too_deep(void **state)
+{
+	(void)state;
+	snprintf(wide, sizeof(wide), "/tmp/berth-deep-XXXXXX");
+	assert_non_null(mkdtemp(wide));
+	int dfd = open(wide, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(mkdirat(dfd, "n", 0755), 0);
+		int sub = openat(dfd, "n", O_RDONLY | O_DIRECTORY);
+		assert_true(sub >= 0);
+		close(dfd);
+		dfd = sub;
+	}
+	close(dfd);
+	for (int t = 1; t <= 4; t += 3) {
+		int rc, code;
+		free(walk_with(t == 1 ? "1" : "4", list_names, NULL, &rc, &code));
+		assert_int_equal(rc, -1);
+		assert_int_equal(code, BERR_LIMIT);
+	}
+	rm_wide();
+}
+
 static void test_open_missing(void **state)
 {
 	(void)state;
@@ -186,6 +341,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_walk),
+		cmocka_unit_test(test_walk_ahead),
+		cmocka_unit_test(test_walk_ahead_stops),
+		cmocka_unit_test(test_walk_too_deep),
 		cmocka_unit_test(test_open_missing),
 	};
 	return cmocka_run_group_tests_name("context", tests, setup, teardown);
