@@ -5,7 +5,7 @@
 
 #include "common/xalloc.h"
 
-static void oom(size_t n)
+void xalloc_die(size_t n)
 {
 	fprintf(stderr, "berth: fatal: out of memory allocating %zu bytes\n", n);
 	abort();
@@ -15,7 +15,7 @@ void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		oom(n);
+		xalloc_die(n);
 	return p;
 }
 
@@ -23,7 +23,7 @@ void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		oom(n * size);
+		xalloc_die(n * size);
 	return p;
 }
 
@@ -31,14 +31,14 @@ void *xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 	if (!q)
-		oom(n);
+		xalloc_die(n);
 	return q;
 }
 
 void *xreallocarray(void *p, size_t n, size_t size)
 {
 	if (size && n > (size_t)-1 / size)
-		oom((size_t)-1);
+		xalloc_die((size_t)-1);
 	return xrealloc(p, n * size);
 }
 
@@ -46,7 +46,7 @@ char *xstrdup(const char *s)
 {
 	char *p = strdup(s ? s : "");
 	if (!p)
-		oom(strlen(s));
+		xalloc_die(strlen(s));
 	return p;
 }
 
@@ -54,7 +54,7 @@ char *xstrndup(const char *s, size_t n)
 {
 	char *p = strndup(s, n);
 	if (!p)
-		oom(n);
+		xalloc_die(n);
 	return p;
 }
 
@@ -62,7 +62,7 @@ char *xvasprintf(const char *fmt, va_list ap)
 {
 	char *s = NULL;
 	if (vasprintf(&s, fmt, ap) < 0)
-		oom(strlen(fmt));
+		xalloc_die(strlen(fmt));
 	return s;
 }
 

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* Reports that n bytes could not be had, and aborts. */
+void xalloc_die(size_t n) __attribute__((noreturn));
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

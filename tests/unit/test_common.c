@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/arena.h"
 #include "common/common.h"
 
 static void test_berr_first_wins_and_wrap(void **state)
@@ -165,6 +166,38 @@ static void test_atomic_write(void **state)
 	assert_int_equal(rmdir(dir), 0); /* only succeeds when nothing was left */
 }
 
+/* arena: small and huge chunks, alignment, strings kept intact */
+static void test_arena(void **state)
+{
+	(void)state;
+	struct barena a = BARENA_INIT;
+	barena_release(&a); /* empty: fine */
+	char *first = barena_strdup(&a, "first");
+	char *keep[5000];
+	for (int i = 0; i < 5000; i++) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "s%d", i);
+		keep[i] = barena_join(&a, buf, "/", "x");
+		assert_int_equal((uintptr_t)keep[i] % 16, 0);
+	}
+	/* larger than a huge chunk: a chunk of its own size */
+	size_t big = BARENA_HUGE * 2 + 123;
+	unsigned char *z = barena_zalloc(&a, big);
+	for (size_t i = 0; i < big; i += 4096)
+		assert_int_equal(z[i], 0);
+	memset(z, 0xab, big);
+	assert_string_equal(first, "first");
+	for (int i = 0; i < 5000; i++) {
+		char buf[40];
+		snprintf(buf, sizeof(buf), "s%d/x", i);
+		assert_string_equal(keep[i], buf);
+	}
+	assert_string_equal(barena_strndup(&a, "abcdef", 3), "abc");
+	assert_int_equal((uintptr_t)barena_alloc(&a, 0) % 16, 0);
+	barena_release(&a);
+	assert_null(a.head);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_path_clean),
 		cmocka_unit_test(test_path_join),
 		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_arena),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
