@@ -38,6 +38,15 @@ struct bld_statcache *bld_statcache_open(const char *dir, int64_t racy_ns);
  * even opening an unchanged file. */
 bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char *path,
 			  const struct stat *st, struct img_digest *out);
+/* The records of one source directory, loaded now (the calling thread must
+ * be the only one using the cache at that moment); NULL when c is NULL. */
+struct bld_statcache_dir;
+struct bld_statcache_dir *bld_statcache_dir(struct bld_statcache *c, const char *root);
+/* Like bld_statcache_lookup, but from what was loaded only (not what this
+ * build hashed so far): safe to call from several threads at once, and
+ * alongside the other functions, once bld_statcache_dir returned d. */
+bool bld_statcache_peek(struct bld_statcache_dir *d, const char *path, const struct stat *st,
+			struct img_digest *out);
 /* sha256 of the regular file open as fd (st = its fstat), at host path
  * `path` below `root`: from the cache when nothing about the inode
  * changed, else read and hashed (and remembered unless racy). c may be

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,78 @@ static void test_old_single_file_replaced(void **state)
 	assert_true(S_ISDIR(st.st_mode));
 }
 
+/* peek answers from the loaded records only, from several threads at once:
+ * a hit for an unchanged file, a miss for a changed or unknown one */
+struct peek_job {
+	struct bld_statcache_dir *d;
+	char *path[3];
+	struct stat st[3];
+	int hits[3];
+};
+
+static void *peek_many(void *arg)
+{
+	struct peek_job *j = arg;
+	for (int round = 0; round < 2000; round++)
+		for (int i = 0; i < 3; i++) {
+			struct img_digest d;
+			if (bld_statcache_peek(j->d, j->path[i], &j->st[i], &d))
+				__atomic_add_fetch(&j->hits[i], 1, __ATOMIC_RELAXED);
+		}
+	return NULL;
+}
+
+static void test_peek_threads(void **state)
+{
+	(void)state;
+	put("a", "alpha\n");
+	put("b", "beta\n");
+	tick();
+	struct img_digest da, x;
+	bool hit;
+	struct bld_statcache *c = bld_statcache_open(cdir, 0);
+	digest(c, "a", &da, &hit);
+	digest(c, "b", &x, &hit);
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+	/* b changes after it was remembered; c was never hashed */
+	tick();
+	put("b", "BETA\n");
+	put("c", "gamma\n");
+
+	c = bld_statcache_open(cdir, 0);
+	struct peek_job j;
+	memset(&j, 0, sizeof(j));
+	j.d = bld_statcache_dir(c, ctx);
+	assert_non_null(j.d);
+	const char *names[3] = { "a", "b", "c" };
+	for (int i = 0; i < 3; i++) {
+		char *p = xasprintf("%s/%s", ctx, names[i]);
+		j.path[i] = realpath(p, NULL);
+		assert_non_null(j.path[i]);
+		assert_int_equal(lstat(j.path[i], &j.st[i]), 0);
+		free(p);
+	}
+	struct img_digest got;
+	assert_true(bld_statcache_peek(j.d, j.path[0], &j.st[0], &got));
+	assert_string_equal(got.s, da.s);
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, peek_many, &j), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(j.hits[0], 3 * 2000);
+	assert_int_equal(j.hits[1], 0);
+	assert_int_equal(j.hits[2], 0);
+	/* what this build hashed is not peeked, only looked up */
+	digest(c, "c", &x, &hit);
+	assert_false(bld_statcache_peek(j.d, j.path[2], &j.st[2], &got));
+	assert_null(bld_statcache_dir(NULL, ctx));
+	for (int i = 0; i < 3; i++)
+		free(j.path[i]);
+	bld_statcache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +306,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_racy_not_remembered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_file_is_empty_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_single_file_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peek_threads, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
