@@ -16,6 +16,7 @@
 
 #include "builder/bld_context.h"
 #include "builder/bld_match.h"
+#include "common/arena.h"
 #include "common/common.h"
 
 /* Deep trees are fine; this only bounds recursion on hostile input. */
@@ -283,11 +284,15 @@ struct sent {
 	int link_errno;     /* readlink failed */
 	struct sdir *sub;   /* subdirectory opened and queued to be read ahead */
 	int sub_errno;      /* opening it failed */
+	const void *ahead;  /* what the walk's ahead hook said of a regular file */
 };
 
 struct sdir {
 	int fd;             /* the directory, open until visited */
 	char *ctx_rel;
+	char *host;         /* its host path: the start's from the kernel, then
+			     * parent + "/" + name (opened with O_NOFOLLOW: no
+			     * symlink can make the two differ) */
 	int depth;
 	_Atomic int state;
 	int list_errno;     /* reading the directory failed */
@@ -295,9 +300,21 @@ struct sdir {
 	size_t n;
 };
 
+struct walk;
+
+/* a thread that reads directories, and the arena their entries live in
+ * (entries are read on one thread and visited on another: the arenas are
+ * released together when the walk ends) */
+struct reader {
+	struct walk *w;
+	struct barena ar;
+	pthread_t th;
+};
+
 struct walk {
 	struct bld_context *c;
 	bld_walk_fn fn;
+	bld_ahead_fn ahead;
 	void *ud;
 	pthread_mutex_t mu;    /* guards what follows, and calls of c->excl */
 	pthread_cond_t work;   /* a directory was queued, or stop */
@@ -308,17 +325,19 @@ struct walk {
 	size_t nall, capall;
 	size_t ahead_fds;
 	bool stop;
-	pthread_t th[BLD_WALK_MAX_THREADS];
-	int nth, want_th;
+	struct reader rd[BLD_WALK_MAX_THREADS]; /* [0]: the visitor */
+	int nth, want_th;                      /* helpers started, threads wanted */
 };
 
 static char *fd_path(int fd, struct berr **err);
 
-static struct sdir *sdir_new(struct walk *w, int fd, char *ctx_rel, int depth)
+static struct sdir *sdir_new(struct walk *w, struct barena *ar, int fd, char *ctx_rel,
+			     char *host, int depth)
 {
-	struct sdir *d = xcalloc(1, sizeof(*d));
+	struct sdir *d = barena_zalloc(ar, sizeof(*d));
 	d->fd = fd;
 	d->ctx_rel = ctx_rel;
+	d->host = host;
 	d->depth = depth;
 	atomic_init(&d->state, SD_PENDING);
 	pthread_mutex_lock(&w->mu);
@@ -328,17 +347,10 @@ static struct sdir *sdir_new(struct walk *w, int fd, char *ctx_rel, int depth)
 	return d;
 }
 
-/* the entries' memory and the fd, once visited (the struct stays in w->all:
- * a helper may still hold it in its queue) */
+/* the fd, once visited (memory stays in the arenas until the walk ends:
+ * a helper may still hold the directory in its queue) */
 static void sdir_release(struct walk *w, struct sdir *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->ents[i].name);
-		free(d->ents[i].link);
-	}
-	free(d->ents);
-	d->ents = NULL;
-	d->n = 0;
 	if (d->fd >= 0) {
 		close(d->fd);
 		d->fd = -1;
@@ -360,7 +372,7 @@ static int excl_locked(struct walk *w, const char *rel, bool is_dir, struct berr
 
 /* Names in a directory (no "." / ".."), sorted; reads the fd itself
  * (getdents64: no second open as opendir would need). */
-static int read_names(int fd, char ***names, size_t *n)
+static int read_names(int fd, struct barena *ar, char ***names, size_t *n)
 {
 	char buf[16384] __attribute__((aligned(8)));
 	char **v = NULL;
@@ -370,9 +382,8 @@ static int read_names(int fd, char ***names, size_t *n)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			int e = errno;
-			free_names(v, cnt);
-			return e;
+			free(v);
+			return errno;
 		}
 		if (got == 0)
 			break;
@@ -382,7 +393,7 @@ static int read_names(int fd, char ***names, size_t *n)
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
 			XGROW(v, cnt + 1, cap);
-			v[cnt++] = xstrdup(de->d_name);
+			v[cnt++] = barena_strdup(ar, de->d_name);
 		}
 	}
 	if (cnt)
@@ -395,22 +406,35 @@ static int read_names(int fd, char ***names, size_t *n)
 /* Read directory d (claimed by this thread): its sorted entries, their
  * lstat and link targets, and its subdirectories opened and queued. Runs
  * on any thread: no berr, failures are kept for the visitor. */
-static void scan_dir(struct walk *w, struct sdir *d)
+static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d)
 {
 	char **names = NULL;
 	size_t n = 0;
-	d->list_errno = read_names(d->fd, &names, &n);
+	d->list_errno = read_names(d->fd, ar, &names, &n);
 	if (!d->list_errno && n) {
-		d->ents = xcalloc(n, sizeof(*d->ents));
+		d->ents = barena_zalloc(ar, n * sizeof(*d->ents));
 		d->n = n;
 	}
 	struct sdir **subs = NULL;
 	size_t nsubs = 0, capsubs = 0;
+	_cleanup_bbuf_ struct bbuf hb = BBUF_INIT;
+	size_t hpre = 0;
+	if (w->ahead) {
+		bbuf_addstr(&hb, strcmp(d->host, "/") ? d->host : "", NULL);
+		bbuf_addch(&hb, '/', NULL);
+		hpre = hb.len;
+	}
 	for (size_t k = 0; k < d->n; k++) {
 		struct sent *s = &d->ents[k];
 		s->name = names[k];
 		if (fstatat(d->fd, s->name, &s->st, AT_SYMLINK_NOFOLLOW) < 0) {
 			s->stat_errno = errno;
+			continue;
+		}
+		if (w->ahead && S_ISREG(s->st.st_mode)) {
+			hb.len = hpre;
+			bbuf_addstr(&hb, s->name, NULL);
+			s->ahead = w->ahead(w->ud, ar, hb.data, &s->st);
 			continue;
 		}
 		if (S_ISLNK(s->st.st_mode)) {
@@ -419,8 +443,7 @@ static void scan_dir(struct walk *w, struct sdir *d)
 			if (l < 0) {
 				s->link_errno = errno;
 			} else {
-				lb[l] = '\0';
-				s->link = xstrdup(lb);
+				s->link = barena_strndup(ar, lb, (size_t)l);
 			}
 			continue;
 		}
@@ -428,7 +451,8 @@ static void scan_dir(struct walk *w, struct sdir *d)
 			continue;
 		/* read ahead only what the visit will enter; an excluded
 		 * directory may still hold re-included children */
-		char *crel = join_rel(d->ctx_rel, s->name);
+		char *crel = strcmp(d->ctx_rel, ".") ? barena_join(ar, d->ctx_rel, "/", s->name)
+						      : barena_strdup(ar, s->name);
 		struct berr *e = NULL;
 		int ex = excl_locked(w, crel, true, &e);
 		berr_free(e);
@@ -440,27 +464,23 @@ static void scan_dir(struct walk *w, struct sdir *d)
 				w->ahead_fds++;
 			pthread_mutex_unlock(&w->mu);
 		}
-		if (!take) {
-			free(crel);
+		if (!take)
 			continue;
-		}
 		int fd = openat(d->fd, s->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			s->sub_errno = errno;
-			free(crel);
 			pthread_mutex_lock(&w->mu);
 			w->ahead_fds--;
 			pthread_mutex_unlock(&w->mu);
 			continue;
 		}
-		s->sub = sdir_new(w, fd, crel, d->depth + 1);
+		s->sub = sdir_new(w, ar, fd, crel,
+				  barena_join(ar, strcmp(d->host, "/") ? d->host : "", "/", s->name),
+				  d->depth + 1);
 		XGROW(subs, nsubs + 1, capsubs);
 		subs[nsubs++] = s->sub;
 	}
-	if (!d->n)
-		free_names(names, n);
-	else
-		free(names);
+	free(names);
 	pthread_mutex_lock(&w->mu);
 	/* the visitor walks forward from the first; helpers take from the end */
 	for (size_t i = 0; i < nsubs; i++) {
@@ -477,7 +497,8 @@ static void scan_dir(struct walk *w, struct sdir *d)
 
 static void *walk_helper(void *arg)
 {
-	struct walk *w = arg;
+	struct reader *rd = arg;
+	struct walk *w = rd->w;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->stop && w->nqueue == 0)
@@ -489,7 +510,7 @@ static void *walk_helper(void *arg)
 		if (!atomic_compare_exchange_strong(&d->state, &expect, SD_CLAIMED))
 			continue; /* the visitor took it */
 		pthread_mutex_unlock(&w->mu);
-		scan_dir(w, d);
+		scan_dir(w, &rd->ar, d);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -527,7 +548,9 @@ static void walk_maybe_start(struct walk *w)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 0; i < w->want_th - 1; i++) {
-		if (pthread_create(&w->th[w->nth], NULL, walk_helper, w) != 0)
+		struct reader *rd = &w->rd[w->nth + 1];
+		rd->w = w;
+		if (pthread_create(&rd->th, NULL, walk_helper, rd) != 0)
 			break; /* fewer helpers: slower, not wrong */
 		w->nth++;
 	}
@@ -541,7 +564,7 @@ static void claim(struct walk *w, struct sdir *d)
 {
 	int expect = SD_PENDING;
 	if (atomic_compare_exchange_strong(&d->state, &expect, SD_CLAIMED)) {
-		scan_dir(w, d);
+		scan_dir(w, &w->rd[0].ar, d);
 		walk_maybe_start(w);
 		return;
 	}
@@ -553,11 +576,26 @@ static void claim(struct walk *w, struct sdir *d)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* dir_host: the directory's host path (from the kernel for the start,
- * then parent + "/" + name: subdirectories are opened with O_NOFOLLOW, so
- * no symlink can make the two differ); NULL to ask the kernel. */
-static int visit_dir(struct walk *w, struct sdir *d, const char *rel, const char *dir_host_in,
-		     struct berr **err)
+/* entry paths are their directory's plus the name, composed in place:
+ * b holds "prefix/" (nothing for the root), path_at appends a name */
+static size_t path_prefix(struct bbuf *b, const char *prefix)
+{
+	bbuf_add(b, "", 0, NULL);
+	if (*prefix && strcmp(prefix, ".")) {
+		bbuf_addstr(b, prefix, NULL);
+		bbuf_addch(b, '/', NULL);
+	}
+	return b->len;
+}
+
+static const char *path_at(struct bbuf *b, size_t keep, const char *name)
+{
+	b->len = keep;
+	bbuf_addstr(b, name, NULL);
+	return b->data;
+}
+
+static int visit_dir(struct walk *w, struct sdir *d, const char *rel, struct berr **err)
 {
 	if (d->depth > BLD_WALK_MAX_DEPTH)
 		return berr_set(err, BERR_LIMIT, "'%s' is nested deeper than %d directories",
@@ -567,10 +605,8 @@ static int visit_dir(struct walk *w, struct sdir *d, const char *rel, const char
 		return berr_set_errno(err, BERR_IO, d->list_errno, "read directory '%s'", d->ctx_rel);
 	if (!d->n)
 		return 0;
-	/* the directory's host path, once: every entry's path derives from it */
-	_cleanup_free_ char *dir_host = dir_host_in ? xstrdup(dir_host_in) : fd_path(d->fd, err);
-	if (!dir_host)
-		return -1;
+	_cleanup_bbuf_ struct bbuf cb = BBUF_INIT, wb = BBUF_INIT;
+	size_t cpre = path_prefix(&cb, d->ctx_rel), wpre = path_prefix(&wb, rel);
 	int r = 0;
 	for (size_t k = 0; k < d->n && r == 0; k++) {
 		struct sent *s = &d->ents[k];
@@ -580,9 +616,8 @@ static int visit_dir(struct walk *w, struct sdir *d, const char *rel, const char
 			break;
 		}
 		const struct stat *st = &s->st;
-		_cleanup_free_ char *crel = join_rel(d->ctx_rel, s->name);
-		_cleanup_free_ char *wrel = rel[0] ? xasprintf("%s/%s", rel, s->name)
-						   : xstrdup(s->name);
+		const char *crel = path_at(&cb, cpre, s->name);
+		const char *wrel = path_at(&wb, wpre, s->name);
 		int ex = excl_locked(w, crel, S_ISDIR(st->st_mode), err);
 		if (ex < 0) {
 			r = -1;
@@ -597,7 +632,8 @@ static int visit_dir(struct walk *w, struct sdir *d, const char *rel, const char
 		/* An excluded directory is entered only to find re-included
 		 * children; it is not reported itself. */
 		if (ex == BLD_INCLUDE) {
-			struct bld_entry e = { wrel, crel, st, d->fd, s->name, s->link, w->c, dir_host };
+			struct bld_entry e = { wrel, crel, st, d->fd, s->name, s->link, w->c, d->host,
+					       s->ahead };
 			r = w->fn(w->ud, &e, err);
 			if (r < 0)
 				break;
@@ -616,11 +652,12 @@ static int visit_dir(struct walk *w, struct sdir *d, const char *rel, const char
 			pthread_mutex_lock(&w->mu);
 			w->ahead_fds++;
 			pthread_mutex_unlock(&w->mu);
-			sub = sdir_new(w, fd, xstrdup(crel), d->depth + 1);
+			struct barena *ar = &w->rd[0].ar;
+			sub = sdir_new(w, ar, fd, barena_strdup(ar, crel),
+				       barena_join(ar, strcmp(d->host, "/") ? d->host : "", "/", s->name),
+				       d->depth + 1);
 		}
-		_cleanup_free_ char *sub_host =
-			xasprintf("%s/%s", strcmp(dir_host, "/") ? dir_host : "", s->name);
-		r = visit_dir(w, sub, wrel, sub_host, err);
+		r = visit_dir(w, sub, wrel, err);
 		sdir_release(w, sub);
 	}
 	return r;
@@ -632,13 +669,12 @@ static void walk_finish(struct walk *w)
 	w->stop = true;
 	pthread_cond_broadcast(&w->work);
 	pthread_mutex_unlock(&w->mu);
-	for (int i = 0; i < w->nth; i++)
-		pthread_join(w->th[i], NULL);
-	for (size_t i = 0; i < w->nall; i++) {
+	for (int i = 1; i <= w->nth; i++)
+		pthread_join(w->rd[i].th, NULL);
+	for (size_t i = 0; i < w->nall; i++)
 		sdir_release(w, w->all[i]);
-		free(w->all[i]->ctx_rel);
-		free(w->all[i]);
-	}
+	for (int i = 0; i <= w->nth; i++)
+		barena_release(&w->rd[i].ar);
 	free(w->all);
 	free(w->queue);
 	pthread_mutex_destroy(&w->mu);
@@ -648,6 +684,12 @@ static void walk_finish(struct walk *w)
 
 int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn, void *ud,
 		     struct berr **err)
+{
+	return bld_context_walk_ahead(c, ctx_rel, NULL, fn, ud, err);
+}
+
+int bld_context_walk_ahead(struct bld_context *c, const char *ctx_rel, bld_ahead_fn ahead,
+			   bld_walk_fn fn, void *ud, struct berr **err)
 {
 	_cleanup_free_ char *clean = NULL;
 	if (bld_context_clean(ctx_rel, &clean, err) < 0)
@@ -662,7 +704,7 @@ int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn,
 		return berr_set_errno(err, BERR_IO, errno, "stat '%s'", clean);
 	/* The start entry has no parent fd here; name "" tells bld_entry_open
 	 * to reopen it by its context path, again inside the root. */
-	struct bld_entry e = { "", clean, &st, c->rootfd, "", NULL, c, NULL };
+	struct bld_entry e = { "", clean, &st, c->rootfd, "", NULL, c, NULL, NULL };
 	if (fn(ud, &e, err) < 0)
 		return -1;
 	if (!S_ISDIR(st.st_mode))
@@ -670,13 +712,21 @@ int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn,
 	int dfd = openat2_in_root(c->rootfd, clean, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open directory '%s'", clean);
-	struct walk w = { .c = c, .fn = fn, .ud = ud, .want_th = walk_threads() };
+	/* the start's host path, once: every entry's path derives from it */
+	char *host = fd_path(dfd, err);
+	if (!host) {
+		close(dfd);
+		return -1;
+	}
+	struct walk w = { .c = c, .fn = fn, .ahead = ahead, .ud = ud, .want_th = walk_threads() };
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.work, NULL);
 	pthread_cond_init(&w.done, NULL);
 	w.ahead_fds = 1;
-	struct sdir *root = sdir_new(&w, dfd, xstrdup(clean), 1);
-	int r = visit_dir(&w, root, "", NULL, err);
+	struct barena *ar = &w.rd[0].ar;
+	struct sdir *root = sdir_new(&w, ar, dfd, barena_strdup(ar, clean), barena_strdup(ar, host), 1);
+	free(host);
+	int r = visit_dir(&w, root, "", err);
 	walk_finish(&w);
 	return r;
 }

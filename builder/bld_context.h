@@ -52,6 +52,7 @@ struct bld_entry {
 	const char *link;     /* symlink target, or NULL */
 	const struct bld_context *ctx; /* private: for reopening the walk start */
 	const char *dir_host; /* private: dirfd's host path when known (one lookup per directory) */
+	const void *ahead;    /* a regular file's result of the walk's ahead hook, or NULL */
 };
 typedef int (*bld_walk_fn)(void *ud, const struct bld_entry *e, struct berr **err);
 
@@ -61,6 +62,16 @@ typedef int (*bld_walk_fn)(void *ud, const struct bld_entry *e, struct berr **er
 int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn, void *ud,
 		     struct berr **err);
 
+/* The same, with a hook called for each regular file as it is read ahead
+ * of the visit: on a helper thread, concurrently with the visit and other
+ * helpers (so it must be thread-safe), with that thread's arena for its
+ * result, the file's host path and its lstat. What it returns reaches the
+ * visit as e->ahead; it lives until the walk ends. */
+struct barena;
+typedef const void *(*bld_ahead_fn)(void *ud, struct barena *ar, const char *host,
+				    const struct stat *st);
+int bld_context_walk_ahead(struct bld_context *c, const char *ctx_rel, bld_ahead_fn ahead,
+			   bld_walk_fn fn, void *ud, struct berr **err);
 /* Open a regular file of an entry for reading (O_NOFOLLOW). */
 int bld_entry_open(const struct bld_entry *e, struct berr **err);
 

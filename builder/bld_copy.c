@@ -23,6 +23,7 @@
 #include "image/img_layer.h"
 #include "image/img_wintar.h"
 #include "parser/df_instr.h"
+#include "common/arena.h"
 #include "common/common.h"
 
 /* A URL download larger than this is refused. */
@@ -30,8 +31,8 @@
 #define BLD_URL_CONNECT_TIMEOUT 10L
 
 struct item {
-	char *src;        /* host path, NULL for synthetic directories */
-	char *dst;        /* absolute internal path */
+	char *src;        /* host path, NULL for synthetic directories (in ar) */
+	char *dst;        /* absolute internal path (in ar) */
 	bool keep_owner;  /* ADD of an archive: owners from the tar */
 	bool dir;         /* synthetic directory */
 };
@@ -49,6 +50,7 @@ struct bld_copy_plan {
 	char *stage_rootfs;
 	uint64_t bytes;   /* content bytes of regular files */
 	char *win_owner;  /* windows --chown: owner SID of every entry */
+	struct barena ar; /* the items' paths: one per context file, freed together */
 };
 
 uint64_t bld_copy_plan_bytes(const struct bld_copy_plan *cp)
@@ -60,11 +62,8 @@ void bld_copy_plan_free(struct bld_copy_plan *cp)
 {
 	if (!cp)
 		return;
-	for (size_t i = 0; i < cp->n; i++) {
-		free(cp->items[i].src);
-		free(cp->items[i].dst);
-	}
 	free(cp->items);
+	barena_release(&cp->ar);
 	for (size_t i = 0; i < cp->nparents * 2; i++)
 		free(cp->parents[i]);
 	free(cp->parents);
@@ -73,10 +72,19 @@ void bld_copy_plan_free(struct bld_copy_plan *cp)
 	free(cp);
 }
 
-static void add_item(struct bld_copy_plan *cp, char *src, char *dst, bool keep_owner, bool dir)
+/* src and dst must be in cp->ar */
+static void push_item(struct bld_copy_plan *cp, char *src, char *dst, bool keep_owner, bool dir)
 {
 	XGROW(cp->items, cp->n + 1, cp->cap);
 	cp->items[cp->n++] = (struct item){ src, dst, keep_owner, dir };
+}
+
+/* copies src and dst */
+static void add_item(struct bld_copy_plan *cp, const char *src, const char *dst, bool keep_owner,
+		     bool dir)
+{
+	push_item(cp, src ? barena_strdup(&cp->ar, src) : NULL, barena_strdup(&cp->ar, dst),
+		  keep_owner, dir);
 }
 
 static char *join_dst(const char *base, const char *rel)
@@ -87,14 +95,29 @@ static char *join_dst(const char *base, const char *rel)
 	return bpath_clean(j);
 }
 
+/* digits of v in base (8 or 10), written backwards ending at *end */
+static char *put_num(char *end, unsigned long long v, unsigned base)
+{
+	do {
+		*--end = (char)('0' + v % base);
+		v /= base;
+	} while (v);
+	return end;
+}
+
 static void hash_meta(struct img_hasher *h, const char *dst, const struct stat *st,
 		      const char *link)
 {
-	char meta[256];
-	int n = snprintf(meta, sizeof(meta), "\n%o %llu ", (unsigned)st->st_mode,
-			 (unsigned long long)(S_ISREG(st->st_mode) ? st->st_size : 0));
+	/* "\n<mode octal> <size> ", built by hand: this runs once per context
+	 * file in every build, cached or not */
+	char meta[64], *end = meta + sizeof(meta), *p = end;
+	*--p = ' ';
+	p = put_num(p, (unsigned long long)(S_ISREG(st->st_mode) ? st->st_size : 0), 10);
+	*--p = ' ';
+	p = put_num(p, (unsigned)st->st_mode, 8);
+	*--p = '\n';
 	img_hasher_update(h, dst, strlen(dst));
-	img_hasher_update(h, meta, (size_t)n);
+	img_hasher_update(h, p, (size_t)(end - p));
 	if (link)
 		img_hasher_update(h, link, strlen(link));
 }
@@ -128,7 +151,47 @@ struct walk_ud {
 	struct df_ignore *exclude;
 	const char *prefix;       /* --parents: path kept under dest */
 	bool skip_root;           /* archive: the extraction dir itself is not copied */
+	struct bld_statcache_dir *scd; /* the walked context's records, for walk_ahead */
+	int base_clean;           /* dst_base is already clean: 0 not known yet, 1 yes, 2 no */
 };
+
+/* An entry's destination, in the plan's arena. The walk's rel is clean
+ * (names joined by '/'), so when dst_base is clean too the join needs no
+ * cleaning: the common case, without an allocation per file. */
+static char *entry_dst(struct walk_ud *u, const char *rel)
+{
+	struct barena *ar = &u->cp->ar;
+	if (!u->base_clean) {
+		_cleanup_free_ char *c = bpath_clean(u->dst_base);
+		u->base_clean = strcmp(c, u->dst_base) ? 2 : 1;
+	}
+	if (u->prefix && *u->prefix) {
+		_cleanup_free_ char *r = rel[0] ? xasprintf("%s/%s", u->prefix, rel)
+						: xstrdup(u->prefix);
+		_cleanup_free_ char *d = join_dst(u->dst_base, r);
+		return barena_strdup(ar, d);
+	}
+	if (!rel[0])
+		return barena_strdup(ar, u->dst_base);
+	if (u->base_clean == 2) {
+		_cleanup_free_ char *d = join_dst(u->dst_base, rel);
+		return barena_strdup(ar, d);
+	}
+	return barena_join(ar, strcmp(u->dst_base, "/") ? u->dst_base : "", "/", rel);
+}
+
+/* On a reading thread: the remembered digest of a file whose lstat
+ * matches its record, so that the visit does no lookup. */
+static const void *walk_ahead(void *vud, struct barena *ar, const char *host, const struct stat *st)
+{
+	struct walk_ud *u = vud;
+	struct img_digest d;
+	if (!bld_statcache_peek(u->scd, host, st, &d))
+		return NULL;
+	struct img_digest *p = barena_alloc(ar, sizeof(*p));
+	*p = d;
+	return p;
+}
 
 static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 {
@@ -142,38 +205,38 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 		if (m)
 			return 0;
 	}
-	char *dst;
-	if (u->prefix && *u->prefix) {
-		_cleanup_free_ char *r = e->rel[0] ? xasprintf("%s/%s", u->prefix, e->rel)
-						   : xstrdup(u->prefix);
-		dst = join_dst(u->dst_base, r);
+	char *dst = entry_dst(u, e->rel);
+	char *src;
+	if (e->dir_host && e->name[0]) {
+		src = barena_join(&u->cp->ar, strcmp(e->dir_host, "/") ? e->dir_host : "", "/", e->name);
 	} else {
-		dst = join_dst(u->dst_base, e->rel);
-	}
-	char *src = bld_entry_host_path(e, err);
-	if (!src) {
-		free(dst);
-		return -1;
+		_cleanup_free_ char *h = bld_entry_host_path(e, err);
+		if (!h)
+			return -1;
+		src = barena_strdup(&u->cp->ar, h);
 	}
 	int fd = -1;
 	struct img_digest known;
-	if (S_ISREG(e->st->st_mode) && bld_statcache_lookup(u->sc, bld_context_dir(e->ctx), src, e->st, &known)) {
+	if (S_ISREG(e->st->st_mode) && e->ahead) {
+		/* unchanged since it was hashed (seen while reading ahead) */
+		hash_meta(u->h, dst, e->st, NULL);
+		const struct img_digest *k = e->ahead;
+		img_hasher_update(u->h, k->s, strlen(k->s));
+	} else if (S_ISREG(e->st->st_mode) &&
+		   bld_statcache_lookup(u->sc, bld_context_dir(e->ctx), src, e->st, &known)) {
 		/* unchanged since it was hashed: not even opened */
 		hash_meta(u->h, dst, e->st, NULL);
 		img_hasher_update(u->h, known.s, strlen(known.s));
 	} else if (S_ISREG(e->st->st_mode)) {
 		fd = bld_entry_open(e, err);
-		if (fd < 0) {
-			free(dst);
-			free(src);
+		if (fd < 0)
 			return -1;
-		}
 	}
 	int r = S_ISREG(e->st->st_mode) && fd < 0
 			? 0 : hash_item(u->sc, bld_context_dir(e->ctx), u->h, dst, e->st, e->link, src, fd, err);
 	if (fd >= 0)
 		close(fd);
-	add_item(u->cp, src, dst, u->keep_owner, false);
+	push_item(u->cp, src, dst, u->keep_owner, false);
 	if (S_ISREG(e->st->st_mode))
 		u->cp->bytes += (uint64_t)e->st->st_size;
 	return r;
@@ -556,12 +619,12 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			goto free_lists;
 		struct timespec ts[2] = { { b->now, 0 }, { b->now, 0 } };
 		utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
-		char *dst = dest_dir ? join_dst(dest, sc->path) : xstrdup(dest);
+		_cleanup_free_ char *dst = dest_dir ? join_dst(dest, sc->path) : xstrdup(dest);
 		struct stat st;
 		lstat(p, &st);
 		hash_item(NULL, NULL, h, dst, &st, NULL, NULL, -1, err);
 		img_hasher_update(h, data, strlen(data));
-		add_item(cp, xstrdup(p), dst, false, false);
+		add_item(cp, p, dst, false, false);
 	}
 
 	for (size_t i = 0; i < nsrcs; i++) {
@@ -581,14 +644,14 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 			chmod(p, 0600);
 			struct timespec ts[2] = { { b->now, 0 }, { b->now, 0 } };
 			utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
-			char *dst = dest_dir ? join_dst(dest, bn) : xstrdup(dest);
+			_cleanup_free_ char *dst = dest_dir ? join_dst(dest, bn) : xstrdup(dest);
 			struct stat st;
 			lstat(p, &st);
 			int fd = open(p, O_RDONLY | O_CLOEXEC);
 			hash_item(NULL, NULL, h, dst, &st, NULL, NULL, fd, err);
 			if (fd >= 0)
 				close(fd);
-			add_item(cp, xstrdup(p), dst, false, false);
+			add_item(cp, p, dst, false, false);
 			continue;
 		}
 		for (size_t k = 0; k < counts[i]; k++) {
@@ -632,7 +695,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 						struct bld_context *xc = NULL;
 						if (bld_context_open(t, NULL, NULL, &xc, err) < 0)
 							goto free_lists;
-						struct walk_ud u = { NULL, cp, h, dest, true, !chown[0], NULL, NULL, true };
+						struct walk_ud u = { NULL, cp, h, dest, true, !chown[0], NULL, NULL, true, NULL, 0 };
 						int wr = bld_context_walk(xc, ".", walk_cb, &u, err);
 						bld_context_free(xc);
 						/* the archive's root entry is the dest dir itself:
@@ -643,7 +706,9 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 					}
 				}
 			}
-			struct walk_ud u = { b->sc, cp, h, NULL, false, false, excl, NULL, false };
+			struct walk_ud u = { b->sc, cp, h, NULL, false, false, excl, NULL, false, NULL, 0 };
+			u.scd = bld_statcache_dir(b->sc, bld_context_dir(ctx));
+			bld_ahead_fn ahead = u.scd ? walk_ahead : NULL;
 			_cleanup_free_ char *bn_src = xstrdup(rel);
 			const char *bn = strrchr(bn_src, '/');
 			bn = bn ? bn + 1 : bn_src;
@@ -674,7 +739,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 				u.prefix = strcmp(cl, ".") ? cl : "";
 				_cleanup_free_ char *keep = xstrdup(u.prefix);
 				u.prefix = keep;
-				if (bld_context_walk(ctx, rel, walk_cb, &u, err) < 0)
+				if (bld_context_walk_ahead(ctx, rel, ahead, walk_cb, &u, err) < 0)
 					goto free_lists;
 				continue;
 			}
@@ -684,7 +749,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 				fdst = dest_dir ? join_dst(dest, bn) : xstrdup(dest);
 				u.dst_base = fdst;
 			}
-			if (bld_context_walk(ctx, rel, walk_cb, &u, err) < 0)
+			if (bld_context_walk_ahead(ctx, rel, ahead, walk_cb, &u, err) < 0)
 				goto free_lists;
 		}
 	}
@@ -717,7 +782,7 @@ int bld_copy_prepare(struct bld *b, struct bld_stage *s, const struct df_instr *
 				cp->parents[cp->nparents * 2 + 1] = xstrdup(p);
 				cp->nparents++;
 			} else if (r == 1) {
-				add_item(cp, NULL, xstrdup(p), false, true);
+				add_item(cp, NULL, p, false, true);
 			}
 		}
 		/* dest itself when it already exists as a directory */
