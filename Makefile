@@ -35,7 +35,7 @@ ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -I. -Ibuild-gen -D_GNU_SOURCE \
-	-DBERTH_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
+	-MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS)
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -64,7 +64,16 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 
 all: $(BIN)
-.PHONY: all deps check-libs test test-run demo install fuzz bench clean
+.PHONY: all deps check-libs test test-run demo install fuzz bench clean FORCE
+
+# The version is a generated header, rewritten only when `git describe`
+# changes: as a -D flag it stayed whatever it was when main.o was last
+# compiled (sources that include it rebuild when it changes).
+build-gen/berth_version.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define BERTH_VERSION "$(VERSION)"' > $@.tmp; \
+	  if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+GEN_HDRS += build-gen/berth_version.h
 
 # Modules may add generated sources and rules (e.g. embedded data files);
 # included after `all` so that it stays the default goal.

@@ -13,11 +13,9 @@
 #include <pcre2.h>
 
 #include "cli/cli.h"
+#include "berth_version.h"
 #include "common/common.h"
 
-#ifndef BERTH_VERSION
-#define BERTH_VERSION "0.0.0-dev"
-#endif
 
 extern const struct cli_command *const __start_berth_cmds[] __attribute__((weak));
 extern const struct cli_command *const __stop_berth_cmds[] __attribute__((weak));

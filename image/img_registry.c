@@ -13,15 +13,13 @@
 #include "common/bcurl.h"
 #include <openssl/evp.h>
 
+#include "berth_version.h"
 #include "common/common.h"
 #include "image/img_regauth.h"
 #include "image/img_registry.h"
 #include "image/img_registry_int.h"
 #include "parser/df_ref.h"
 
-#ifndef BERTH_VERSION
-#define BERTH_VERSION "0.0.0-dev"
-#endif
 
 #define IMG_REG_CONNECT_TIMEOUT_S 30L
 #define IMG_REG_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
