@@ -41,9 +41,11 @@ ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-# libcurl is dlopened on first use (common/bcurl.h says why): its headers
-# are needed, its -l is not
-LIBS := $(filter-out -lcurl,$(PKG_LIBS)) -lpthread -ldl
+# libcurl and libarchive are dlopened on first use (common/bcurl.h and
+# common/barchive.h say why): their headers are needed, their -l are not
+LIBS := $(filter-out -lcurl -larchive,$(PKG_LIBS)) -lpthread -ldl
+# tests may call any libarchive function directly (not only the table's)
+TEST_LIBS := $(LIBS) -larchive
 
 ifeq ($(V),1)
 Q :=
@@ -107,12 +109,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBBERTH)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $$($(PKG_CONFIG) --cflags cmocka) $(ALL_LDFLAGS) -o $@ $< \
-		$(LIBBERTH) $$($(PKG_CONFIG) --libs cmocka) $(LIBS)
+		$(LIBBERTH) $$($(PKG_CONFIG) --libs cmocka) $(TEST_LIBS)
 
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIBBERTH)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBBERTH) $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBBERTH) $(TEST_LIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory test-run
@@ -141,7 +143,7 @@ fuzz:
 	  echo "  FUZZ    $$n"; \
 	  clang -std=gnu11 -O1 -g -I. -Ibuild-gen -D_GNU_SOURCE $(PKG_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/fuzzers/$$n $$f \
-	    $(FUZZ_BUILD)/libberth.a $(LIBS) || exit 1; done
+	    $(FUZZ_BUILD)/libberth.a $(TEST_LIBS) || exit 1; done
 	@if [ "$(FUZZ_SECONDS)" -gt 0 ]; then for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	  c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  $(FUZZ_BUILD)/fuzzers/$$n -max_total_time=$(FUZZ_SECONDS) \

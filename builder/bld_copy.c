@@ -3,9 +3,8 @@
  * item list first (so the cache key can include a digest of every input
  * byte), then writes the layer from it. Semantics follow BuildKit's
  * dockerfile2llb + fsutil copy: see docs/builder.md. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
+#include "common/barchive.h"
 #include "common/bcurl.h"
 #include <errno.h>
 #include <fcntl.h>

@@ -17,8 +17,6 @@
  * Engine, TLS and forced isolation come from bld_engine_exec_configure (the
  * CLI's --engine/--isolation), else the environment like the docker CLI. One
  * connection is kept per process. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/barchive.h"
 #include "common/common.h"
 #include "builder/bld_engine.h"
 #include "builder/bld_engine_exec.h"

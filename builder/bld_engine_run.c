@@ -1,7 +1,6 @@
 /* RUN on a Docker Engine: parent chain, container, output, commit, layer. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <cjson/cJSON.h>
+#include "common/barchive.h"
 #include "common/bcurl.h"
 #include <errno.h>
 #include <fcntl.h>

@@ -5,8 +5,6 @@
  * directory inside the build's temp dir (cache/tmp/build-*); an archive is extracted
  * there with the safe layer applier (img_apply: nothing outside the
  * directory is ever written or followed, expansion is capped). */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/barchive.h"
 #include "builder/bld_int.h"
 #include "image/img_apply.h"
 #include "common/common.h"

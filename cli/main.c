@@ -1,5 +1,5 @@
-#include <archive.h>
 #include <cjson/cJSON.h>
+#include "common/barchive.h"
 #include "common/bcurl.h"
 #include <openssl/crypto.h>
 #include <stdarg.h>

@@ -5,8 +5,6 @@
  *
  * Self-contained on purpose while image/ is written in parallel; it should
  * be replaced by the image/ module's layout and archive readers after merge. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/barchive.h"
 #include "common/common.h"
 #include "compat/wc.h"
 

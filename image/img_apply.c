@@ -1,5 +1,3 @@
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +10,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/barchive.h"
 #include "common/common.h"
 #include "image/img_apply.h"
 #include "image/img_strmap.h"

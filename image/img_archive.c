@@ -1,8 +1,6 @@
 /* Image sources (OCI layout, oci-archive, docker-archive, local store),
  * platform selection and exports. Outer tars go through libarchive,
  * streaming: blobs pass member -> hash -> content store. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/barchive.h"
 #include "common/common.h"
 #include "image/img_archive.h"
 #include "image/img_compress.h"

@@ -1,5 +1,3 @@
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/barchive.h"
 #include "common/common.h"
 #include "image/img_layer.h"
 #include "image/img_strmap.h"

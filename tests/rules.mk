@@ -7,6 +7,6 @@ TEST_TOOLS := $(BUILD)/tools/berth-layer-tool
 $(BUILD)/tools/berth-layer-tool: tests/tools/layer_tool.c $(LIBBERTH)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBBERTH) $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBBERTH) $(TEST_LIBS)
 
 test-run: $(TEST_TOOLS)

@@ -5,8 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -19,6 +17,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "common/barchive.h"
 #include "common/common.h"
 #include "image/img_archive.h"
 #include "image/img_compress.h"

@@ -3,11 +3,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <archive.h>
-#include <archive_entry.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include "common/barchive.h"
 #include "layer_testlib.h"
 #include "image/img_layer.h"
 
