@@ -7,12 +7,27 @@
 #include "common/common.h"
 #include "image/img_digest.h"
 
+/* Small updates are gathered and handed to OpenSSL in one call: a cache
+ * key is built from three short strings per context file, and a call per
+ * string cost more than the hashing itself. The digest is the same. */
+#define HASHER_BUF 8192
+
 struct img_hasher {
 	EVP_MD_CTX *ctx;
+	size_t n;
+	unsigned char buf[HASHER_BUF];
 };
+
+static void hasher_flush(struct img_hasher *h)
+{
+	if (h->n && EVP_DigestUpdate(h->ctx, h->buf, h->n) != 1)
+		abort();
+	h->n = 0;
+}
 
 static void hasher_init(struct img_hasher *h)
 {
+	h->n = 0;
 	if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
 		abort(); /* only fails on allocation failure inside OpenSSL */
 }
@@ -29,8 +44,18 @@ struct img_hasher *img_hasher_new(void)
 
 void img_hasher_update(struct img_hasher *h, const void *p, size_t n)
 {
-	if (n && EVP_DigestUpdate(h->ctx, p, n) != 1)
+	if (n <= HASHER_BUF - h->n) {
+		memcpy(h->buf + h->n, p, n);
+		h->n += n;
+		return;
+	}
+	hasher_flush(h);
+	if (n < HASHER_BUF / 2) {
+		memcpy(h->buf, p, n);
+		h->n = n;
+	} else if (EVP_DigestUpdate(h->ctx, p, n) != 1) {
 		abort();
+	}
 }
 
 static void to_digest(const unsigned char *md, struct img_digest *out)
@@ -49,6 +74,7 @@ void img_hasher_final(struct img_hasher *h, struct img_digest *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
+	hasher_flush(h);
 	if (EVP_DigestFinal_ex(h->ctx, md, &len) != 1 || len != 32)
 		abort();
 	to_digest(md, out);

@@ -195,6 +195,42 @@ static size_t gunzip_all(const void *gz, size_t n, unsigned char *out, size_t ca
 #define GOLD_GZIP_VALUE "sha256:d8ca023f4d3631515e006f03c6f2c5d58baa64e467e274fd1a06e10e4db4bf6d"
 #define GOLD_ZSTD_VALUE "sha256:332d990c838d0052a1a0351648b21e18c5dc5003e2480782cd8ca7fd8bb84b3b"
 
+/* the hasher gathers small updates: any way of cutting the input gives the
+ * digest of the whole (sizes around its 8 KiB buffer included) */
+static void test_hasher_chunking(void **state)
+{
+	(void)state;
+	size_t len = 70000;
+	unsigned char *data = xmalloc(len);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (unsigned char)(i * 131 + (i >> 7));
+	struct img_digest whole, got;
+	img_digest_bytes(data, len, &whole);
+	const size_t cuts[][4] = {
+		{ 1, 1, 1, 1 }, { 7, 64, 3, 100 }, { 8191, 1, 8192, 2 },
+		{ 4095, 4097, 9000, 5 }, { 20000, 3, 65536, 1 },
+	};
+	struct img_hasher *h = img_hasher_new();
+	for (size_t c = 0; c < ARRAY_SIZE(cuts); c++) {
+		size_t off = 0, k = 0;
+		while (off < len) {
+			size_t n = cuts[c][k++ % 4];
+			if (n > len - off)
+				n = len - off;
+			img_hasher_update(h, data + off, n);
+			off += n;
+		}
+		img_hasher_final(h, &got); /* and the hasher is reset for the next */
+		assert_string_equal(got.s, whole.s);
+	}
+	img_hasher_update(h, "", 0);
+	img_hasher_final(h, &got);
+	img_digest_bytes("", 0, &whole);
+	assert_string_equal(got.s, whole.s);
+	img_hasher_free(h);
+	free(data);
+}
+
 static void test_compress_roundtrip_and_golden(void **state)
 {
 	(void)state;
@@ -959,6 +995,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_hasher_chunking),
 		cmocka_unit_test(test_compress_roundtrip_and_golden),
 		cmocka_unit_test(test_parallel_gzip_large),
 		cmocka_unit_test(test_gzip_incompressible),
