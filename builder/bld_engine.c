@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "berth_version.h"
 #include "common/common.h"
 #include "builder/bld_engine.h"
 #include "builder/bld_engine_int.h"
