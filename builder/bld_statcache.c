@@ -1,8 +1,8 @@
 /* Stat cache for input file digests (bld_statcache.h).
  *
  * File format (one per source directory, named by the sha256 of the
- * directory's real path), lines sorted by path so that loading is one pass
- * with no parsing and a lookup is a binary search:
+ * directory's real path), lines sorted by path so that loading is a mapping
+ * with no pass over it and a lookup is a binary search over its bytes:
  *   berth-statcache 3 <real path of the directory>\n
  *   <host path>\0<ino> <size> <mtime s> <mtime ns> <ctime s> <ctime ns> <sha256 hex>\n ...
  * Entries hashed during this build live in a map until they are saved. */
@@ -24,6 +24,7 @@
 #define BLD_STATCACHE_FILE_MAX (512u << 20)
 #define BLD_STATCACHE_CHUNK (128 * 1024)
 #define BLD_STATCACHE_MAGIC "berth-statcache 3 "
+#define SC_SEEN_UNIT 64
 
 struct sc_entry {
 	uint64_t ino, size;
@@ -37,11 +38,12 @@ struct sc_shard {
 	char *file;
 	const char *buf;    /* the file, mapped */
 	size_t buflen;
-	const char **lines; /* path of each record, sorted */
-	bool *seen;         /* record used by this build */
-	size_t hint;        /* the record after the last one found: walks
-			     * ask in sorted order, mostly */
-	size_t nlines;
+	size_t data;        /* offset of the first record (after the header) */
+	/* record used by this build, by offset / SC_SEEN_UNIT: a record is
+	 * longer than that (64 hex digits alone), so no two share a slot */
+	unsigned char *seen;
+	size_t hint;        /* offset of the record after the last one found:
+			     * walks ask in sorted order, mostly */
 	struct img_hmap fresh; /* path -> struct sc_entry hashed by this build */
 	bool dirty;
 };
@@ -123,22 +125,23 @@ static void shard_drop(struct sc_shard *s)
 {
 	if (s->buf)
 		munmap((void *)s->buf, s->buflen);
-	free(s->lines);
 	free(s->seen);
 	s->buf = NULL;
-	s->lines = NULL;
 	s->seen = NULL;
-	s->nlines = 0;
+	s->buflen = s->data = s->hint = 0;
 }
 
-/* Index the records; anything out of shape empties the cache.
+/* Map the records; a file of another version or directory is ignored.
  *
  * The file is mapped, not read: reading it needs a buffer as large, and
  * every fresh page of a buffer costs a page fault (~10 us each on a VM
  * with shadow page tables, measured: most of a nothing-changed rebuild's
- * load time), where a mapping of the page cache costs one call. The file
- * is only ever replaced by rename, never rewritten in place, so the
- * mapped inode does not change under us. */
+ * load time), where a mapping of the page cache costs one call. Nor is it
+ * indexed: a lookup bisects the bytes and parses only the records it
+ * visits, so loading costs nothing per record; a damaged record is a miss
+ * when a lookup meets it and is dropped when the file is next written.
+ * The file is only ever replaced by rename, never rewritten in place, so
+ * the mapped inode does not change under us. */
 static void shard_load(struct sc_shard *s)
 {
 	_cleanup_close_ int fd = open(s->file, O_RDONLY | O_CLOEXEC);
@@ -152,35 +155,74 @@ static void shard_load(struct sc_shard *s)
 		return;
 	s->buf = map;
 	s->buflen = len;
-	const char *end = s->buf + len, *line = s->buf;
-	const char *eol = memchr(line, '\n', len);
+	const char *eol = memchr(s->buf, '\n', len);
 	size_t ml = strlen(BLD_STATCACHE_MAGIC), rl = strlen(s->real);
-	/* another version or another directory (hash collision): ignore it */
-	if (!eol || (size_t)(eol - line) != ml + rl || memcmp(line, BLD_STATCACHE_MAGIC, ml) != 0 ||
-	    memcmp(line + ml, s->real, rl) != 0 || end[-1] != '\n')
-		goto bad;
-	/* one pass to size the index, so that it is allocated once */
-	size_t count = 0;
-	for (const char *p = eol + 1; p < end; p++) {
-		p = memchr(p, '\n', (size_t)(end - p));
-		count++;
+	if (!eol || (size_t)(eol - s->buf) != ml + rl || memcmp(s->buf, BLD_STATCACHE_MAGIC, ml) != 0 ||
+	    memcmp(s->buf + ml, s->real, rl) != 0 || s->buf[len - 1] != '\n') {
+		shard_drop(s);
+		return;
 	}
-	if (count > BLD_STATCACHE_MAX)
-		goto bad;
-	s->lines = xcalloc(count + 1, sizeof(*s->lines));
-	for (line = eol + 1; line < end; line = eol + 1) {
-		eol = memchr(line, '\n', (size_t)(end - line));
-		const char *nul = memchr(line, '\0', (size_t)(eol - line));
-		if (!nul || line[0] != '/')
-			goto bad;
-		if (s->nlines && strcmp(s->lines[s->nlines - 1], line) >= 0)
-			goto bad;
-		s->lines[s->nlines++] = line;
+	s->data = s->hint = (size_t)(eol - s->buf) + 1;
+	s->seen = xcalloc(len / SC_SEEN_UNIT + 1, 1);
+}
+
+/* The record at offset off (a record start): its path (NUL-terminated
+ * inside the line), its tail (after the NUL) and the offset after its
+ * '\n'. False when the line is out of shape. */
+static bool rec_at(const struct sc_shard *s, size_t off, const char **path, const char **tail,
+		   size_t *next)
+{
+	const char *line = s->buf + off;
+	const char *eol = memchr(line, '\n', s->buflen - off); /* the file ends in '\n' */
+	const char *nul = memchr(line, '\0', (size_t)(eol - line));
+	*next = (size_t)(eol - s->buf) + 1;
+	if (!nul || line[0] != '/')
+		return false;
+	*path = line;
+	*tail = nul + 1;
+	return true;
+}
+
+/* offset of the record holding byte p */
+static size_t rec_start(const struct sc_shard *s, size_t p)
+{
+	const char *q = memrchr(s->buf + s->data, '\n', p - s->data);
+	return q ? (size_t)(q - s->buf) + 1 : s->data;
+}
+
+/* Offset of path's record, or -1: the hint first, then bisection. A
+ * damaged record met on the way ends the search (a miss). */
+static long shard_find(const struct sc_shard *s, const char *path, size_t hint)
+{
+	const char *p, *t;
+	size_t next;
+	if (!s->buf)
+		return -1;
+	/* a hint is only tried where a record starts (a thread's hint may be
+	 * an offset into another directory's file) */
+	if (hint >= s->data && hint < s->buflen && s->buf[hint - 1] == '\n' &&
+	    rec_at(s, hint, &p, &t, &next) && strcmp(p, path) == 0)
+		return (long)hint;
+	size_t lo = s->data, hi = s->buflen; /* lo: a record start; answer in [lo, hi) */
+	while (lo < hi) {
+		size_t mid = rec_start(s, lo + (hi - lo) / 2);
+		if (!rec_at(s, mid, &p, &t, &next))
+			return -1;
+		int r = strcmp(p, path);
+		if (r == 0)
+			return (long)mid;
+		if (r < 0)
+			lo = next;
+		else
+			hi = mid;
 	}
-	s->seen = xcalloc(s->nlines + 1, sizeof(bool));
-	return;
-bad:
-	shard_drop(s);
+	return -1;
+}
+
+static void mark_seen(struct sc_shard *s, size_t off)
+{
+	/* several threads may mark one record (the same file in two walks) */
+	__atomic_store_n(&s->seen[off / SC_SEEN_UNIT], 1, __ATOMIC_RELAXED);
 }
 
 static struct sc_shard *shard_for(struct bld_statcache *c, const char *root)
@@ -202,22 +244,6 @@ static struct sc_shard *shard_for(struct bld_statcache *c, const char *root)
 	return s;
 }
 
-static long shard_find(const struct sc_shard *s, const char *path)
-{
-	size_t lo = 0, hi = s->nlines;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(s->lines[mid], path);
-		if (r == 0)
-			return (long)mid;
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 struct bld_statcache_dir *bld_statcache_dir(struct bld_statcache *c, const char *root)
 {
 	return c ? (struct bld_statcache_dir *)shard_for(c, root) : NULL;
@@ -230,18 +256,18 @@ bool bld_statcache_peek(struct bld_statcache_dir *d, const char *path, const str
 	 * next record is tried first (a wrong hint costs one strcmp) */
 	static _Thread_local size_t hint;
 	struct sc_shard *s = (struct sc_shard *)d;
-	if (!s || !s->nlines || !S_ISREG(st->st_mode))
+	if (!s || !s->buf || !S_ISREG(st->st_mode))
 		return false;
-	long i = hint < s->nlines && strcmp(s->lines[hint], path) == 0 ? (long)hint
-								       : shard_find(s, path);
+	long i = shard_find(s, path, hint);
+	const char *p, *t;
+	size_t next;
 	struct sc_entry e;
-	if (i < 0)
+	if (i < 0 || !rec_at(s, (size_t)i, &p, &t, &next))
 		return false;
-	hint = (size_t)i + 1;
-	if (!parse_tail(s->lines[i] + strlen(s->lines[i]) + 1, &e) || !same(&e, st))
+	hint = next;
+	if (!parse_tail(t, &e) || !same(&e, st))
 		return false;
-	/* several threads may mark one record (the same file in two walks) */
-	__atomic_store_n(&s->seen[i], true, __ATOMIC_RELAXED);
+	mark_seen(s, (size_t)i);
 	*out = e.d;
 	return true;
 }
@@ -259,14 +285,16 @@ bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char 
 		*out = ((struct sc_entry *)v)->d;
 		return true;
 	}
-	long i = s->hint < s->nlines && strcmp(s->lines[s->hint], path) == 0 ? (long)s->hint
-									: shard_find(s, path);
-	if (i >= 0)
-		s->hint = (size_t)i + 1;
+	long i = shard_find(s, path, s->hint);
+	const char *p, *t;
+	size_t next;
 	struct sc_entry e;
-	if (i < 0 || !parse_tail(s->lines[i] + strlen(s->lines[i]) + 1, &e) || !same(&e, st))
+	if (i < 0 || !rec_at(s, (size_t)i, &p, &t, &next))
 		return false;
-	__atomic_store_n(&s->seen[i], true, __ATOMIC_RELAXED);
+	s->hint = next;
+	if (!parse_tail(t, &e) || !same(&e, st))
+		return false;
+	mark_seen(s, (size_t)i);
 	*out = e.d;
 	return true;
 }
@@ -333,16 +361,22 @@ static int shard_save(struct bld_statcache *c, struct sc_shard *s, struct berr *
 {
 	if (!s->dirty || strchr(s->real, '\n'))
 		return 0;
+	/* the records kept from the file: well-formed ones not hashed again */
+	size_t nold = 0;
+	const char *rp, *rt;
+	size_t rnext;
+	for (size_t off = s->data; s->buf && off < s->buflen; off = rnext)
+		nold += rec_at(s, off, &rp, &rt, &rnext);
 	/* near the bound, keep only what this build used */
-	bool only_seen = s->nlines + s->fresh.len > BLD_STATCACHE_MAX / 2;
+	bool only_seen = nold + s->fresh.len > BLD_STATCACHE_MAX / 2;
 	size_t n = 0;
-	struct rec *r = xcalloc(s->nlines + s->fresh.len + 1, sizeof(*r));
+	struct rec *r = xcalloc(nold + s->fresh.len + 1, sizeof(*r));
 	struct bbuf tails = BBUF_INIT;
-	for (size_t i = 0; i < s->nlines; i++) {
-		if ((only_seen && !s->seen[i]) || img_hmap_get(&s->fresh, s->lines[i], NULL))
+	for (size_t off = s->data; s->buf && off < s->buflen; off = rnext) {
+		if (!rec_at(s, off, &rp, &rt, &rnext) ||
+		    (only_seen && !s->seen[off / SC_SEEN_UNIT]) || img_hmap_get(&s->fresh, rp, NULL))
 			continue;
-		const char *t = s->lines[i] + strlen(s->lines[i]) + 1;
-		r[n++] = (struct rec){ s->lines[i], t, (size_t)(strchr(t, '\n') - t) + 1 };
+		r[n++] = (struct rec){ rp, rt, (size_t)(s->buf + rnext - rt) };
 	}
 	/* tails of fresh entries first into one buffer, pointers after (it grows) */
 	size_t first = n;

@@ -298,6 +298,89 @@ static void test_peek_threads(void **state)
 	bld_statcache_free(c);
 }
 
+static char *cache_file(void)
+{
+	DIR *dd = opendir(cdir);
+	assert_non_null(dd);
+	struct dirent *e;
+	char *f = NULL;
+	while ((e = readdir(dd)))
+		if (e->d_name[0] != '.') {
+			free(f);
+			f = xasprintf("%s/%s", cdir, e->d_name);
+		}
+	closedir(dd);
+	assert_non_null(f);
+	return f;
+}
+
+/* Many records: every one is found (the lookup bisects the file's bytes,
+ * in any order); a record damaged in place is a miss for its file only,
+ * and the next save writes a clean file. */
+static void test_many_records_one_damaged(void **state)
+{
+	(void)state;
+	enum { N = 300 };
+	char name[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		put(name, name);
+	}
+	tick();
+	struct img_digest d;
+	bool hit;
+	struct bld_statcache *c = bld_statcache_open(cdir, 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		digest(c, name, &d, &hit);
+	}
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+
+	/* out of order: every record found */
+	c = bld_statcache_open(cdir, 0);
+	for (int k = 0; k < N; k++) {
+		int i = (k * 7919) % N;
+		snprintf(name, sizeof(name), "f%03d", i);
+		digest(c, name, &d, &hit);
+		assert_true(hit);
+	}
+	bld_statcache_free(c);
+
+	/* damage f150's record in place: its digest is no longer hex */
+	char *f = cache_file();
+	struct bbuf raw = BBUF_INIT;
+	assert_int_equal(bfile_read_all(f, 1 << 20, &raw, NULL), 0);
+	size_t len = raw.len;
+	char *data = raw.data;
+	char *rec = memmem(data, len, "/f150", 5);
+	assert_non_null(rec);
+	char *nl = strchr(rec + strlen(rec) + 1, '\n');
+	nl[-1] = 'X';
+	assert_int_equal(bfile_write_atomic(f, data, len, 0600, NULL), 0);
+	c = bld_statcache_open(cdir, 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		digest(c, name, &d, &hit);
+		if (i == 150)
+			assert_false(hit);
+		else
+			assert_true(hit);
+	}
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+	struct bbuf clean = BBUF_INIT;
+	assert_int_equal(bfile_read_all(f, 1 << 20, &clean, NULL), 0);
+	assert_null(memmem(clean.data, clean.len, "X\n", 2));
+	c = bld_statcache_open(cdir, 0);
+	digest(c, "f150", &d, &hit);
+	assert_true(hit);
+	bld_statcache_free(c);
+	bbuf_release(&clean);
+	bbuf_release(&raw);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +390,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_file_is_empty_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_single_file_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peek_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_records_one_damaged, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
