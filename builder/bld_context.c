@@ -406,7 +406,27 @@ static int read_names(int fd, struct barena *ar, char ***names, size_t *n)
 /* Read directory d (claimed by this thread): its sorted entries, their
  * lstat and link targets, and its subdirectories opened and queued. Runs
  * on any thread: no berr, failures are kept for the visitor. */
-static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d)
+static void walk_maybe_start(struct walk *w);
+
+/* queue subs[from..to) for helpers */
+static void publish(struct walk *w, struct sdir **subs, size_t from, size_t to)
+{
+	pthread_mutex_lock(&w->mu);
+	/* the visitor walks forward from the first; helpers take from the end */
+	for (size_t i = from; i < to; i++) {
+		XGROW(w->queue, w->nqueue + 1, w->capqueue);
+		w->queue[w->nqueue++] = subs[i];
+	}
+	if (to > from)
+		pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* subdirectories are queued in batches of this many while their parent is
+ * read, so that helpers start on a wide directory before it is finished */
+#define BLD_WALK_BATCH 8
+
+static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool visitor)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -416,7 +436,7 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d)
 		d->n = n;
 	}
 	struct sdir **subs = NULL;
-	size_t nsubs = 0, capsubs = 0;
+	size_t nsubs = 0, capsubs = 0, published = 0;
 	_cleanup_bbuf_ struct bbuf hb = BBUF_INIT;
 	size_t hpre = 0;
 	if (w->ahead) {
@@ -479,18 +499,18 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d)
 				  d->depth + 1);
 		XGROW(subs, nsubs + 1, capsubs);
 		subs[nsubs++] = s->sub;
+		if (nsubs - published >= BLD_WALK_BATCH) {
+			publish(w, subs, published, nsubs);
+			published = nsubs;
+			if (visitor)
+				walk_maybe_start(w);
+		}
 	}
 	free(names);
+	publish(w, subs, published, nsubs);
 	pthread_mutex_lock(&w->mu);
-	/* the visitor walks forward from the first; helpers take from the end */
-	for (size_t i = 0; i < nsubs; i++) {
-		XGROW(w->queue, w->nqueue + 1, w->capqueue);
-		w->queue[w->nqueue++] = subs[i];
-	}
 	atomic_store(&d->state, SD_DONE);
 	pthread_cond_broadcast(&w->done);
-	if (nsubs)
-		pthread_cond_broadcast(&w->work);
 	pthread_mutex_unlock(&w->mu);
 	free(subs);
 }
@@ -510,7 +530,7 @@ static void *walk_helper(void *arg)
 		if (!atomic_compare_exchange_strong(&d->state, &expect, SD_CLAIMED))
 			continue; /* the visitor took it */
 		pthread_mutex_unlock(&w->mu);
-		scan_dir(w, &rd->ar, d);
+		scan_dir(w, &rd->ar, d, false);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -564,7 +584,7 @@ static void claim(struct walk *w, struct sdir *d)
 {
 	int expect = SD_PENDING;
 	if (atomic_compare_exchange_strong(&d->state, &expect, SD_CLAIMED)) {
-		scan_dir(w, &w->rd[0].ar, d);
+		scan_dir(w, &w->rd[0].ar, d, true);
 		walk_maybe_start(w);
 		return;
 	}
