@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -268,7 +269,9 @@ int bld_context_expand(struct bld_context *c, const char *src, char ***out, size
  * come in the same order and with the same words as without helpers. */
 
 /* Beyond this many directories opened ahead and not yet visited, helpers
- * stop opening more (each holds an fd): the visitor opens the rest. */
+ * stop opening more (each holds an fd): the visitor opens the rest. At
+ * most a quarter of the descriptor limit, so that the build itself (which
+ * opens every file it has not hashed before) never runs short. */
 #define BLD_WALK_AHEAD_FDS 256
 #define BLD_WALK_MAX_THREADS 4
 
@@ -323,7 +326,7 @@ struct walk {
 	size_t nqueue, capqueue;
 	struct sdir **all;     /* every directory, freed at the end */
 	size_t nall, capall;
-	size_t ahead_fds;
+	size_t ahead_fds, max_ahead;
 	bool stop;
 	struct reader rd[BLD_WALK_MAX_THREADS]; /* [0]: the visitor */
 	int nth, want_th;                      /* helpers started, threads wanted */
@@ -382,8 +385,9 @@ static int read_names(int fd, struct barena *ar, char ***names, size_t *n)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
+			int e = errno;
 			free(v);
-			return errno;
+			return e;
 		}
 		if (got == 0)
 			break;
@@ -403,9 +407,6 @@ static int read_names(int fd, struct barena *ar, char ***names, size_t *n)
 	return 0;
 }
 
-/* Read directory d (claimed by this thread): its sorted entries, their
- * lstat and link targets, and its subdirectories opened and queued. Runs
- * on any thread: no berr, failures are kept for the visitor. */
 static void walk_maybe_start(struct walk *w);
 
 /* queue subs[from..to) for helpers */
@@ -426,6 +427,10 @@ static void publish(struct walk *w, struct sdir **subs, size_t from, size_t to)
  * read, so that helpers start on a wide directory before it is finished */
 #define BLD_WALK_BATCH 8
 
+/* Read directory d (claimed by this thread): its sorted entries, their
+ * lstat and link targets, and its subdirectories opened and queued. Runs
+ * on any thread (visitor: this is the visiting thread): no berr, failures
+ * are kept for the visitor. */
 static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool visitor)
 {
 	char **names = NULL;
@@ -479,7 +484,7 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool vis
 		bool take = false;
 		if (ex == BLD_INCLUDE || ex == BLD_EXCLUDE) {
 			pthread_mutex_lock(&w->mu);
-			take = w->ahead_fds < BLD_WALK_AHEAD_FDS;
+			take = w->ahead_fds < w->max_ahead;
 			if (take)
 				w->ahead_fds++;
 			pthread_mutex_unlock(&w->mu);
@@ -488,7 +493,10 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool vis
 			continue;
 		int fd = openat(d->fd, s->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			s->sub_errno = errno;
+			/* out of descriptors is not the directory's fault: the
+			 * visitor opens it when it gets there, with fewer open */
+			if (errno != EMFILE && errno != ENFILE)
+				s->sub_errno = errno;
 			pthread_mutex_lock(&w->mu);
 			w->ahead_fds--;
 			pthread_mutex_unlock(&w->mu);
@@ -743,6 +751,11 @@ int bld_context_walk_ahead(struct bld_context *c, const char *ctx_rel, bld_ahead
 	pthread_cond_init(&w.work, NULL);
 	pthread_cond_init(&w.done, NULL);
 	w.ahead_fds = 1;
+	struct rlimit rl;
+	w.max_ahead = BLD_WALK_AHEAD_FDS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < w.max_ahead)
+		w.max_ahead = (size_t)(rl.rlim_cur / 4);
 	struct barena *ar = &w.rd[0].ar;
 	struct sdir *root = sdir_new(&w, ar, dfd, barena_strdup(ar, clean), barena_strdup(ar, host), 1);
 	free(host);
