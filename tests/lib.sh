@@ -48,6 +48,26 @@ expect_match() {
 	if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else fail "$1" "'$3' does not match /$2/"; fi
 }
 
+# loaded CMD...: the shared objects a run of CMD mapped (LD_DEBUG=files
+# lists every load), one "file=NAME" per line
+loaded() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -o 'file=[^ ]*' | sort -u; }
+
+# fake_lib KIND SONAME: a directory for LD_LIBRARY_PATH holding SONAME as
+# KIND "junk" (not an ELF file) or "foreign" (a shared object without the
+# library's functions); prints the directory, nothing when no C compiler
+# could build the foreign one
+fake_lib() {
+	local d="$TMP/fakelib-$1-$2"
+	mkdir -p "$d"
+	if [ "$1" = junk ]; then
+		echo 'not an ELF file' >"$d/$2"
+	else
+		echo 'int berth_test_not_the_library(void) { return 0; }' >"$d/x.c"
+		command -v cc >/dev/null 2>&1 && cc -shared -fPIC -o "$d/$2" "$d/x.c" 2>/dev/null || return 0
+	fi
+	echo "$d"
+}
+
 finish() {
 	echo "RESULT: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	[ "$T_FAIL" = 0 ]

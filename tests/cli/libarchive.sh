@@ -5,9 +5,6 @@
 # dynamic linker would have), not a crash.
 . "$(dirname "$0")/../lib.sh"
 
-# which shared objects a berth run mapped (LD_DEBUG=files lists every load)
-loaded() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -o 'file=[^ ]*' | sort -u; }
-
 L=$(loaded "$BERTH" --help)
 [ -n "$L" ] && [[ "$L" != *libarchive* ]] && ok "berth --help does not load libarchive" ||
 	fail "--help loads libarchive" "$L"
@@ -33,11 +30,10 @@ L=$(loaded "$BERTH" --version)
 
 # a libarchive.so.13 that is not a shared object, found first through
 # LD_LIBRARY_PATH: a build that needs it says so and stores nothing
-mkdir -p "$TMP/badlib"
-echo 'not an ELF file' >"$TMP/badlib/libarchive.so.13"
 echo b >"$TMP/ctx/d/b"
 before=$(cat "$TMP/root/images/index.json")
-run env LD_LIBRARY_PATH="$TMP/badlib" BERTH_ROOT="$TMP/root" "$BERTH" build -q -t lazy:2 "$TMP/ctx"
+run env LD_LIBRARY_PATH="$(fake_lib junk libarchive.so.13)" BERTH_ROOT="$TMP/root" \
+	"$BERTH" build -q -t lazy:2 "$TMP/ctx"
 [ "$RC" = 127 ] && [[ "$ERR" == *"berth: fatal: libarchive could not be loaded"*"libarchive.so.13"* ]] &&
 	ok "an unloadable libarchive is a clear error (exit 127)" || fail "bad libarchive" "$RC $ERR"
 [ "$(cat "$TMP/root/images/index.json")" = "$before" ] && ok "and the store is as it was" ||
@@ -46,18 +42,13 @@ run env BERTH_ROOT="$TMP/root" "$BERTH" fsck
 [ "$RC" = 0 ] && ok "fsck finds the store sound" || fail "fsck after the failed build" "$RC $OUT $ERR"
 
 # a shared object without libarchive's functions (an old or foreign library)
-if command -v cc >/dev/null 2>&1; then
-	mkdir -p "$TMP/emptylib"
-	echo 'int berth_test_not_archive(void) { return 0; }' >"$TMP/emptylib/x.c"
-	if cc -shared -fPIC -o "$TMP/emptylib/libarchive.so.13" "$TMP/emptylib/x.c" 2>/dev/null; then
-		run env LD_LIBRARY_PATH="$TMP/emptylib" BERTH_ROOT="$TMP/root" "$BERTH" build -q "$TMP/ctx"
-		[ "$RC" = 127 ] && [[ "$ERR" == *"libarchive.so.13 has no 'archive_"* ]] &&
-			ok "a libarchive.so.13 without its functions is named" || fail "empty libarchive" "$RC $ERR"
-	else
-		skip "no shared object could be built"
-	fi
+lib=$(fake_lib foreign libarchive.so.13)
+if [ -n "$lib" ]; then
+	run env LD_LIBRARY_PATH="$lib" BERTH_ROOT="$TMP/root" "$BERTH" build -q "$TMP/ctx"
+	[ "$RC" = 127 ] && [[ "$ERR" == *"libarchive.so.13 has no 'archive_"* ]] &&
+		ok "a libarchive.so.13 without its functions is named" || fail "empty libarchive" "$RC $ERR"
 else
-	skip "no C compiler for the foreign-library case"
+	skip "no C compiler to build a foreign libarchive.so.13"
 fi
 
 finish

@@ -4,9 +4,6 @@
 # need it fail with a clear error instead of crashing.
 . "$(dirname "$0")/../lib.sh"
 
-# which shared objects a berth run mapped (LD_DEBUG=files lists every load)
-loaded() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -o 'file=[^ ]*' | sort -u; }
-
 L=$(loaded "$BERTH" --help)
 [ -n "$L" ] && [[ "$L" != *libcurl* ]] && ok "berth --help does not load libcurl" || fail "--help loads libcurl" "$L"
 
@@ -23,28 +20,22 @@ L=$(loaded "$BERTH" --version)
 
 # a libcurl.so.4 that is not a shared object, found first through
 # LD_LIBRARY_PATH: the network commands say what is wrong
-mkdir -p "$TMP/badlib"
-echo 'not an ELF file' >"$TMP/badlib/libcurl.so.4"
-run env LD_LIBRARY_PATH="$TMP/badlib" BERTH_ROOT="$TMP/root" "$BERTH" pull 127.0.0.1:9/x:1
+bad=$(fake_lib junk libcurl.so.4)
+run env LD_LIBRARY_PATH="$bad" BERTH_ROOT="$TMP/root" "$BERTH" pull 127.0.0.1:9/x:1
 [ "$RC" = 1 ] && [[ "$ERR" == *"libcurl could not be loaded"*"libcurl.so.4"* ]] &&
 	ok "pull: an unloadable libcurl is a clear error (exit 1)" || fail "pull bad libcurl" "$RC $ERR"
-run env LD_LIBRARY_PATH="$TMP/badlib" DOCKER_HOST=unix:///nonexistent "$BERTH" engine info
+run env LD_LIBRARY_PATH="$bad" DOCKER_HOST=unix:///nonexistent "$BERTH" engine info
 [ "$RC" = 1 ] && [[ "$ERR" == *"libcurl could not be loaded"* ]] &&
 	ok "engine info: the same error" || fail "engine bad libcurl" "$RC $ERR"
 
 # a shared object without curl's functions (an old or foreign library)
-if command -v cc >/dev/null 2>&1; then
-	mkdir -p "$TMP/emptylib"
-	echo 'int berth_test_not_curl(void) { return 0; }' >"$TMP/emptylib/x.c"
-	if cc -shared -fPIC -o "$TMP/emptylib/libcurl.so.4" "$TMP/emptylib/x.c" 2>/dev/null; then
-		run env LD_LIBRARY_PATH="$TMP/emptylib" BERTH_ROOT="$TMP/root" "$BERTH" pull 127.0.0.1:9/x:1
-		[ "$RC" = 1 ] && [[ "$ERR" == *"libcurl.so.4 has no 'curl_easy_init'"* ]] &&
-			ok "pull: a libcurl.so.4 without curl_easy_init is named" || fail "pull empty libcurl" "$RC $ERR"
-	else
-		skip "no shared object could be built"
-	fi
+lib=$(fake_lib foreign libcurl.so.4)
+if [ -n "$lib" ]; then
+	run env LD_LIBRARY_PATH="$lib" BERTH_ROOT="$TMP/root" "$BERTH" pull 127.0.0.1:9/x:1
+	[ "$RC" = 1 ] && [[ "$ERR" == *"libcurl.so.4 has no 'curl_easy_init'"* ]] &&
+		ok "pull: a libcurl.so.4 without curl_easy_init is named" || fail "pull empty libcurl" "$RC $ERR"
 else
-	skip "no C compiler for the foreign-library case"
+	skip "no C compiler to build a foreign libcurl.so.4"
 fi
 
 finish

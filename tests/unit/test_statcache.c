@@ -170,6 +170,22 @@ static void test_racy_not_remembered(void **state)
 	bld_statcache_free(c);
 }
 
+static char *cache_file(void)
+{
+	DIR *dd = opendir(cdir);
+	assert_non_null(dd);
+	struct dirent *e;
+	char *f = NULL;
+	while ((e = readdir(dd)))
+		if (e->d_name[0] != '.') {
+			free(f);
+			f = xasprintf("%s/%s", cdir, e->d_name);
+		}
+	closedir(dd);
+	assert_non_null(f);
+	return f;
+}
+
 static void test_damaged_file_is_empty_cache(void **state)
 {
 	(void)state;
@@ -184,15 +200,7 @@ static void test_damaged_file_is_empty_cache(void **state)
 	assert_int_equal(bld_statcache_save(c, NULL), 0);
 	bld_statcache_free(c);
 	/* cut the file in the middle of a record, then garble it */
-	DIR *dd = opendir(cdir);
-	assert_non_null(dd);
-	struct dirent *e;
-	char *f = NULL;
-	while ((e = readdir(dd)))
-		if (e->d_name[0] != '.')
-			f = xasprintf("%s/%s", cdir, e->d_name);
-	closedir(dd);
-	assert_non_null(f);
+	char *f = cache_file();
 	struct stat st;
 	assert_int_equal(stat(f, &st), 0);
 	assert_int_equal(truncate(f, st.st_size - 10), 0);
@@ -296,22 +304,6 @@ static void test_peek_threads(void **state)
 	for (int i = 0; i < 3; i++)
 		free(j.path[i]);
 	bld_statcache_free(c);
-}
-
-static char *cache_file(void)
-{
-	DIR *dd = opendir(cdir);
-	assert_non_null(dd);
-	struct dirent *e;
-	char *f = NULL;
-	while ((e = readdir(dd)))
-		if (e->d_name[0] != '.') {
-			free(f);
-			f = xasprintf("%s/%s", cdir, e->d_name);
-		}
-	closedir(dd);
-	assert_non_null(f);
-	return f;
 }
 
 /* Many records: every one is found (the lookup bisects the file's bytes,
