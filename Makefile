@@ -153,6 +153,6 @@ bench: $(BIN)
 	@BERTH="$(abspath $(BIN))" bench/run
 
 clean:
-	rm -rf build build-san build-fuzz build-gen $(BIN)
+	rm -rf build build-san build-fuzz build-tsan-san build-gen $(BIN)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
