@@ -191,7 +191,7 @@ static size_t rec_start(const struct sc_shard *s, size_t p)
 }
 
 /* Offset of path's record, or -1: the hint first, then bisection. A
- * damaged record met on the way ends the search (a miss). */
+ * damaged record met on the way is stepped over (it cannot match). */
 static long shard_find(const struct sc_shard *s, const char *path, size_t hint)
 {
 	const char *p, *t;
@@ -205,12 +205,16 @@ static long shard_find(const struct sc_shard *s, const char *path, size_t hint)
 		return (long)hint;
 	size_t lo = s->data, hi = s->buflen; /* lo: a record start; answer in [lo, hi) */
 	while (lo < hi) {
-		size_t mid = rec_start(s, lo + (hi - lo) / 2);
-		if (!rec_at(s, mid, &p, &t, &next))
-			return -1;
+		size_t mid = rec_start(s, lo + (hi - lo) / 2), at = mid;
+		while (at < hi && !rec_at(s, at, &p, &t, &next))
+			at = next;
+		if (at >= hi) { /* only damaged records in [mid, hi) */
+			hi = mid;
+			continue;
+		}
 		int r = strcmp(p, path);
 		if (r == 0)
-			return (long)mid;
+			return (long)at;
 		if (r < 0)
 			lo = next;
 		else
