@@ -6,9 +6,7 @@
  * Self-contained on purpose while image/ is written in parallel; it should
  * be replaced by the image/ module's layout and archive readers after merge. */
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 #include "common/barchive.h"
 #include "common/common.h"
 #include "compat/wc.h"
+#include "image/img_digest.h"
 
 #define SRC_MAX_JSON (4u << 20)   /* index / manifest / config size cap */
 #define SRC_MAX_DEPTH 4           /* nested indexes */
@@ -132,27 +131,18 @@ static int src_get(struct src *s, const char *name, struct bbuf *b, const char *
 
 static bool valid_sha256(const char *digest)
 {
-	if (strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 7 + 64)
-		return false;
-	for (const char *p = digest + 7; *p; p++)
-		if (!isdigit((unsigned char)*p) && !(*p >= 'a' && *p <= 'f'))
-			return false;
-	return true;
+	return img_digest_valid(digest);
 }
 
 static int verify_sha256(const char *what, const char *hex, const char *data, size_t len,
 			 struct berr **err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
-		return berr_set(err, BERR_INTERNAL, "sha256 failed");
-	char got[65];
-	for (unsigned i = 0; i < mdlen && i < 32; i++)
-		snprintf(got + 2 * i, 3, "%02x", md[i]);
-	if (strcmp(got, hex) != 0)
+	struct img_digest got;
+	img_digest_bytes(data, len, &got);
+	const char *ghex = got.s + strlen("sha256:");
+	if (strcmp(ghex, hex) != 0)
 		return berr_set(err, BERR_INTEGRITY, "%s: digest mismatch: expected sha256:%s, got sha256:%s",
-				what, hex, got);
+				what, hex, ghex);
 	return 0;
 }
 
