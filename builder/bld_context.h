@@ -58,7 +58,10 @@ typedef int (*bld_walk_fn)(void *ud, const struct bld_entry *e, struct berr **er
 
 /* Visit a context path and, when it is a directory, every non-excluded
  * descendant in lexical order (parents before children). The start path
- * is followed if it is a symlink; nothing below it is. */
+ * is followed if it is a symlink; nothing below it is. Directories are
+ * read ahead on helper threads (BERTH_WALK_THREADS, docs/builder.md); the
+ * callback runs on the calling thread only, in that order, and a failure
+ * found ahead is reported when the visit reaches it. */
 int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn, void *ud,
 		     struct berr **err);
 
