@@ -728,6 +728,32 @@ void img_prune_report_free(struct img_prune_report *r)
 
 static void push(char ***v, size_t *n, const char *s);
 
+/* Remove the blobs of a scanned layout that nothing marked (and, with
+ * until > 0, made before it; keep_bad: leave corrupt ones for fsck), each
+ * listed in *list, and every temp file (the exclusive lock is held: each is
+ * a dead writer's); their bytes are added to *reclaimed. */
+static int sweep(struct img_store *s, const struct scan *sc, int64_t until, bool keep_bad,
+		 char ***list, size_t *n, uint64_t *reclaimed, struct berr **err)
+{
+	for (size_t i = 0; i < sc->n; i++) {
+		const struct blobinfo *b = &sc->b[i];
+		if (b->marked || (keep_bad && b->bad) || (until > 0 && b->mtime >= until))
+			continue;
+		_cleanup_free_ char *rel = xasprintf("blobs/sha256/%s", b->hex);
+		if (remove_rel(s, rel, err) < 0)
+			return -1;
+		_cleanup_free_ char *obj = xasprintf(IMG_DIGEST_ALGO ":%s", b->hex);
+		push(list, n, obj);
+		*reclaimed += b->size;
+	}
+	for (size_t i = 0; i < sc->nt; i++) {
+		if (remove_rel(s, sc->t[i].rel, err) < 0)
+			return -1;
+		*reclaimed += sc->t[i].size;
+	}
+	return 0;
+}
+
 /* Entries of $root/cache/<sub> (materialised stage trees, RUN cache
  * mounts): all of them with `all`, else those not used since `until`
  * (when set). Only under the cache store's exclusive lock: no build runs. */
@@ -835,25 +861,11 @@ int img_gc_cache_hook(struct img_store *s, const struct img_prune_opts *o, struc
 			 p->detail ? p->detail : "");
 		goto out;
 	}
-	for (size_t i = 0; i < sc.n; i++) {
-		const struct blobinfo *bl = &sc.b[i];
-		/* whatever its age: the age of cache is its record's, and with
-		 * the exclusive lock no build is running that could still write
-		 * the record for it */
-		if (bl->marked || bl->bad)
-			continue;
-		_cleanup_free_ char *rel = xasprintf("blobs/sha256/%s", bl->hex);
-		if (remove_rel(cs, rel, err) < 0)
-			goto out;
-		_cleanup_free_ char *obj = xasprintf(IMG_DIGEST_ALGO ":%s", bl->hex);
-		push(&rep->cache, &rep->n_cache, obj);
-		rep->reclaimed += bl->size;
-	}
-	for (size_t i = 0; i < sc.nt; i++) {
-		if (remove_rel(cs, sc.t[i].rel, err) < 0)
-			goto out;
-		rep->reclaimed += sc.t[i].size;
-	}
+	/* whatever its age: the age of cache is its record's, and with the
+	 * exclusive lock no build is running that could still write the
+	 * record for it; a bad blob is fsck's to report */
+	if (sweep(cs, &sc, 0, true, &rep->cache, &rep->n_cache, &rep->reclaimed, err) < 0)
+		goto out;
 	/* stage trees are rebuilt from the layers when needed; cache mounts
 	 * hold what RUN steps chose to keep (package caches), so only -a */
 	if (prune_trees(root, "rootfs", o->all, o->until, rep, err) < 0 ||
@@ -933,23 +945,8 @@ int img_prune(struct img_store *s, const struct img_prune_opts *o, struct img_pr
 			 img_fsck_kind_name(p->kind), p->object, p->detail ? p->detail : "");
 		goto out;
 	}
-	for (size_t i = 0; i < sc.n; i++) {
-		const struct blobinfo *b = &sc.b[i];
-		if (b->marked || (o->until > 0 && b->mtime >= o->until))
-			continue;
-		_cleanup_free_ char *rel = xasprintf("blobs/sha256/%s", b->hex);
-		if (remove_rel(s, rel, err) < 0)
-			goto out;
-		_cleanup_free_ char *obj = xasprintf(IMG_DIGEST_ALGO ":%s", b->hex);
-		push(&rep->blobs, &rep->n_blobs, obj);
-		rep->reclaimed += b->size;
-	}
-	/* exclusive lock held: every temp file is a dead writer's */
-	for (size_t i = 0; i < sc.nt; i++) {
-		if (remove_rel(s, sc.t[i].rel, err) < 0)
-			goto out;
-		rep->reclaimed += sc.t[i].size;
-	}
+	if (sweep(s, &sc, o->until, false, &rep->blobs, &rep->n_blobs, &rep->reclaimed, err) < 0)
+		goto out;
 	/* then the build cache, keeping what the images reference */
 	for (size_t i = 0; i < sc.n; i++) {
 		if (!sc.b[i].marked)
