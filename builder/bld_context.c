@@ -334,6 +334,17 @@ struct walk {
 
 static char *fd_path(int fd, struct berr **err);
 
+/* what a child's host path is built on: the directory's, "" for "/" */
+static const char *host_dir(const char *host)
+{
+	return strcmp(host, "/") ? host : "";
+}
+
+static char *host_child(struct barena *ar, const char *dir, const char *name)
+{
+	return barena_join(ar, host_dir(dir), "/", name);
+}
+
 static struct sdir *sdir_new(struct walk *w, struct barena *ar, int fd, char *ctx_rel,
 			     char *host, int depth)
 {
@@ -445,7 +456,7 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool vis
 	_cleanup_bbuf_ struct bbuf hb = BBUF_INIT;
 	size_t hpre = 0;
 	if (w->ahead) {
-		bbuf_addstr(&hb, strcmp(d->host, "/") ? d->host : "", NULL);
+		bbuf_addstr(&hb, host_dir(d->host), NULL);
 		bbuf_addch(&hb, '/', NULL);
 		hpre = hb.len;
 	}
@@ -502,9 +513,7 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool vis
 			pthread_mutex_unlock(&w->mu);
 			continue;
 		}
-		s->sub = sdir_new(w, ar, fd, crel,
-				  barena_join(ar, strcmp(d->host, "/") ? d->host : "", "/", s->name),
-				  d->depth + 1);
+		s->sub = sdir_new(w, ar, fd, crel, host_child(ar, d->host, s->name), d->depth + 1);
 		XGROW(subs, nsubs + 1, capsubs);
 		subs[nsubs++] = s->sub;
 		if (nsubs - published >= BLD_WALK_BATCH) {
@@ -681,8 +690,7 @@ static int visit_dir(struct walk *w, struct sdir *d, const char *rel, struct ber
 			w->ahead_fds++;
 			pthread_mutex_unlock(&w->mu);
 			struct barena *ar = &w->rd[0].ar;
-			sub = sdir_new(w, ar, fd, barena_strdup(ar, crel),
-				       barena_join(ar, strcmp(d->host, "/") ? d->host : "", "/", s->name),
+			sub = sdir_new(w, ar, fd, barena_strdup(ar, crel), host_child(ar, d->host, s->name),
 				       d->depth + 1);
 		}
 		r = visit_dir(w, sub, wrel, err);
@@ -790,20 +798,16 @@ static char *fd_path(int fd, struct berr **err)
 	return xstrdup(buf);
 }
 
-char *bld_entry_host_path(const struct bld_entry *e, struct berr **err)
+char *bld_entry_host_path(const struct bld_entry *e, struct barena *ar, struct berr **err)
 {
-	if (e->name[0] == '\0') {
-		_cleanup_close_ int fd = openat2_in_root(e->ctx->rootfd, e->ctx_rel, O_PATH);
-		if (fd < 0)
-			return berr_set_errno(err, BERR_IO, errno, "open '%s'", e->ctx_rel), NULL;
-		return fd_path(fd, err);
-	}
-	if (e->dir_host)
-		return xasprintf("%s/%s", strcmp(e->dir_host, "/") ? e->dir_host : "", e->name);
-	_cleanup_free_ char *dir = fd_path(e->dirfd, err);
-	if (!dir)
-		return NULL;
-	return xasprintf("%s/%s", strcmp(dir, "/") ? dir : "", e->name);
+	if (e->name[0] != '\0')
+		return host_child(ar, e->dir_host, e->name);
+	/* the walk's start: resolved again inside the root */
+	_cleanup_close_ int fd = openat2_in_root(e->ctx->rootfd, e->ctx_rel, O_PATH);
+	if (fd < 0)
+		return berr_set_errno(err, BERR_IO, errno, "open '%s'", e->ctx_rel), NULL;
+	_cleanup_free_ char *p = fd_path(fd, err);
+	return p ? barena_strdup(ar, p) : NULL;
 }
 
 int bld_context_open_path(struct bld_context *c, const char *ctx_rel, struct berr **err)

@@ -51,7 +51,7 @@ struct bld_entry {
 	const char *name;     /* ... and its name there (for openat/readlinkat) */
 	const char *link;     /* symlink target, or NULL */
 	const struct bld_context *ctx; /* private: for reopening the walk start */
-	const char *dir_host; /* private: dirfd's host path when known (one lookup per directory) */
+	const char *dir_host; /* private: dirfd's host path (NULL for the start) */
 	const void *ahead;    /* a regular file's result of the walk's ahead hook, or NULL */
 };
 typedef int (*bld_walk_fn)(void *ud, const struct bld_entry *e, struct berr **err);
@@ -80,8 +80,8 @@ int bld_entry_open(const struct bld_entry *e, struct berr **err);
 
 /* The entry's real host path (its directory as the kernel names the open
  * fd, plus its name): safe to hand to code that lstat()s it, since every
- * symlink on the way was resolved inside the root. Caller frees. */
-char *bld_entry_host_path(const struct bld_entry *e, struct berr **err);
+ * symlink on the way was resolved inside the root. Allocated in ar. */
+char *bld_entry_host_path(const struct bld_entry *e, struct barena *ar, struct berr **err);
 
 /* Open a context path with O_PATH, symlinks resolved inside the root
  * (for fstat and for its real host path). Returns the fd or -1. */

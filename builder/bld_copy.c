@@ -205,15 +205,9 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 			return 0;
 	}
 	char *dst = entry_dst(u, e->rel);
-	char *src;
-	if (e->dir_host && e->name[0]) {
-		src = barena_join(&u->cp->ar, strcmp(e->dir_host, "/") ? e->dir_host : "", "/", e->name);
-	} else {
-		_cleanup_free_ char *h = bld_entry_host_path(e, err);
-		if (!h)
-			return -1;
-		src = barena_strdup(&u->cp->ar, h);
-	}
+	char *src = bld_entry_host_path(e, &u->cp->ar, err);
+	if (!src)
+		return -1;
 	int fd = -1;
 	struct img_digest known;
 	if (S_ISREG(e->st->st_mode) && e->ahead) {
