@@ -36,7 +36,9 @@ static void *map_huge(size_t size)
 static void grow(struct barena *a, size_t need)
 {
 	size_t hdr = (sizeof(struct barena_chunk) + BARENA_ALIGN - 1) & ~(size_t)(BARENA_ALIGN - 1);
-	size_t size = a->next ? a->next : BARENA_FIRST;
+	/* small arenas stay small; one that outgrows its first chunk is
+	 * likely to be large, so it goes to huge pages at once */
+	size_t size = a->head ? BARENA_HUGE : BARENA_FIRST;
 	while (size < need + hdr)
 		size *= 2;
 	struct barena_chunk *c;
@@ -56,9 +58,6 @@ static void grow(struct barena *a, size_t need)
 	a->head = c;
 	a->cur = (char *)c + hdr;
 	a->end = (char *)c + size;
-	/* small arenas stay small; one that outgrows its first chunk is
-	 * likely to be large, so it goes to huge pages at once */
-	a->next = BARENA_HUGE;
 }
 
 void *barena_alloc(struct barena *a, size_t n)

@@ -21,9 +21,8 @@ struct barena_chunk;
 struct barena {
 	struct barena_chunk *head;
 	char *cur, *end;
-	size_t next;    /* size of the next chunk */
 };
-#define BARENA_INIT { NULL, NULL, NULL, 0 }
+#define BARENA_INIT { NULL, NULL, NULL }
 #define BARENA_HUGE ((size_t)2 << 20)
 
 /* n bytes, 16-byte aligned, uninitialised. Aborts on exhaustion like xmalloc. */
