@@ -537,12 +537,6 @@ static int load_cache_recs(const char *root, struct cache_recs *c, struct berr *
 	return 0;
 }
 
-static char *rec_object(const struct cache_recs *c, const struct cache_rec *r)
-{
-	(void)c;
-	return xasprintf("cache record keys/%s", r->name);
-}
-
 static int remove_rel(struct img_store *s, const char *rel, struct berr **err)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s", img_store_dir(s), rel);
@@ -658,7 +652,7 @@ int img_fsck(struct img_store *s, const struct img_fsck_opts *o, struct img_fsck
 	}
 	for (size_t i = 0; i < cr.n; i++) {
 		const struct cache_rec *r = &cr.v[i];
-		_cleanup_free_ char *obj = rec_object(&cr, r);
+		_cleanup_free_ char *obj = xasprintf("cache record keys/%s", r->name);
 		if (r->tmp) {
 			add_problem(rep, IMG_FSCK_TEMP, obj, r->size, NULL);
 			/* exclusive lock: no build is running, so no record writer */
