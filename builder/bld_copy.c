@@ -37,7 +37,7 @@ struct item {
 };
 
 struct bld_copy_plan {
-	struct item *items;
+	struct item *items; /* in ar */
 	size_t n, cap;
 	char **parents;   /* existing parent dirs: host path, dst pairs */
 	size_t nparents;
@@ -49,7 +49,7 @@ struct bld_copy_plan {
 	char *stage_rootfs;
 	uint64_t bytes;   /* content bytes of regular files */
 	char *win_owner;  /* windows --chown: owner SID of every entry */
-	struct barena ar; /* the items' paths: one per context file, freed together */
+	struct barena ar; /* the items and their paths: one per context file, freed together */
 };
 
 uint64_t bld_copy_plan_bytes(const struct bld_copy_plan *cp)
@@ -61,7 +61,6 @@ void bld_copy_plan_free(struct bld_copy_plan *cp)
 {
 	if (!cp)
 		return;
-	free(cp->items);
 	barena_release(&cp->ar);
 	for (size_t i = 0; i < cp->nparents * 2; i++)
 		free(cp->parents[i]);
@@ -71,10 +70,23 @@ void bld_copy_plan_free(struct bld_copy_plan *cp)
 	free(cp);
 }
 
-/* src and dst must be in cp->ar */
+/* src and dst must be in cp->ar. The array grows in the arena too: the
+ * old copies stay there (no more than the last one in all), but its pages
+ * are huge ones, where realloc's growth through mremap touched a fresh
+ * 4 KiB page per 128 items (measured: a fifth of a nothing-changed
+ * rebuild's page faults, all on the walk's serial thread). */
 static void push_item(struct bld_copy_plan *cp, char *src, char *dst, bool keep_owner, bool dir)
 {
-	XGROW(cp->items, cp->n + 1, cp->cap);
+	if (cp->n == cp->cap) {
+		size_t cap = cp->cap ? cp->cap * 2 : 64;
+		if (cap > SIZE_MAX / 2 / sizeof(*cp->items))
+			xalloc_die(SIZE_MAX);
+		struct item *v = barena_alloc(&cp->ar, cap * sizeof(*v));
+		if (cp->n)
+			memcpy(v, cp->items, cp->n * sizeof(*v));
+		cp->items = v;
+		cp->cap = cap;
+	}
 	cp->items[cp->n++] = (struct item){ src, dst, keep_owner, dir };
 }
 
