@@ -79,7 +79,7 @@ static void push_item(struct bld_copy_plan *cp, char *src, char *dst, bool keep_
 {
 	if (cp->n == cp->cap) {
 		size_t cap = cp->cap ? cp->cap * 2 : 64;
-		if (cap > SIZE_MAX / 2 / sizeof(*cp->items))
+		if (cap > SIZE_MAX / sizeof(*cp->items))
 			xalloc_die(SIZE_MAX);
 		struct item *v = barena_alloc(&cp->ar, cap * sizeof(*v));
 		if (cp->n)
