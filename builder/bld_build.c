@@ -2111,14 +2111,16 @@ int bld_build(const struct bld_opts *o, struct bld_result *res, struct berr **er
 	struct bld_stdin sin = { 0 };
 	_cleanup_free_ char *blobs = NULL, *scf = NULL, *dfpath = NULL;
 	_cleanup_bbuf_ struct bbuf dft = BBUF_INIT;
-	/* the per-build temp dir first: a stdin context lives in it, so a
-	 * killed build's copy is swept like its other temporaries */
+	/* a stdin context lives in the per-build temp dir, so a killed
+	 * build's copy is swept like its other temporaries */
 	b.root = img_local_root();
 	b.cache_dir = xasprintf("%s/cache", b.root);
-	if (bfile_mkdir_p(b.cache_dir, 0700, err) < 0 || bld_tmp_open(&b, err) < 0)
+	if (bfile_mkdir_p(b.cache_dir, 0700, err) < 0)
 		goto out;
+	bld_tmp_sweep(&b);
 	if (!strcmp(o->context, "-")) {
-		if (bld_stdin_prepare(b.tmp_dir, o->dockerfile, STDIN_FILENO, &sin, err) < 0)
+		const char *tmp = bld_tmp_dir(&b, err);
+		if (!tmp || bld_stdin_prepare(tmp, o->dockerfile, STDIN_FILENO, &sin, err) < 0)
 			goto out;
 		so = *o;
 		so.context = sin.ctx;

@@ -43,7 +43,7 @@ void bld_tmpdir_add(struct bld *b, char *dir)
  * lock is free and that are older than BLD_TMP_NEW_AGE seconds. Errors are
  * ignored: this is housekeeping, a leftover only costs disk space. */
 #define BLD_TMP_NEW_AGE 600
-static void sweep_dead_builds(const char *base, const char *mine)
+static void sweep_dead_builds(const char *base)
 {
 	DIR *d = opendir(base);
 	if (!d)
@@ -55,8 +55,6 @@ static void sweep_dead_builds(const char *base, const char *mine)
 		if (!built && !fresh)
 			continue;
 		_cleanup_free_ char *p = xasprintf("%s/%s", base, de->d_name);
-		if (!strcmp(p, mine))
-			continue;
 		int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -70,22 +68,32 @@ static void sweep_dead_builds(const char *base, const char *mine)
 	closedir(d);
 }
 
-int bld_tmp_open(struct bld *b, struct berr **err)
+void bld_tmp_sweep(struct bld *b)
 {
 	_cleanup_free_ char *base = xasprintf("%s/tmp", b->cache_dir);
+	sweep_dead_builds(base);
+}
+
+const char *bld_tmp_dir(struct bld *b, struct berr **err)
+{
+	if (b->tmp_dir)
+		return b->tmp_dir;
+	_cleanup_free_ char *base = xasprintf("%s/tmp", b->cache_dir);
 	if (bfile_mkdir_p(base, 0700, err) < 0)
-		return -1;
+		return NULL;
 	/* locked before it gets the name a sweeper looks at */
 	_cleanup_free_ char *t = xasprintf("%s/.new-XXXXXX", base);
-	if (!mkdtemp(t))
-		return berr_set_errno(err, BERR_IO, errno, "create '%s'", t);
+	if (!mkdtemp(t)) {
+		berr_set_errno(err, BERR_IO, errno, "create '%s'", t);
+		return NULL;
+	}
 	int fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 		berr_set_errno(err, BERR_IO, errno, "lock '%s'", t);
 		if (fd >= 0)
 			close(fd);
 		rmdir(t);
-		return -1;
+		return NULL;
 	}
 	char *name = xasprintf("%s/build-%s", base, strrchr(t, '-') + 1);
 	if (rename(t, name) < 0) {
@@ -93,17 +101,19 @@ int bld_tmp_open(struct bld *b, struct berr **err)
 		free(name);
 		close(fd);
 		rmdir(t);
-		return -1;
+		return NULL;
 	}
 	b->tmp_dir = name;
 	b->tmp_fd = fd;
-	sweep_dead_builds(base, name);
-	return 0;
+	return name;
 }
 
 char *bld_tmp_mkdtemp(struct bld *b, const char *prefix, struct berr **err)
 {
-	char *t = xasprintf("%s/%s-XXXXXX", b->tmp_dir, prefix);
+	const char *dir = bld_tmp_dir(b, err);
+	if (!dir)
+		return NULL;
+	char *t = xasprintf("%s/%s-XXXXXX", dir, prefix);
 	if (!mkdtemp(t)) {
 		berr_set_errno(err, BERR_IO, errno, "create '%s'", t);
 		free(t);

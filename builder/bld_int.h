@@ -61,7 +61,8 @@ struct bld {
 	struct bld_statcache *sc;  /* input file digests by inode */
 	char **tmpdirs;            /* removed at the end */
 	size_t ntmpdirs;
-	char *tmp_dir;             /* $BERTH_ROOT/cache/tmp/build-XXXXXX, flocked while we run */
+	char *tmp_dir;             /* $BERTH_ROOT/cache/tmp/build-XXXXXX, flocked while we run;
+				    * NULL until first needed (bld_tmp_dir) */
 	int tmp_fd;                /* holds that lock; -1 when none */
 	int *secret_fds;           /* memfds of --secret id=,env= values */
 	size_t nsecret_fds;
@@ -102,13 +103,17 @@ char *bld_stage_workdir(const struct bld_stage *s);
 char *bld_stage_display_path(const struct bld_stage *s, const char *internal);
 
 void bld_tmpdir_add(struct bld *b, char *dir);
-/* This build's temp directory: cache/tmp/build-XXXXXX, locked (flock) for
- * the build's lifetime, so a later build can tell a killed build's
- * leftovers (lock free) from a running one's; bld_tmp_open removes the
- * former. bld_tmp_mkdtemp makes PREFIX-XXXXXX inside it (removed at the
- * end; the returned path belongs to the build: do not free it); all
- * per-build temporaries live there. */
-int bld_tmp_open(struct bld *b, struct berr **err);
+/* This build's temp directory: cache/tmp/build-XXXXXX, made on first use
+ * (a build whose every step is cached needs none: making, locking and
+ * removing it cost ~1 ms, most of it ext4 freeing the removed directory
+ * at its last close) and locked (flock) for the build's lifetime, so a
+ * later build can tell a killed build's leftovers (lock free) from a
+ * running one's; bld_tmp_sweep, at every build's start, removes the
+ * former. bld_tmp_dir returns the directory, bld_tmp_mkdtemp makes
+ * PREFIX-XXXXXX inside it (removed at the end); both paths belong to the
+ * build: do not free them. All per-build temporaries live there. */
+void bld_tmp_sweep(struct bld *b);
+const char *bld_tmp_dir(struct bld *b, struct berr **err);
 char *bld_tmp_mkdtemp(struct bld *b, const char *prefix, struct berr **err);
 void bld_tmp_close(struct bld *b);
 
