@@ -106,18 +106,21 @@ static bool num_s(const char **p, int64_t *v)
 	return true;
 }
 
-/* the fields after a record's path (and its NUL) */
-static bool parse_tail(const char *p, struct sc_entry *e)
+/* the fields after a record's path (and its NUL), up to end (the file's
+ * end: the line's '\n' is checked here, not searched for first); the
+ * offset after the line's '\n' in *next */
+static bool parse_tail(const struct sc_shard *s, const char *p, struct sc_entry *e, size_t *next)
 {
 	if (!num_u(&p, ' ', &e->ino) || !num_u(&p, ' ', &e->size) || !num_s(&p, &e->ms) ||
 	    !num_s(&p, &e->mns) || !num_s(&p, &e->cs) || !num_s(&p, &e->cns))
 		return false;
-	char hex[IMG_DIGEST_HEX_LEN + 1];
-	const char *nl = strchr(p, '\n');
-	if (!nl || nl - p != IMG_DIGEST_HEX_LEN)
+	/* the numbers stopped at a separator, so p is still inside the file */
+	if ((size_t)(s->buf + s->buflen - p) <= IMG_DIGEST_HEX_LEN || p[IMG_DIGEST_HEX_LEN] != '\n')
 		return false;
+	char hex[IMG_DIGEST_HEX_LEN + 1];
 	memcpy(hex, p, IMG_DIGEST_HEX_LEN);
 	hex[IMG_DIGEST_HEX_LEN] = '\0';
+	*next = (size_t)(p - s->buf) + IMG_DIGEST_HEX_LEN + 1;
 	return img_digest_from_hex(hex, &e->d, NULL) == 0;
 }
 
@@ -190,19 +193,24 @@ static size_t rec_start(const struct sc_shard *s, size_t p)
 	return q ? (size_t)(q - s->buf) + 1 : s->data;
 }
 
-/* Offset of path's record, or -1: the hint first, then bisection. A
- * damaged record met on the way is stepped over (it cannot match). */
-static long shard_find(const struct sc_shard *s, const char *path, size_t hint)
+/* Offset of path's record, or -1, and the record's tail: the hint first,
+ * then bisection. A damaged record met on the way is stepped over (it
+ * cannot match). */
+static long shard_find(const struct sc_shard *s, const char *path, size_t hint, const char **tail)
 {
 	const char *p, *t;
-	size_t next;
+	size_t next, plen = strlen(path);
 	if (!s->buf)
 		return -1;
 	/* a hint is only tried where a record starts (a thread's hint may be
-	 * an offset into another directory's file) */
+	 * an offset into another directory's file); path and its NUL at a
+	 * record start are that path's record (the file ends in '\n', so the
+	 * bytes compared are inside it) */
 	if (hint >= s->data && hint < s->buflen && s->buf[hint - 1] == '\n' &&
-	    rec_at(s, hint, &p, &t, &next) && strcmp(p, path) == 0)
+	    plen < s->buflen - hint && memcmp(s->buf + hint, path, plen + 1) == 0) {
+		*tail = s->buf + hint + plen + 1;
 		return (long)hint;
+	}
 	size_t lo = s->data, hi = s->buflen; /* lo: a record start; answer in [lo, hi) */
 	while (lo < hi) {
 		size_t mid = rec_start(s, lo + (hi - lo) / 2), at = mid;
@@ -213,8 +221,10 @@ static long shard_find(const struct sc_shard *s, const char *path, size_t hint)
 			continue;
 		}
 		int r = strcmp(p, path);
-		if (r == 0)
+		if (r == 0) {
+			*tail = t;
 			return (long)at;
+		}
 		if (r < 0)
 			lo = next;
 		else
@@ -262,14 +272,14 @@ bool bld_statcache_peek(struct bld_statcache_dir *d, const char *path, const str
 	struct sc_shard *s = (struct sc_shard *)d;
 	if (!s || !s->buf || !S_ISREG(st->st_mode))
 		return false;
-	long i = shard_find(s, path, hint);
-	const char *p, *t;
+	const char *t;
 	size_t next;
 	struct sc_entry e;
-	if (i < 0 || !rec_at(s, (size_t)i, &p, &t, &next))
+	long i = shard_find(s, path, hint, &t);
+	if (i < 0 || !parse_tail(s, t, &e, &next))
 		return false;
 	hint = next;
-	if (!parse_tail(t, &e) || !same(&e, st))
+	if (!same(&e, st))
 		return false;
 	mark_seen(s, (size_t)i);
 	*out = e.d;
@@ -289,14 +299,14 @@ bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char 
 		*out = ((struct sc_entry *)v)->d;
 		return true;
 	}
-	long i = shard_find(s, path, s->hint);
-	const char *p, *t;
+	const char *t;
 	size_t next;
 	struct sc_entry e;
-	if (i < 0 || !rec_at(s, (size_t)i, &p, &t, &next))
+	long i = shard_find(s, path, s->hint, &t);
+	if (i < 0 || !parse_tail(s, t, &e, &next))
 		return false;
 	s->hint = next;
-	if (!parse_tail(t, &e) || !same(&e, st))
+	if (!same(&e, st))
 		return false;
 	mark_seen(s, (size_t)i);
 	*out = e.d;
