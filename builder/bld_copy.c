@@ -191,17 +191,14 @@ static char *entry_dst(struct walk_ud *u, const char *rel)
 	return barena_join(ar, strcmp(u->dst_base, "/") ? u->dst_base : "", "/", rel);
 }
 
-/* On a reading thread: the remembered digest of a file whose lstat
- * matches its record, so that the visit does no lookup. */
+/* On a reading thread: the remembered digest (hex digits in the stat
+ * cache's records) of a file whose lstat matches its record, so that the
+ * visit does no lookup. */
 static const void *walk_ahead(void *vud, struct barena *ar, const char *host, const struct stat *st)
 {
 	struct walk_ud *u = vud;
-	struct img_digest d;
-	if (!bld_statcache_peek(u->scd, host, st, &d))
-		return NULL;
-	struct img_digest *p = barena_alloc(ar, sizeof(*p));
-	*p = d;
-	return p;
+	(void)ar;
+	return bld_statcache_peek(u->scd, host, st);
 }
 
 static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
@@ -225,8 +222,8 @@ static int walk_cb(void *vud, const struct bld_entry *e, struct berr **err)
 	if (S_ISREG(e->st->st_mode) && e->ahead) {
 		/* unchanged since it was hashed (seen while reading ahead) */
 		hash_meta(u->h, dst, e->st, NULL);
-		const struct img_digest *k = e->ahead;
-		img_hasher_update(u->h, k->s, strlen(k->s));
+		img_hasher_update(u->h, IMG_DIGEST_ALGO ":", sizeof(IMG_DIGEST_ALGO));
+		img_hasher_update(u->h, e->ahead, BLD_STATCACHE_HEX);
 	} else if (S_ISREG(e->st->st_mode) &&
 		   bld_statcache_lookup(u->sc, bld_context_dir(e->ctx), src, e->st, &known)) {
 		/* unchanged since it was hashed: not even opened */

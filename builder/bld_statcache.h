@@ -44,9 +44,15 @@ struct bld_statcache_dir;
 struct bld_statcache_dir *bld_statcache_dir(struct bld_statcache *c, const char *root);
 /* Like bld_statcache_lookup, but from what was loaded only (not what this
  * build hashed so far): safe to call from several threads at once, and
- * alongside the other functions, once bld_statcache_dir returned d. */
-bool bld_statcache_peek(struct bld_statcache_dir *d, const char *path, const struct stat *st,
-			struct img_digest *out);
+ * alongside the other functions, once bld_statcache_dir returned d. The
+ * digest's BLD_STATCACHE_HEX hex digits (checked; not NUL-terminated) are
+ * returned where they lie in the loaded records, valid until
+ * bld_statcache_free, or NULL: a walk that peeks at every file of a large
+ * tree keeps no copy of each digest (fresh memory is what costs most in
+ * such a walk). */
+#define BLD_STATCACHE_HEX IMG_DIGEST_HEX_LEN
+const char *bld_statcache_peek(struct bld_statcache_dir *d, const char *path,
+			       const struct stat *st);
 /* sha256 of the regular file open as fd (st = its fstat), at host path
  * `path` below `root`: from the cache when nothing about the inode
  * changed, else read and hashed (and remembered unless racy). c may be
