@@ -29,6 +29,7 @@ struct barena {
 void *barena_alloc(struct barena *a, size_t n);
 /* n zeroed bytes */
 void *barena_zalloc(struct barena *a, size_t n);
+/* strings are packed (not aligned) */
 char *barena_strdup(struct barena *a, const char *s);
 char *barena_strndup(struct barena *a, const char *s, size_t n);
 /* a + sep + b (sep may be ""), one allocation */

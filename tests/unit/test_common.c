@@ -166,7 +166,8 @@ static void test_atomic_write(void **state)
 	assert_int_equal(rmdir(dir), 0); /* only succeeds when nothing was left */
 }
 
-/* arena: small and huge chunks, alignment, strings kept intact */
+/* arena: small and huge chunks, alignment of allocations between packed
+ * strings, strings kept intact */
 static void test_arena(void **state)
 {
 	(void)state;
@@ -174,12 +175,20 @@ static void test_arena(void **state)
 	barena_release(&a); /* empty: fine */
 	char *first = barena_strdup(&a, "first");
 	char *keep[5000];
+	size_t packed = 0;
 	for (int i = 0; i < 5000; i++) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "s%d", i);
 		keep[i] = barena_join(&a, buf, "/", "x");
-		assert_int_equal((uintptr_t)keep[i] % 16, 0);
+		/* strings follow each other with no padding (but across chunks) */
+		packed += i && keep[i] == keep[i - 1] + strlen(keep[i - 1]) + 1;
+		if (i % 100 == 7) {
+			long *v = barena_alloc(&a, 3 * sizeof(long));
+			assert_int_equal((uintptr_t)v % 16, 0);
+			v[0] = v[1] = v[2] = -1;
+		}
 	}
+	assert_true(packed > 4800);
 	/* larger than a huge chunk: a chunk of its own size */
 	size_t big = BARENA_HUGE * 2 + 123;
 	unsigned char *z = barena_zalloc(&a, big);
