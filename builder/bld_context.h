@@ -46,7 +46,9 @@ int bld_context_expand(struct bld_context *c, const char *src, char ***out, size
 struct bld_entry {
 	const char *rel;      /* relative to the walk start; "" for the start itself */
 	const char *ctx_rel;  /* relative to the context root ("." for the root) */
-	const struct stat *st;/* lstat of the entry (the start is stat'ed through links) */
+	const struct stat *st;/* lstat of the entry (the start is stat'ed through links);
+			       * below the start, st_atim, st_blocks and st_blksize
+			       * are not kept (zero) */
 	int dirfd;            /* directory containing the entry ... */
 	const char *name;     /* ... and its name there (for openat/readlinkat) */
 	const char *link;     /* symlink target, or NULL */
