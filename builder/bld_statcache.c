@@ -106,22 +106,21 @@ static bool num_s(const char **p, int64_t *v)
 	return true;
 }
 
-/* the fields after a record's path (and its NUL), up to end (the file's
- * end: the line's '\n' is checked here, not searched for first); the
- * offset after the line's '\n' in *next */
-static bool parse_tail(const struct sc_shard *s, const char *p, struct sc_entry *e, size_t *next)
+/* The fields after a record's path (and its NUL) at p, but the digest:
+ * its 64 digits are returned (NULL when the line is out of shape; the
+ * digits are not checked here). The line's '\n' is checked where it must
+ * be, not searched for; the offset after it goes to *next. */
+static const char *parse_tail(const struct sc_shard *s, const char *p, struct sc_entry *e,
+			      size_t *next)
 {
 	if (!num_u(&p, ' ', &e->ino) || !num_u(&p, ' ', &e->size) || !num_s(&p, &e->ms) ||
 	    !num_s(&p, &e->mns) || !num_s(&p, &e->cs) || !num_s(&p, &e->cns))
-		return false;
+		return NULL;
 	/* the numbers stopped at a separator, so p is still inside the file */
 	if ((size_t)(s->buf + s->buflen - p) <= IMG_DIGEST_HEX_LEN || p[IMG_DIGEST_HEX_LEN] != '\n')
-		return false;
-	char hex[IMG_DIGEST_HEX_LEN + 1];
-	memcpy(hex, p, IMG_DIGEST_HEX_LEN);
-	hex[IMG_DIGEST_HEX_LEN] = '\0';
+		return NULL;
 	*next = (size_t)(p - s->buf) + IMG_DIGEST_HEX_LEN + 1;
-	return img_digest_from_hex(hex, &e->d, NULL) == 0;
+	return p;
 }
 
 static void shard_drop(struct sc_shard *s)
@@ -276,13 +275,14 @@ const char *bld_statcache_peek(struct bld_statcache_dir *d, const char *path,
 	size_t next;
 	struct sc_entry e;
 	long i = shard_find(s, path, hint, &t);
-	if (i < 0 || !parse_tail(s, t, &e, &next))
+	const char *hex = i < 0 ? NULL : parse_tail(s, t, &e, &next);
+	if (!hex)
 		return NULL;
 	hint = next;
-	if (!same(&e, st))
+	if (!img_digest_hex_digits(hex) || !same(&e, st))
 		return NULL;
 	mark_seen(s, (size_t)i);
-	return s->buf + next - 1 - IMG_DIGEST_HEX_LEN; /* the digits before the '\n' */
+	return hex;
 }
 
 bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char *path,
@@ -302,10 +302,14 @@ bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char 
 	size_t next;
 	struct sc_entry e;
 	long i = shard_find(s, path, s->hint, &t);
-	if (i < 0 || !parse_tail(s, t, &e, &next))
+	const char *hex = i < 0 ? NULL : parse_tail(s, t, &e, &next);
+	if (!hex)
 		return false;
 	s->hint = next;
-	if (!same(&e, st))
+	char z[IMG_DIGEST_HEX_LEN + 1];
+	memcpy(z, hex, IMG_DIGEST_HEX_LEN);
+	z[IMG_DIGEST_HEX_LEN] = '\0';
+	if (img_digest_from_hex(z, &e.d, NULL) < 0 || !same(&e, st))
 		return false;
 	mark_seen(s, (size_t)i);
 	*out = e.d;

@@ -163,10 +163,10 @@ void img_digest_bytes(const void *p, size_t n, struct img_digest *out)
 	to_digest(md, out);
 }
 
-/* Lowercase hex, exactly 64 digits, by table: digests are random, so a
- * digit-or-letter branch mispredicts about every other character (this
- * check runs once per context file in a cached rebuild). */
-static bool hex64(const char *s)
+/* Lowercase hex by table: digests are random, so a digit-or-letter branch
+ * mispredicts about every other character (this check runs once per
+ * context file in a cached rebuild). */
+bool img_digest_hex_digits(const char *s)
 {
 	static const unsigned char ok[256] = {
 		['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
@@ -179,7 +179,13 @@ static bool hex64(const char *s)
 			return false; /* never past the end of a short string */
 		all &= ok[(unsigned char)s[i]];
 	}
-	return all && s[IMG_DIGEST_HEX_LEN] == '\0';
+	return all;
+}
+
+/* exactly 64 digits */
+static bool hex64(const char *s)
+{
+	return img_digest_hex_digits(s) && s[IMG_DIGEST_HEX_LEN] == '\0';
 }
 
 bool img_digest_valid(const char *s)

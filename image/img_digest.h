@@ -30,6 +30,9 @@ void img_digest_bytes(const void *p, size_t n, struct img_digest *out);
 bool img_digest_valid(const char *s);
 /* Validates and copies; error names `what` (e.g. "manifest layers[2].digest"). */
 int img_digest_parse(const char *s, const char *what, struct img_digest *out, struct berr **err);
+/* s starts with 64 lowercase hex digits (what follows is not looked at;
+ * a NUL among them stops the check) */
+bool img_digest_hex_digits(const char *s);
 /* Accepts a bare 64-hex string as well (CLI convenience). */
 int img_digest_from_hex(const char *hex, struct img_digest *out, struct berr **err);
 static inline const char *img_digest_hex(const struct img_digest *d) { return d->s + sizeof(IMG_DIGEST_ALGO); }

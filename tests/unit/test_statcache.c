@@ -325,21 +325,32 @@ static void reshape(struct bbuf *out, const char *data, size_t len, const char *
 	}
 }
 
-/* lookups of f000..f(N-1) in a fresh cache: in order (each found at the
- * hint the one before left) or out of order (each bisected); hit only
- * where !bad[i] */
+/* peeks and lookups of f000..f(N-1) in a fresh cache: in order (each
+ * found at the hint the one before left) or out of order (each bisected);
+ * hit only where !bad[i] */
 static void lookups(int n, bool in_order, const bool *bad)
 {
 	char name[32];
 	struct img_digest d;
 	bool hit;
 	struct bld_statcache *c = bld_statcache_open(cdir, 0);
+	struct bld_statcache_dir *sd = bld_statcache_dir(c, ctx);
 	for (int k = 0; k < n; k++) {
 		int i = in_order ? k : (k * 7919) % n;
 		snprintf(name, sizeof(name), "f%03d", i);
+		/* a peek (what the walk's readers ask) agrees with the lookup */
+		char *p = xasprintf("%s/%s", ctx, name), *real = realpath(p, NULL);
+		struct stat st;
+		assert_int_equal(lstat(real, &st), 0);
+		const char *peeked = bld_statcache_peek(sd, real, &st);
 		digest(c, name, &d, &hit);
-		if (hit == bad[i])
-			fail_msg("%s: %s", name, hit ? "hit, damaged" : "missed");
+		if (hit == bad[i] || !peeked != !hit)
+			fail_msg("%s: %s (peek: %s)", name, hit ? "hit, damaged" : "missed",
+				 peeked ? "hit" : "missed");
+		if (peeked)
+			assert_memory_equal(peeked, img_digest_hex(&d), BLD_STATCACHE_HEX);
+		free(real);
+		free(p);
 	}
 	bld_statcache_free(c);
 }
