@@ -17,6 +17,7 @@
 #include "builder/bld_int.h"
 #include "builder/bld_runmount.h"
 #include "image/img_archive.h"
+#include "image/img_cacherec.h"
 #include "image/img_compress.h"
 #include "image/img_layer.h"
 #include "image/img_registry.h"
@@ -28,8 +29,6 @@
 #define BLD_DOCKERFILE_MAX (16u << 20)
 /* Largest .dockerignore read */
 #define BLD_IGNORE_MAX (4u << 20)
-/* Largest cache record */
-#define BLD_CACHE_REC_MAX 4096
 /* bumped when step semantics change, so old cache records stop matching */
 #define BLD_CACHE_VERSION "berth-cache-2"
 
@@ -279,9 +278,7 @@ static void go_duration(struct bbuf *o, int64_t ns)
 }
 
 /* ------------------------------------------------------------------ */
-/* cache records: $BERTH_ROOT/cache/keys/<hex> = "empty" or
- * "<mediaType> <digest> <size> <diffID> <made>" (made: when the layer was
- * made, Unix seconds; records of older versions lack it) */
+/* cache records: $BERTH_ROOT/cache/keys/<hex> (image/img_cacherec.h) */
 
 static char *cache_path(const struct bld *b, const struct img_digest *key)
 {
@@ -303,32 +300,29 @@ static int cache_get(struct bld *b, const struct img_digest *key, bool *hit, boo
 	if (b->o->no_cache)
 		return 0;
 	_cleanup_free_ char *p = cache_path(b, key);
-	_cleanup_bbuf_ struct bbuf rec = BBUF_INIT;
-	if (bfile_read_all(p, BLD_CACHE_REC_MAX, &rec, NULL) < 0)
+	_cleanup_bbuf_ struct bbuf text = BBUF_INIT;
+	struct img_cache_rec r;
+	/* a record that cannot be read or parsed, or whose blob is gone, is
+	 * a miss (fsck reports it) */
+	if (bfile_read_all(p, IMG_CACHE_REC_MAX, &text, NULL) < 0 ||
+	    img_cache_rec_parse(bbuf_str(&text), &r, NULL) < 0)
 		return 0;
-	if (!strcmp(bbuf_str(&rec), "empty\n")) {
-		*hit = *empty = true;
-		touch_record(p);
+	if (!r.empty && !img_store_has_blob(b->cs, &r.d.digest)) {
+		img_cache_rec_clear(&r);
 		return 0;
 	}
-	char mt[128], dg[80], di[80];
-	long long size, t = 0;
-	/* the fifth field (when the layer was made) is absent in older records */
-	int nf = sscanf(bbuf_str(&rec), "%127s %79s %lld %79s %lld", mt, dg, &size, di, &t);
-	if (nf < 4)
-		return 0;
-	struct img_digest dd;
-	if (img_digest_parse(dg, "cache", &dd, NULL) < 0 ||
-	    img_digest_parse(di, "cache", diff_id, NULL) < 0 || !img_store_has_blob(b->cs, &dd))
-		return 0;
-	memset(d, 0, sizeof(*d));
-	d->media_type = xstrdup(mt);
-	d->digest = dd;
-	d->size = size;
-	if (nf == 5 && t >= 0)
-		*made = t;
 	*hit = true;
-	*empty = false;
+	*empty = r.empty;
+	if (!r.empty) {
+		memset(d, 0, sizeof(*d));
+		d->media_type = steal_pointer(&r.d.media_type);
+		d->digest = r.d.digest;
+		d->size = r.d.size;
+		*diff_id = r.diff_id;
+		if (r.made >= 0)
+			*made = r.made;
+	}
+	img_cache_rec_clear(&r);
 	touch_record(p);
 	return 0;
 }
@@ -340,12 +334,15 @@ static void cache_put(struct bld *b, const struct img_digest *key, bool empty,
 	if (bfile_mkdir_p(dir, 0700, NULL) < 0)
 		return;
 	_cleanup_free_ char *p = cache_path(b, key);
-	_cleanup_free_ char *rec = empty ? xstrdup("empty\n")
-					 : xasprintf("%s %s %lld %s %lld\n", d->media_type, d->digest.s,
-						     (long long)d->size, diff_id->s, (long long)b->now);
+	struct img_cache_rec r = { .empty = empty, .made = b->now };
+	if (!empty) {
+		r.d = *d;
+		r.diff_id = *diff_id;
+	}
+	_cleanup_free_ char *text = img_cache_rec_format(&r);
 	/* the cache is an optimisation: a failed write only costs a rebuild */
 	struct berr *e = NULL;
-	bfile_write_atomic(p, rec, strlen(rec), 0644, &e);
+	bfile_write_atomic(p, text, strlen(text), 0644, &e);
 	berr_free(e);
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "image/img_cacherec.h"
 #include "image/img_fsck.h"
 #include "image/img_registry.h"
 
@@ -419,11 +420,8 @@ static void walk_index(struct walk *w, const struct img_index *x)
 
 /* ---------- the builder's cache (records + the cache store) ---------- */
 
-/* Builder cache records (builder/bld_build.c): $BERTH_ROOT/cache/keys/<hex>
- * holding "empty\n" or "<mediaType> <digest> <size> <diffID>[ <made>]\n" (made:
- * when the layer was made, Unix seconds; older records lack it); the blobs
- * they name are in the cache store $BERTH_ROOT/cache/blobs. */
-#define GC_CACHE_REC_MAX 4096
+/* Builder cache records (image/img_cacherec.h); the blobs they name are in
+ * the cache store $BERTH_ROOT/cache/blobs. */
 
 struct cache_rec {
 	char *name;             /* file name in keys/ */
@@ -501,37 +499,21 @@ static int load_cache_recs(const char *root, struct cache_recs *c, struct berr *
 		}
 		_cleanup_bbuf_ struct bbuf rec = BBUF_INIT;
 		struct berr *e = NULL;
-		if (bfile_read_all(p, GC_CACHE_REC_MAX, &rec, &e) < 0) {
+		if (bfile_read_all(p, IMG_CACHE_REC_MAX, &rec, &e) < 0) {
 			r->bad = true;
 			r->why = xstrdup(e->msg);
 			berr_free(e);
 			continue;
 		}
-		if (!strcmp(bbuf_str(&rec), "empty\n")) {
-			r->empty = true;
-			continue;
-		}
-		char mt[128], dg[80], di[80], end[2];
-		long long size, made = 0;
-		struct img_digest dd, dif;
-		const char *txt = bbuf_str(&rec);
-		int at = 0, at2 = 0;
-		bool shape = sscanf(txt, "%127s %79s %lld %79s%n", mt, dg, &size, di, &at) == 4;
-		/* an optional fifth number, then nothing */
-		if (shape && sscanf(txt + at, " %lld%n", &made, &at2) == 1)
-			at += at2;
-		shape = shape && sscanf(txt + at, " %1s", end) != 1;
-		if (!shape || made < 0 ||
-		    size < 0 || img_digest_parse(dg, "cache record", &dd, &e) < 0 ||
-		    img_digest_parse(di, "cache record", &dif, &e) < 0) {
-			berr_free(e);
+		struct img_cache_rec cr;
+		if (img_cache_rec_parse(bbuf_str(&rec), &cr, &e) < 0) {
 			r->bad = true;
-			r->why = xstrdup("not '<mediaType> <digest> <size> <diffID> [<made>]'");
+			r->why = xstrdup(e->msg);
+			berr_free(e);
 			continue;
 		}
-		r->d.media_type = xstrdup(mt);
-		r->d.digest = dd;
-		r->d.size = size;
+		r->empty = cr.empty;
+		r->d = cr.d; /* takes the media type */
 	}
 	free_list(names, n);
 	return 0;

@@ -20,6 +20,7 @@
 #include "common/barchive.h"
 #include "common/common.h"
 #include "image/img_archive.h"
+#include "image/img_cacherec.h"
 #include "image/img_compress.h"
 #include "image/img_digest.h"
 #include "image/img_model.h"
@@ -197,6 +198,64 @@ static size_t gunzip_all(const void *gz, size_t n, unsigned char *out, size_t ca
 
 /* the hasher gathers small updates: any way of cutting the input gives the
  * digest of the whole (sizes around its 8 KiB buffer included) */
+/* builder cache records: what the builder writes parses back; the old
+ * four-field form is read; anything else (fsck calls it invalid, the
+ * builder a miss) is refused with the record's shape named */
+static void test_cache_rec(void **state)
+{
+	(void)state;
+	struct img_digest a, b;
+	img_digest_bytes("layer", 5, &a);
+	img_digest_bytes("diff", 4, &b);
+	struct img_cache_rec r = { .d = { .media_type = "application/vnd.oci.image.layer.v1.tar+zstd",
+					  .digest = a, .size = 1234 },
+				   .diff_id = b, .made = 1700000000 };
+	char *text = img_cache_rec_format(&r);
+	struct img_cache_rec got;
+	assert_int_equal(img_cache_rec_parse(text, &got, NULL), 0);
+	assert_false(got.empty);
+	assert_string_equal(got.d.media_type, r.d.media_type);
+	assert_string_equal(got.d.digest.s, a.s);
+	assert_int_equal(got.d.size, 1234);
+	assert_string_equal(got.diff_id.s, b.s);
+	assert_int_equal(got.made, 1700000000);
+	img_cache_rec_clear(&got);
+	free(text);
+	r.made = -1; /* written by older versions: no fifth field */
+	text = img_cache_rec_format(&r);
+	assert_int_equal(img_cache_rec_parse(text, &got, NULL), 0);
+	assert_int_equal(got.made, -1);
+	assert_int_equal(got.d.size, 1234);
+	img_cache_rec_clear(&got);
+	free(text);
+	assert_int_equal(img_cache_rec_parse("empty\n", &got, NULL), 0);
+	assert_true(got.empty);
+	assert_null(got.d.media_type);
+	img_cache_rec_clear(&got);
+
+	char *bad[] = {
+		"empty",                                             /* no newline */
+		xasprintf("t %s 12 %s 5 6\n", a.s, b.s),            /* a sixth field */
+		xasprintf("t %s 12 %s 5x\n", a.s, b.s),             /* not a number */
+		xasprintf("t %s -1 %s 5\n", a.s, b.s),              /* negative size */
+		xasprintf("t %s 12 %s -5\n", a.s, b.s),             /* negative time */
+		xasprintf("t %s 12\n", a.s),                        /* no diffID */
+		xasprintf("t %s 12 %s\n", a.s, a.s + 7),            /* bare hex */
+		xasprintf("t md5:%s 12 %s\n", a.s + 7, b.s),        /* not sha256 */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct berr *err = NULL;
+		if (img_cache_rec_parse(bad[i], &got, &err) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_int_equal(err->code, BERR_INPUT);
+		assert_non_null(strstr(err->msg, "<mediaType> <digest> <size> <diffID> [<made>]"));
+		assert_null(got.d.media_type);
+		berr_free(err);
+		if (i)
+			free(bad[i]);
+	}
+}
+
 static void test_hasher_chunking(void **state)
 {
 	(void)state;
@@ -996,6 +1055,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_hasher_chunking),
+		cmocka_unit_test(test_cache_rec),
 		cmocka_unit_test(test_compress_roundtrip_and_golden),
 		cmocka_unit_test(test_parallel_gzip_large),
 		cmocka_unit_test(test_gzip_incompressible),
