@@ -159,10 +159,9 @@ static int check_json_stream(const char *what, const char *text, struct berr **e
 	return 0;
 }
 
-static int remove_image(struct bld_engine *e, const char *id, struct berr **err)
+/* DELETE path; what is already gone (404) is not an error */
+static int delete_gone_ok(struct bld_engine *e, const char *path, struct berr **err)
 {
-	_cleanup_free_ char *q = eng_escape(id);
-	_cleanup_free_ char *path = xasprintf("/images/%s?force=1", q);
 	struct eng_req r;
 	eng_req_init(&r, "DELETE", path);
 	r.ignore_cancel = true;
@@ -172,23 +171,50 @@ static int remove_image(struct bld_engine *e, const char *id, struct berr **err)
 		return 0;
 	}
 	return ret;
+}
+
+static int remove_image(struct bld_engine *e, const char *id, struct berr **err)
+{
+	_cleanup_free_ char *q = eng_escape(id);
+	_cleanup_free_ char *path = xasprintf("/images/%s?force=1", q);
+	return delete_gone_ok(e, path, err);
 }
 
 static int remove_container(struct bld_engine *e, const char *id, struct berr **err)
 {
 	_cleanup_free_ char *path = xasprintf("/containers/%s?force=1&v=1", id);
-	struct eng_req r;
-	eng_req_init(&r, "DELETE", path);
-	r.ignore_cancel = true;
-	int ret = eng_do(e, &r, err);
-	if (ret < 0 && r.status == 404) {
-		berr_clear(err);
-		return 0;
-	}
-	return ret;
+	return delete_gone_ok(e, path, err);
 }
 
 /* --- parent chain --- */
+
+enum { CHAIN_ABSENT, CHAIN_OTHER, CHAIN_SAME };
+
+/* The engine's image `ref` (a chain tag): absent, there with other layers,
+ * or there with exactly want[0..n); its inspect JSON in *j when there. -1
+ * with err when the engine fails otherwise. */
+static int chain_lookup(struct bld_engine *e, const char *ref, const struct img_digest *want,
+			size_t n, cJSON **j, struct berr **err)
+{
+	_cleanup_free_ char *path = xasprintf("/images/%s/json", ref);
+	struct berr *e1 = NULL;
+	*j = NULL;
+	if (eng_json(e, "GET", path, NULL, j, &e1) < 0) {
+		if (e1->code != BERR_NOTFOUND) {
+			*err = e1;
+			return -1;
+		}
+		berr_free(e1);
+		return CHAIN_ABSENT;
+	}
+	struct img_digest *have = NULL;
+	size_t hn = 0;
+	bool same = image_layers(*j, &have, &hn, NULL) == 0 && hn == n;
+	for (size_t i = 0; same && i < n; i++)
+		same = img_digest_equal(&have[i], &want[i]);
+	free(have);
+	return same ? CHAIN_SAME : CHAIN_OTHER;
+}
 
 int bld_engine_ensure_parent(struct bld_engine *e, const struct img_image *parent,
 			     const char *tmpdir, char *ref, size_t ref_len, bool *loaded,
@@ -202,26 +228,15 @@ int bld_engine_ensure_parent(struct bld_engine *e, const struct img_image *paren
 	struct img_digest chain;
 	img_chain_id(c->diff_ids, c->n_diff_ids, &chain);
 	snprintf(ref, ref_len, "%s:%s", BLD_ENGINE_CHAIN_REPO, img_digest_hex(&chain));
-	_cleanup_free_ char *path = xasprintf("/images/%s/json", ref);
 	_cleanup_cjson_ cJSON *j = NULL;
-	struct berr *e1 = NULL;
-	if (eng_json(e, "GET", path, NULL, &j, &e1) == 0) {
-		struct img_digest *have = NULL;
-		size_t n = 0;
-		bool same = image_layers(j, &have, &n, NULL) == 0 && n == c->n_diff_ids;
-		for (size_t i = 0; same && i < n; i++)
-			same = img_digest_equal(&have[i], &c->diff_ids[i]);
-		free(have);
-		if (same)
-			return 0;
-		/* a stale or foreign tag: replace it */
-		if (remove_image(e, ref, err) < 0)
-			return -1;
-	} else if (e1->code != BERR_NOTFOUND) {
-		*err = e1;
+	int have = chain_lookup(e, ref, c->diff_ids, c->n_diff_ids, &j, err);
+	if (have < 0)
 		return -1;
-	}
-	berr_free(e1);
+	if (have == CHAIN_SAME)
+		return 0;
+	/* a stale or foreign tag: replace it */
+	if (have == CHAIN_OTHER && remove_image(e, ref, err) < 0)
+		return -1;
 	if (bld_engine_cancelled(e))
 		return berr_set(err, BERR_FAILED, "interrupted");
 
@@ -256,16 +271,17 @@ int bld_engine_ensure_parent(struct bld_engine *e, const struct img_image *paren
 	/* confirm the engine sees the chain we sent */
 	cJSON_Delete(j);
 	j = NULL;
+	_cleanup_free_ char *path = xasprintf("/images/%s/json", ref);
 	if (eng_json(e, "GET", path, NULL, &j, err) < 0)
 		return berr_wrap(err, "loaded parent chain '%s'", ref);
-	struct img_digest *have = NULL;
+	struct img_digest *got = NULL;
 	size_t n = 0;
-	if (image_layers(j, &have, &n, err) < 0)
+	if (image_layers(j, &got, &n, err) < 0)
 		return -1;
 	bool same = n == c->n_diff_ids;
 	for (size_t i = 0; same && i < n; i++)
-		same = img_digest_equal(&have[i], &c->diff_ids[i]);
-	free(have);
+		same = img_digest_equal(&got[i], &c->diff_ids[i]);
+	free(got);
 	if (!same)
 		return berr_set(err, BERR_INTEGRITY, "the engine loaded '%s' with different layers (%zu "
 				"diff_ids, want %zu)", ref, n, c->n_diff_ids);
@@ -897,11 +913,10 @@ static int do_run(struct bld_engine *e, const struct bld_engine_facts *f,
 		img_chain_id(pc->diff_ids, pc->n_diff_ids, &r->chain_id);
 		return 0;
 	}
-	struct img_digest *chain = xcalloc(pc->n_diff_ids + 1, sizeof(*chain));
+	_cleanup_free_ struct img_digest *chain = xcalloc(pc->n_diff_ids + 1, sizeof(*chain));
 	memcpy(chain, pc->diff_ids, pc->n_diff_ids * sizeof(*chain));
 	chain[pc->n_diff_ids] = r->diff_id;
 	img_chain_id(chain, pc->n_diff_ids + 1, &r->chain_id);
-	free(chain);
 	if (e->cancel)
 		return berr_set(err, BERR_FAILED, "interrupted");
 
@@ -926,30 +941,17 @@ static int do_run(struct bld_engine *e, const struct bld_engine_facts *f,
 		 * with exactly these layers is kept and this commit removed. */
 		char cref[128];
 		snprintf(cref, sizeof(cref), "%s:%s", BLD_ENGINE_CHAIN_REPO, img_digest_hex(&r->chain_id));
-		_cleanup_free_ char *cpath2 = xasprintf("/images/%s/json", cref);
 		_cleanup_cjson_ cJSON *ej = NULL;
-		struct berr *e2 = NULL;
-		if (eng_json(e, "GET", cpath2, NULL, &ej, &e2) == 0) {
-			struct img_digest *have = NULL;
-			size_t hn = 0;
-			bool same = image_layers(ej, &have, &hn, NULL) == 0 && hn == pc->n_diff_ids + 1;
-			for (size_t i = 0; same && i < pc->n_diff_ids; i++)
-				same = img_digest_equal(&have[i], &pc->diff_ids[i]);
-			if (same)
-				same = img_digest_equal(&have[hn - 1], &r->diff_id);
-			free(have);
-			const char *eid = eng_jstr(ej, "Id");
-			if (eid && !strcmp(eid, st->committed)) {
-				st->keep_committed = true; /* already tagged */
-				return 0;
-			}
-			if (same)
-				return 0; /* cleanup removes our commit, the chain stays */
-		} else if (e2->code != BERR_NOTFOUND) {
-			*err = e2;
+		int have = chain_lookup(e, cref, chain, pc->n_diff_ids + 1, &ej, err);
+		if (have < 0)
 			return berr_wrap(err, "look up the chain image '%s'", cref);
+		const char *eid = have == CHAIN_ABSENT ? NULL : eng_jstr(ej, "Id");
+		if (eid && !strcmp(eid, st->committed)) {
+			st->keep_committed = true; /* already tagged */
+			return 0;
 		}
-		berr_free(e2);
+		if (have == CHAIN_SAME)
+			return 0; /* cleanup removes our commit, the chain stays */
 		_cleanup_free_ char *tpath = xasprintf("/images/%s/tag?repo=%s&tag=%s", qi,
 						       BLD_ENGINE_CHAIN_REPO, img_digest_hex(&r->chain_id));
 		struct eng_req tr;
