@@ -51,6 +51,7 @@ static void grow(struct barena *a, size_t need)
 		mapped = 1;
 	} else {
 		c = xmalloc(size);
+		a->small = c;
 	}
 	c->next = a->head;
 	c->size = size;

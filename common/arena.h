@@ -21,8 +21,12 @@ struct barena_chunk;
 struct barena {
 	struct barena_chunk *head;
 	char *cur, *end;
+	/* the malloc'd first chunk, also at the chain's end: held here too
+	 * because LeakSanitizer does not look inside the mappings through
+	 * which the chain reaches it (a fatal exit mid-build would report it) */
+	struct barena_chunk *small;
 };
-#define BARENA_INIT { NULL, NULL, NULL }
+#define BARENA_INIT { NULL, NULL, NULL, NULL }
 #define BARENA_HUGE ((size_t)2 << 20)
 
 /* n bytes, 16-byte aligned, uninitialised. Aborts on exhaustion like xmalloc. */
