@@ -38,12 +38,15 @@ struct item {
 
 /* items are kept in blocks chained in order: appending never copies, so
  * the arena holds each item once (the plan's memory is fresh memory, the
- * costliest kind in a nothing-changed rebuild: measured below) */
-#define ITEM_BLOCK 1024
+ * costliest kind in a nothing-changed rebuild: measured below). Blocks
+ * double from a few items (a small COPY stays in the arena's small first
+ * chunk) to ITEM_BLOCK_MAX. */
+#define ITEM_BLOCK_FIRST 32
+#define ITEM_BLOCK_MAX 4096
 struct item_block {
 	struct item_block *next;
-	size_t n;
-	struct item v[ITEM_BLOCK];
+	size_t n, cap;
+	struct item v[];
 };
 
 struct bld_copy_plan {
@@ -86,10 +89,13 @@ void bld_copy_plan_free(struct bld_copy_plan *cp)
  * page more on a 20k-file tree). */
 static void push_item(struct bld_copy_plan *cp, char *src, char *dst, bool keep_owner, bool dir)
 {
-	if (!cp->last || cp->last->n == ITEM_BLOCK) {
-		struct item_block *b = barena_alloc(&cp->ar, sizeof(*b));
+	if (!cp->last || cp->last->n == cp->last->cap) {
+		size_t cap = !cp->last ? ITEM_BLOCK_FIRST
+			     : cp->last->cap < ITEM_BLOCK_MAX ? cp->last->cap * 2 : ITEM_BLOCK_MAX;
+		struct item_block *b = barena_alloc(&cp->ar, sizeof(*b) + cap * sizeof(b->v[0]));
 		b->next = NULL;
 		b->n = 0;
+		b->cap = cap;
 		if (cp->last)
 			cp->last->next = b;
 		else
