@@ -510,7 +510,7 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool vis
 		if (w->ahead && S_ISREG(st.st_mode)) {
 			hb.len = hpre;
 			bbuf_addstr(&hb, s->name, NULL);
-			s->ahead = w->ahead(w->ud, ar, hb.data, &st);
+			s->ahead = w->ahead(w->ud, hb.data, &st);
 			continue;
 		}
 		if (S_ISLNK(st.st_mode)) {

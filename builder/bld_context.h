@@ -69,12 +69,10 @@ int bld_context_walk(struct bld_context *c, const char *ctx_rel, bld_walk_fn fn,
 
 /* The same, with a hook called for each regular file as it is read ahead
  * of the visit: on a helper thread, concurrently with the visit and other
- * helpers (so it must be thread-safe), with that thread's arena for its
- * result, the file's host path and its lstat. What it returns reaches the
- * visit as e->ahead; it lives until the walk ends. */
-struct barena;
-typedef const void *(*bld_ahead_fn)(void *ud, struct barena *ar, const char *host,
-				    const struct stat *st);
+ * helpers (so it must be thread-safe), with the file's host path and its
+ * lstat. What it returns reaches the visit as e->ahead (the hook keeps it
+ * alive until the walk ends). */
+typedef const void *(*bld_ahead_fn)(void *ud, const char *host, const struct stat *st);
 int bld_context_walk_ahead(struct bld_context *c, const char *ctx_rel, bld_ahead_fn ahead,
 			   bld_walk_fn fn, void *ud, struct berr **err);
 /* Open a regular file of an entry for reading (O_NOFOLLOW). */
@@ -83,6 +81,7 @@ int bld_entry_open(const struct bld_entry *e, struct berr **err);
 /* The entry's real host path (its directory as the kernel names the open
  * fd, plus its name): safe to hand to code that lstat()s it, since every
  * symlink on the way was resolved inside the root. Allocated in ar. */
+struct barena;
 char *bld_entry_host_path(const struct bld_entry *e, struct barena *ar, struct berr **err);
 
 /* Open a context path with O_PATH, symlinks resolved inside the root

@@ -209,10 +209,9 @@ static char *entry_dst(struct walk_ud *u, const char *rel)
 /* On a reading thread: the remembered digest (hex digits in the stat
  * cache's records) of a file whose lstat matches its record, so that the
  * visit does no lookup. */
-static const void *walk_ahead(void *vud, struct barena *ar, const char *host, const struct stat *st)
+static const void *walk_ahead(void *vud, const char *host, const struct stat *st)
 {
 	struct walk_ud *u = vud;
-	(void)ar;
 	return bld_statcache_peek(u->scd, host, st);
 }
 

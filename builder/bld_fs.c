@@ -43,8 +43,9 @@ void bld_tmpdir_add(struct bld *b, char *dir)
  * lock is free and that are older than BLD_TMP_NEW_AGE seconds. Errors are
  * ignored: this is housekeeping, a leftover only costs disk space. */
 #define BLD_TMP_NEW_AGE 600
-static void sweep_dead_builds(const char *base)
+void bld_tmp_sweep(struct bld *b)
 {
+	_cleanup_free_ char *base = xasprintf("%s/tmp", b->cache_dir);
 	DIR *d = opendir(base);
 	if (!d)
 		return;
@@ -66,12 +67,6 @@ static void sweep_dead_builds(const char *base)
 		close(fd);
 	}
 	closedir(d);
-}
-
-void bld_tmp_sweep(struct bld *b)
-{
-	_cleanup_free_ char *base = xasprintf("%s/tmp", b->cache_dir);
-	sweep_dead_builds(base);
 }
 
 const char *bld_tmp_dir(struct bld *b, struct berr **err)

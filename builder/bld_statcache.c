@@ -262,6 +262,25 @@ struct bld_statcache_dir *bld_statcache_dir(struct bld_statcache *c, const char 
 	return c ? (struct bld_statcache_dir *)shard_for(c, root) : NULL;
 }
 
+/* The digits of path's record in the mapped file when st matches it (and
+ * the record is whole), else NULL; *hint moves past the record found. */
+static const char *shard_match(struct sc_shard *s, const char *path, const struct stat *st,
+			       size_t *hint)
+{
+	const char *t;
+	size_t next;
+	struct sc_entry e;
+	long i = shard_find(s, path, *hint, &t);
+	const char *hex = i < 0 ? NULL : parse_tail(s, t, &e, &next);
+	if (!hex)
+		return NULL;
+	*hint = next;
+	if (!img_digest_hex_digits(hex) || !same(&e, st))
+		return NULL;
+	mark_seen(s, (size_t)i);
+	return hex;
+}
+
 const char *bld_statcache_peek(struct bld_statcache_dir *d, const char *path,
 			       const struct stat *st)
 {
@@ -271,18 +290,7 @@ const char *bld_statcache_peek(struct bld_statcache_dir *d, const char *path,
 	struct sc_shard *s = (struct sc_shard *)d;
 	if (!s || !s->buf || !S_ISREG(st->st_mode))
 		return NULL;
-	const char *t;
-	size_t next;
-	struct sc_entry e;
-	long i = shard_find(s, path, hint, &t);
-	const char *hex = i < 0 ? NULL : parse_tail(s, t, &e, &next);
-	if (!hex)
-		return NULL;
-	hint = next;
-	if (!img_digest_hex_digits(hex) || !same(&e, st))
-		return NULL;
-	mark_seen(s, (size_t)i);
-	return hex;
+	return shard_match(s, path, st, &hint);
 }
 
 bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char *path,
@@ -298,22 +306,13 @@ bool bld_statcache_lookup(struct bld_statcache *c, const char *root, const char 
 		*out = ((struct sc_entry *)v)->d;
 		return true;
 	}
-	const char *t;
-	size_t next;
-	struct sc_entry e;
-	long i = shard_find(s, path, s->hint, &t);
-	const char *hex = i < 0 ? NULL : parse_tail(s, t, &e, &next);
+	const char *hex = shard_match(s, path, st, &s->hint);
 	if (!hex)
 		return false;
-	s->hint = next;
 	char z[IMG_DIGEST_HEX_LEN + 1];
 	memcpy(z, hex, IMG_DIGEST_HEX_LEN);
 	z[IMG_DIGEST_HEX_LEN] = '\0';
-	if (img_digest_from_hex(z, &e.d, NULL) < 0 || !same(&e, st))
-		return false;
-	mark_seen(s, (size_t)i);
-	*out = e.d;
-	return true;
+	return img_digest_from_hex(z, out, NULL) == 0;
 }
 
 static int64_t ts_ns(const struct timespec *t)

@@ -29,10 +29,8 @@ int img_cache_rec_parse(const char *text, struct img_cache_rec *r, struct berr *
 	shape = shape && size >= 0 && sscanf(text + at, " %1s", end) != 1;
 	struct img_digest dd, dif;
 	if (!shape || img_digest_parse(dg, "cache record", &dd, NULL) < 0 ||
-	    img_digest_parse(di, "cache record", &dif, NULL) < 0) {
-		r->made = -1;
+	    img_digest_parse(di, "cache record", &dif, NULL) < 0)
 		return berr_set(err, BERR_INPUT, "not " IMG_CACHE_REC_SHAPE);
-	}
 	r->d.media_type = xstrdup(mt);
 	r->d.digest = dd;
 	r->d.size = size;
