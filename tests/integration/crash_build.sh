@@ -12,7 +12,7 @@
 #  - a rebuild (with the cache the killed build left; every fifth one with
 #    --no-cache) gives the manifest digest of an uninterrupted reference
 #    build, and leaves no temp directory behind (it removes the killed
-#    build's: builder/bld_fs.c bld_tmp_open).
+#    build's: builder/bld_fs.c bld_tmp_sweep).
 # Needs root (the RUN sandbox) and /bin/busybox.
 . "$(dirname "$0")/../lib.sh"
 
