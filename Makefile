@@ -17,6 +17,7 @@ else
 BIN ?= $(BUILD)/berth
 endif
 PREFIX ?= /usr/local
+comma := ,
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
@@ -42,8 +43,13 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recov
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 # libcurl and libarchive are dlopened on first use (common/bcurl.h and
-# common/barchive.h say why): their headers are needed, their -l are not
-LIBS := $(filter-out -lcurl -larchive,$(PKG_LIBS)) -lpthread -ldl
+# common/barchive.h say why): their headers are needed, their -l are not.
+# libcrypto's SHA-256 is linked in from libcrypto.a, its symbols hidden, and
+# the rest of libcrypto dlopened on first use (common/bcrypto.h says why);
+# without a libcrypto.a, -lcrypto as before.
+CRYPTO_A := $(wildcard $(shell $(PKG_CONFIG) --variable=libdir libcrypto 2>/dev/null)/libcrypto.a)
+CRYPTO_LIBS := $(if $(CRYPTO_A),$(CRYPTO_A) -Wl$(comma)--exclude-libs$(comma)libcrypto.a,-lcrypto)
+LIBS := $(filter-out -lcurl -larchive -lcrypto,$(PKG_LIBS)) $(CRYPTO_LIBS) -lpthread -ldl
 # tests may call any libarchive function directly (not only the table's)
 TEST_LIBS := $(LIBS) -larchive
 

@@ -1,7 +1,7 @@
 #include <cjson/cJSON.h>
 #include "common/barchive.h"
+#include "common/bcrypto.h"
 #include "common/bcurl.h"
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

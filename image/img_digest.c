@@ -6,7 +6,8 @@
  * functions compute the same digest with the same code (SHA-NI where the
  * CPU has it) without a provider, first call 0.1 ms. They are deprecated
  * in 3.0 but present in every 3.x, so berth uses them there and EVP where
- * they are gone (OpenSSL 4, or a build without the deprecated API). */
+ * they are gone (OpenSSL 4, or a build without the deprecated API).
+ * Either way they are linked in from libcrypto.a (common/bcrypto.h). */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>

@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 
+#include "common/bcrypto.h"
 #include "common/common.h"
 #include "image/img_regauth.h"
 

@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include "common/bcrypto.h"
 #include "common/bcurl.h"
-#include <openssl/evp.h>
 
 #include "berth_version.h"
 #include "common/common.h"

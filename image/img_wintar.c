@@ -1,7 +1,7 @@
 #include <ctype.h>
-#include <openssl/evp.h>
 #include <string.h>
 
+#include "common/bcrypto.h"
 #include "common/common.h"
 #include "image/img_wintar.h"
 
