@@ -49,9 +49,12 @@ endif
 # without a libcrypto.a, -lcrypto as before.
 CRYPTO_A := $(wildcard $(shell $(PKG_CONFIG) --variable=libdir libcrypto 2>/dev/null)/libcrypto.a)
 CRYPTO_LIBS := $(if $(CRYPTO_A),$(CRYPTO_A) -Wl$(comma)--exclude-libs$(comma)libcrypto.a,-lcrypto)
-LIBS := $(filter-out -lcurl -larchive -lcrypto,$(PKG_LIBS)) $(CRYPTO_LIBS) -lpthread -ldl
-# tests may call any libarchive function directly (not only the table's)
-TEST_LIBS := $(LIBS) -larchive
+# zstd, libdeflate, zlib and libyaml are dlopened on first use too
+# (common/blibs.h says why)
+LAZY_LIBS := -lcurl -larchive -lcrypto -lzstd -ldeflate -lz -lyaml
+LIBS := $(filter-out $(LAZY_LIBS),$(PKG_LIBS)) $(CRYPTO_LIBS) -lpthread -ldl
+# tests may call any function of those directly (not only the tables')
+TEST_LIBS := $(LIBS) -larchive -lzstd -ldeflate -lz -lyaml
 
 ifeq ($(V),1)
 Q :=

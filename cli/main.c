@@ -1,14 +1,12 @@
 #include <cjson/cJSON.h>
 #include "common/barchive.h"
 #include "common/bcrypto.h"
+#include "common/blibs.h"
 #include "common/bcurl.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
-#include <zlib.h>
-#include <zstd.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 

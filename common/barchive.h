@@ -21,6 +21,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "common/bdl.h"
+
 #define BARCHIVE_SONAME "libarchive.so.13"
 
 #define BARCHIVE_FUNCS(X) \
@@ -94,21 +96,7 @@
 	X(archive_write_set_format_option) \
 	X(archive_write_set_format_pax_restricted)
 
-struct barchive_api {
-#define BARCHIVE_MEMBER(name) __typeof__(name) *name;
-	BARCHIVE_FUNCS(BARCHIVE_MEMBER)
-#undef BARCHIVE_MEMBER
-};
-
-/* The loaded table; loads libarchive on first use (thread-safe). Never
- * returns without it. */
-const struct barchive_api *barchive_load(void);
-extern const struct barchive_api *barchive_table;
-static inline const struct barchive_api *barchive(void)
-{
-	const struct barchive_api *t = __atomic_load_n(&barchive_table, __ATOMIC_ACQUIRE);
-	return t ? t : barchive_load();
-}
+BDL_TABLE_DECL(barchive, BARCHIVE_FUNCS)
 
 #ifndef BARCHIVE_IMPL
 #define archive_entry_clear (barchive()->archive_entry_clear)

@@ -27,6 +27,8 @@
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 
+#include "common/bdl.h"
+
 #define BCRYPTO_STR_(x) #x
 #define BCRYPTO_STR(x) BCRYPTO_STR_(x)
 #define BCRYPTO_SONAME "libcrypto.so." BCRYPTO_STR(OPENSSL_SHLIB_VERSION)
@@ -36,21 +38,7 @@
 	X(EVP_EncodeBlock) \
 	X(OpenSSL_version)
 
-struct bcrypto_api {
-#define BCRYPTO_MEMBER(name) __typeof__(name) *name;
-	BCRYPTO_FUNCS(BCRYPTO_MEMBER)
-#undef BCRYPTO_MEMBER
-};
-
-/* The loaded table; loads libcrypto on first use (thread-safe). Never
- * returns without it. */
-const struct bcrypto_api *bcrypto_load(void);
-extern const struct bcrypto_api *bcrypto_table;
-static inline const struct bcrypto_api *bcrypto(void)
-{
-	const struct bcrypto_api *t = __atomic_load_n(&bcrypto_table, __ATOMIC_ACQUIRE);
-	return t ? t : bcrypto_load();
-}
+BDL_TABLE_DECL(bcrypto, BCRYPTO_FUNCS)
 
 #ifndef BCRYPTO_IMPL
 #define EVP_DecodeBlock (bcrypto()->EVP_DecodeBlock)

@@ -1,6 +1,5 @@
 /* libyaml document helpers (see wc_yaml.h). */
 #include <string.h>
-#include <yaml.h>
 
 #include "common/common.h"
 #include "compat/wc_yaml.h"

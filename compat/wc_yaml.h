@@ -10,9 +10,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <yaml.h>
 
 #include "common/berr.h"
+#include "common/blibs.h"
 
 #define WC_YAML_MAX_SIZE (8u << 20)    /* compose / workflow file size cap */
 #define WC_YAML_MAX_MERGE_DEPTH 8       /* nested `<<` merges followed (aliases may loop) */

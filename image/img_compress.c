@@ -1,12 +1,11 @@
 /* One-pass layer pipeline: hash(diff_id) -> compress -> hash(digest)+count
  * -> downstream sink. Memory is bounded by one output buffer plus the
  * compressor's own state (zstd workers keep a few MiB each). */
-#include <libdeflate.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
+#include "common/blibs.h"
 #include "common/common.h"
 #include "image/img_compress.h"
 #include "image/img_store.h"

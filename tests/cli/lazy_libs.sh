@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# zstd, libdeflate, zlib and libyaml are loaded on first use
+# (common/blibs.h): help, lint and a fully cached rebuild load none of them;
+# a zstd layer loads zstd, a gzip layer libdeflate, a compose file libyaml;
+# a missing one is a clear error (exit 127), not a crash.
+. "$(dirname "$0")/../lib.sh"
+
+LIBS="libzstd libdeflate libz.so libyaml"
+none_of() { # LOADED -> the lazy libraries in it
+	local l found=""
+	for l in $LIBS; do [[ "$1" == *"$l"* ]] && found="$found $l"; done
+	echo "$found"
+}
+
+L=$(loaded "$BERTH" --help)
+[ -n "$L" ] && [ -z "$(none_of "$L")" ] && ok "berth --help loads none of them" ||
+	fail "--help loads" "$(none_of "$L")"
+
+printf 'FROM scratch\nCOPY a /a\n' >"$TMP/Dockerfile.lint"
+L=$(loaded "$BERTH" lint "$TMP/Dockerfile.lint")
+[ -z "$(none_of "$L")" ] && ok "lint loads none of them" || fail "lint loads" "$(none_of "$L")"
+
+mkdir -p "$TMP/ctx/d"
+printf 'FROM scratch\nCOPY d /d\n' >"$TMP/ctx/Dockerfile"
+echo a >"$TMP/ctx/d/a"
+touch -d '2 seconds ago' "$TMP/ctx/d/a"
+L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression zstd -t z:1 "$TMP/ctx")
+[[ "$L" == *libzstd.so.1* ]] && [[ "$L" != *libdeflate* ]] && [[ "$L" != *libyaml* ]] &&
+	ok "a zstd layer loads zstd (and not libdeflate or libyaml)" || fail "zstd build" "$(none_of "$L")"
+L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression zstd -t z:1 "$TMP/ctx")
+[ -z "$(none_of "$L")" ] && ok "a fully cached rebuild loads none of them" ||
+	fail "cached rebuild loads" "$(none_of "$L")"
+L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression gzip -t g:1 "$TMP/ctx")
+[[ "$L" == *libdeflate.so.0* ]] && [[ "$L" != *libyaml* ]] &&
+	ok "a gzip layer loads libdeflate" || fail "gzip build" "$(none_of "$L")"
+# the layers those wrote are what zstd and gzip read back
+run env BERTH_ROOT="$TMP/root" "$BERTH" fsck
+[ "$RC" = 0 ] && ok "fsck reads both layers back" || fail "fsck" "$RC $ERR"
+
+D=$ROOT/testdata/compat
+L=$(loaded "$BERTH" compat audit --compose "$D/compose/stack.yml" --fleet "$D/swarm-nodes.json")
+[[ "$L" == *libyaml-0.so.2* ]] && ok "a compose file loads libyaml" || fail "compose libyaml" "$L"
+
+V=$("$BERTH" --version)
+[[ "$V" == *"zstd 1."* ]] && [[ "$V" == *"zlib 1."* ]] && [[ "$V" == *"libyaml 0."* ]] &&
+	ok "berth --version prints their versions" || fail "--version" "$V"
+
+# a libdeflate.so.0 that is not a shared object (libarchive, which a layer
+# also needs, does not use libdeflate): the build says so and stores
+# nothing; a libyaml without libyaml's functions is named
+echo b >"$TMP/ctx/d/b"
+before=$(cat "$TMP/root/images/index.json")
+run env LD_LIBRARY_PATH="$(fake_lib junk libdeflate.so.0)" BERTH_ROOT="$TMP/root" \
+	"$BERTH" build -q --compression gzip -t g:2 "$TMP/ctx"
+[ "$RC" = 127 ] && [[ "$ERR" == *"berth: fatal: libdeflate could not be loaded"*"libdeflate.so.0"*"libdeflate0"* ]] &&
+	ok "an unloadable libdeflate is a clear error (exit 127)" || fail "bad libdeflate" "$RC $ERR"
+[ "$(cat "$TMP/root/images/index.json")" = "$before" ] && ok "and the store is as it was" ||
+	fail "store changed after the failed build"
+lib=$(fake_lib foreign libyaml-0.so.2)
+if [ -n "$lib" ]; then
+	run env LD_LIBRARY_PATH="$lib" "$BERTH" compat audit --compose "$D/compose/stack.yml" \
+		--fleet "$D/swarm-nodes.json"
+	[ "$RC" = 127 ] && [[ "$ERR" == *"libyaml-0.so.2 has no 'yaml_"* ]] &&
+		ok "a libyaml without its functions is named" || fail "foreign libyaml" "$RC $ERR"
+else
+	skip "no C compiler to build a foreign libyaml-0.so.2"
+fi
+
+finish
