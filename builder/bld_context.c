@@ -39,6 +39,18 @@ static int openat2_in_root(int rootfd, const char *rel, int flags)
 	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
 }
 
+/* An entry below a walk's start, never through a symlink of its own: name
+ * in the directory open as dirfd, or, when the walk closed that directory
+ * (dirfd -1), ctx_rel resolved inside the root (which keeps it in the
+ * context whatever the path meets). */
+static int open_below(const struct bld_context *c, int dirfd, const char *name,
+		      const char *ctx_rel, int flags)
+{
+	if (dirfd >= 0)
+		return openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	return openat2_in_root(c->rootfd, ctx_rel, flags | O_NOFOLLOW);
+}
+
 int bld_context_open(const char *dir, bld_exclude_fn excl, void *ud,
 		     struct bld_context **out, struct berr **err)
 {
@@ -328,8 +340,8 @@ struct sent {
 };
 
 struct sdir {
-	int fd;             /* the directory, open until visited (O_PATH
-			     * once a helper has read it) */
+	int fd;             /* the directory, open until read by a helper
+			     * (then -1) or visited */
 	char *ctx_rel;
 	char *host;         /* its host path: the start's from the kernel, then
 			     * parent + "/" + name (opened with O_NOFOLLOW: no
@@ -566,19 +578,21 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool vis
 	free(names);
 	publish(w, subs, published, nsubs);
 	/* Closing a directory that was read frees what the file system kept
-	 * for the listing (ext4: a tree node per entry); the visitor, the
-	 * walk's slowest thread, closes every directory. A helper closes its
-	 * reading descriptor here and leaves an O_PATH one, which serves every
-	 * *at call the visit makes and closes cheaply (measured: 2.3 ms of the
-	 * visitor's time on a 20k-file tree). */
-	if (!visitor && !d->list_errno) {
-		int p = openat(d->fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (p >= 0) {
-			close(d->fd);
-			d->fd = p;
-		}
+	 * for the listing (ext4: a tree node per entry): a helper closes what
+	 * it read here, off the visitor, the walk's slowest thread (measured:
+	 * 2.3 ms of the visitor's time on a 20k-file tree). The visit needs no
+	 * descriptor of it: what it opens below (a file not in the stat cache,
+	 * a subdirectory not read ahead) it opens by context path inside the
+	 * root (open_below). The visitor keeps what it read itself open for
+	 * those opens until its visit ends. */
+	bool closed = !visitor && !d->list_errno;
+	if (closed) {
+		close(d->fd);
+		d->fd = -1;
 	}
 	pthread_mutex_lock(&w->mu);
+	if (closed)
+		w->ahead_fds--;
 	atomic_store(&d->state, SD_DONE);
 	pthread_cond_broadcast(&w->done);
 	pthread_mutex_unlock(&w->mu);
@@ -735,8 +749,8 @@ static int visit_dir(struct walk *w, struct sdir *d, const char *rel, struct ber
 		struct sdir *sub = s->sub;
 		if (!sub) {
 			int fd = s->sub_errno ? (errno = s->sub_errno, -1)
-					      : openat(d->fd, s->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-								       O_CLOEXEC);
+					      : open_below(w->c, d->fd, s->name, crel,
+							   O_RDONLY | O_DIRECTORY);
 			if (fd < 0) {
 				r = berr_set_errno(err, BERR_IO, errno, "open directory '%s'", crel);
 				break;
@@ -833,7 +847,7 @@ int bld_entry_open(const struct bld_entry *e, struct berr **err)
 	if (e->name[0] == '\0') {
 		fd = openat2_in_root(e->ctx->rootfd, e->ctx_rel, O_RDONLY);
 	} else {
-		fd = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = open_below(e->ctx, e->dirfd, e->name, e->ctx_rel, O_RDONLY);
 	}
 	if (fd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open '%s'", e->ctx_rel);

@@ -49,8 +49,9 @@ struct bld_entry {
 	const struct stat *st;/* lstat of the entry (the start is stat'ed through links);
 			       * below the start, st_atim, st_blocks and st_blksize
 			       * are not kept (zero) */
-	int dirfd;            /* directory containing the entry ... */
-	const char *name;     /* ... and its name there (for openat/readlinkat) */
+	int dirfd;            /* directory containing the entry, or -1 when the
+			       * walk has closed it (bld_entry_open works either way) ... */
+	const char *name;     /* ... and its name there */
 	const char *link;     /* symlink target, or NULL */
 	const struct bld_context *ctx; /* private: for reopening the walk start */
 	const char *dir_host; /* private: dirfd's host path (NULL for the start) */

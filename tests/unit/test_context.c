@@ -271,6 +271,70 @@ static void test_walk_ahead(void **state)
 	rm_wide();
 }
 
+/* Regular files opened from the visit (bld_entry_open), whether a helper
+ * read and closed their directory or the visitor read it: the contents
+ * are the same with 1 and 4 threads. Midway, d255/f.txt is replaced by a
+ * symlink to a file outside the tree: its visit then sees a link (not yet
+ * read) or fails to open it (read already: never followed), and the
+ * outside file is never read. */
+struct contents {
+	struct bbuf b;
+	char *outside;
+};
+
+static int read_contents(void *ud, const struct bld_entry *e, struct berr **err)
+{
+	(void)err;
+	struct contents *c = ud;
+	if (!strcmp(e->ctx_rel, "d010/f.txt")) {
+		char *victim = xasprintf("%s/d255/f.txt", wide);
+		assert_int_equal(unlink(victim), 0);
+		assert_int_equal(symlink(c->outside, victim), 0);
+		free(victim);
+	}
+	if (!S_ISREG(e->st->st_mode)) {
+		if (e->link && !strcmp(e->ctx_rel, "d255/f.txt"))
+			bbuf_addstr(&c->b, "d255/f.txt:link|", NULL);
+		return 0;
+	}
+	struct berr *oe = NULL;
+	int fd = bld_entry_open(e, &oe);
+	if (fd < 0) {
+		bbuf_addf(&c->b, NULL, "%s:refused|", e->ctx_rel);
+		berr_free(oe);
+		return 0;
+	}
+	char buf[16] = "";
+	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(r >= 0);
+	bbuf_addf(&c->b, NULL, "%s=%s|", e->ctx_rel, buf);
+	return 0;
+}
+
+static void test_walk_ahead_opens(void **state)
+{
+	(void)state;
+	char *outside = xasprintf("%s/outside-secret", root);
+	put("outside-secret", "SECRET");
+	for (int pass = 0; pass < 2; pass++) {
+		make_wide();
+		struct contents c = { BBUF_INIT, outside };
+		int rc, code;
+		free(walk_with(pass ? "4" : "1", read_contents, &c, &rc, &code));
+		assert_int_equal(rc, 0);
+		const char *got = bbuf_str(&c.b);
+		assert_null(strstr(got, "SECRET"));
+		assert_true(strstr(got, "d255/f.txt:link|") || strstr(got, "d255/f.txt:refused|"));
+		assert_non_null(strstr(got, "d000/f.txt=x|"));
+		assert_non_null(strstr(got, "|d000/sub/deeper/g.txt=y|"));
+		assert_non_null(strstr(got, "|d299/f.txt=x|"));
+		bbuf_release(&c.b);
+		rm_wide();
+	}
+	free(outside);
+}
+
 /* A callback that fails stops the walk at once, helpers or not. */
 struct stop_at {
 	int n, left;
@@ -326,6 +390,47 @@ static void test_walk_too_deep(void **state)
 	rm_wide();
 }
 
+/* bld_entry_open on an entry whose directory the walk has closed (dirfd
+ * -1): by context path inside the root, never through a symlink of the
+ * entry's own (the start's path may pass through links, as a walk from
+ * them does) */
+static int open_entry(struct bld_context *c, const char *ctx_rel, const char *name)
+{
+	struct stat st = { 0 };
+	struct bld_entry e = { .rel = name, .ctx_rel = ctx_rel, .st = &st, .dirfd = -1,
+			       .name = name, .ctx = c };
+	struct berr *err = NULL;
+	int fd = bld_entry_open(&e, &err);
+	if (fd < 0) {
+		assert_non_null(err);
+		assert_non_null(strstr(err->msg, ctx_rel));
+		berr_free(err);
+	}
+	return fd;
+}
+
+static void test_entry_open_closed_dir(void **state)
+{
+	(void)state;
+	struct bld_context *c = NULL;
+	assert_int_equal(bld_context_open(root, NULL, NULL, &c, NULL), 0);
+	int fd = open_entry(c, "src/util/u.h", "u.h");
+	assert_true(fd >= 0);
+	char buf[8] = "";
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 1);
+	assert_string_equal(buf, "h");
+	close(fd);
+	/* through the start's link (srclink -> src) */
+	fd = open_entry(c, "srclink/main.c", "main.c");
+	assert_true(fd >= 0);
+	close(fd);
+	/* the entry itself a link: refused, in or out of the context */
+	assert_int_equal(open_entry(c, "abs-link", "abs-link"), -1);
+	assert_int_equal(open_entry(c, "escape-link", "escape-link"), -1);
+	assert_int_equal(open_entry(c, "srclink", "srclink"), -1);
+	bld_context_free(c);
+}
+
 static void test_open_missing(void **state)
 {
 	(void)state;
@@ -342,8 +447,10 @@ int main(void)
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_walk_ahead),
+		cmocka_unit_test(test_walk_ahead_opens),
 		cmocka_unit_test(test_walk_ahead_stops),
 		cmocka_unit_test(test_walk_too_deep),
+		cmocka_unit_test(test_entry_open_closed_dir),
 		cmocka_unit_test(test_open_missing),
 	};
 	return cmocka_run_group_tests_name("context", tests, setup, teardown);
