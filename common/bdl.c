@@ -25,10 +25,10 @@ void *bdl_open(const struct bdl_lib *l)
 	return h;
 }
 
-void bdl_sym(const struct bdl_lib *l, void *h, const char *sym, void *slot, size_t slot_size)
+void bdl_sym(const struct bdl_lib *l, void *h, const char *sym, void *slot)
 {
 	void *p = dlsym(h, sym);
-	if (!p || slot_size != sizeof(p)) {
+	if (!p) {
 		char what[256];
 		snprintf(what, sizeof(what), "%s has no '%s' (too old?)", l->soname, sym);
 		fatal(l, what, l->soname);

@@ -1,5 +1,5 @@
-/* Libraries that berth loads on first use instead of linking (barchive.h
- * and bcrypto.h say why for each): the shared part of their loaders. Such
+/* Libraries that berth loads on first use instead of linking (barchive.h,
+ * bcrypto.h and blibs.h say why for each): the shared part of their loaders. Such
  * a library is not optional: when it cannot be loaded, or lacks a function
  * berth calls, berth stops with a message naming the library and the
  * package to install, exit status 127, as the dynamic linker would have at
@@ -19,12 +19,17 @@ struct bdl_lib {
  * without one */
 void *bdl_open(const struct bdl_lib *l);
 
-/* stores the address of sym in *slot, a function pointer of slot_size
- * bytes; never returns without it */
-void bdl_sym(const struct bdl_lib *l, void *h, const char *sym, void *slot, size_t slot_size);
+/* stores the address of sym in *slot, a function pointer; never returns
+ * without it */
+void bdl_sym(const struct bdl_lib *l, void *h, const char *sym, void *slot);
 
 /* the same for a table member: BDL_SYM(&lib, h, api, archive_read_new) */
-#define BDL_SYM(l, h, api, name) bdl_sym((l), (h), #name, &(api).name, sizeof((api).name))
+#define BDL_SYM(l, h, api, name)                                                 \
+	do {                                                                     \
+		_Static_assert(sizeof((api).name) == sizeof(void *),             \
+			       "a function pointer is as wide as dlsym's answer"); \
+		bdl_sym((l), (h), #name, &(api).name);                           \
+	} while (0)
 
 /* A library's table, for its header: FUNCS(X) lists the functions berth
  * calls; struct NAME_api has a pointer of each one's type, NAME() returns

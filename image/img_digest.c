@@ -7,7 +7,8 @@
  * CPU has it) without a provider, first call 0.1 ms. They are deprecated
  * in 3.0 but present in every 3.x, so berth uses them there and EVP where
  * they are gone (OpenSSL 4, or a build without the deprecated API).
- * Either way they are linked in from libcrypto.a (common/bcrypto.h). */
+ * Either way they are linked in from libcrypto.a where the system has
+ * one (common/bcrypto.h says why). */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
