@@ -54,7 +54,7 @@ CRYPTO_LIBS := $(if $(CRYPTO_A),$(CRYPTO_A) -Wl$(comma)--exclude-libs$(comma)lib
 LAZY_LIBS := -lcurl -larchive -lcrypto -lzstd -ldeflate -lz -lyaml
 LIBS := $(filter-out $(LAZY_LIBS),$(PKG_LIBS)) $(CRYPTO_LIBS) -lpthread -ldl
 # tests may call any function of those directly (not only the tables')
-TEST_LIBS := $(LIBS) -larchive -lzstd -ldeflate -lz -lyaml
+TEST_LIBS := $(LIBS) $(filter-out -lcurl -lcrypto,$(LAZY_LIBS))
 
 ifeq ($(V),1)
 Q :=

@@ -585,7 +585,7 @@ static void scan_dir(struct walk *w, struct barena *ar, struct sdir *d, bool vis
 	 * a subdirectory not read ahead) it opens by context path inside the
 	 * root (open_below). The visitor keeps what it read itself open for
 	 * those opens until its visit ends. */
-	bool closed = !visitor && !d->list_errno;
+	bool closed = !visitor;
 	if (closed) {
 		close(d->fd);
 		d->fd = -1;

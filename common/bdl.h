@@ -1,13 +1,11 @@
 /* Libraries that berth loads on first use instead of linking (barchive.h,
- * bcrypto.h and blibs.h say why for each): the shared part of their loaders. Such
- * a library is not optional: when it cannot be loaded, or lacks a function
- * berth calls, berth stops with a message naming the library and the
- * package to install, exit status 127, as the dynamic linker would have at
- * start. */
+ * bcrypto.h and blibs.h say why for each): the shared part of their
+ * loaders. Such a library is not optional: when it cannot be loaded, or
+ * lacks a function berth calls, berth stops with a message naming the
+ * library and the package to install, exit status 127, as the dynamic
+ * linker would have at start. */
 #ifndef BERTH_BDL_H
 #define BERTH_BDL_H
-
-#include <stddef.h>
 
 struct bdl_lib {
 	const char *name;    /* for messages: "libarchive" */

@@ -6,19 +6,19 @@
 . "$(dirname "$0")/../lib.sh"
 
 LIBS="libzstd libdeflate libz.so libyaml"
-none_of() { # LOADED -> the lazy libraries in it
+lazy_in() { # LOADED -> the lazy libraries in it
 	local l found=""
 	for l in $LIBS; do [[ "$1" == *"$l"* ]] && found="$found $l"; done
 	echo "$found"
 }
 
 L=$(loaded "$BERTH" --help)
-[ -n "$L" ] && [ -z "$(none_of "$L")" ] && ok "berth --help loads none of them" ||
-	fail "--help loads" "$(none_of "$L")"
+[ -n "$L" ] && [ -z "$(lazy_in "$L")" ] && ok "berth --help loads none of them" ||
+	fail "--help loads" "$(lazy_in "$L")"
 
 printf 'FROM scratch\nCOPY a /a\n' >"$TMP/Dockerfile.lint"
 L=$(loaded "$BERTH" lint "$TMP/Dockerfile.lint")
-[ -z "$(none_of "$L")" ] && ok "lint loads none of them" || fail "lint loads" "$(none_of "$L")"
+[ -z "$(lazy_in "$L")" ] && ok "lint loads none of them" || fail "lint loads" "$(lazy_in "$L")"
 
 mkdir -p "$TMP/ctx/d"
 printf 'FROM scratch\nCOPY d /d\n' >"$TMP/ctx/Dockerfile"
@@ -26,13 +26,13 @@ echo a >"$TMP/ctx/d/a"
 touch -d '2 seconds ago' "$TMP/ctx/d/a"
 L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression zstd -t z:1 "$TMP/ctx")
 [[ "$L" == *libzstd.so.1* ]] && [[ "$L" != *libdeflate* ]] && [[ "$L" != *libyaml* ]] &&
-	ok "a zstd layer loads zstd (and not libdeflate or libyaml)" || fail "zstd build" "$(none_of "$L")"
+	ok "a zstd layer loads zstd (and not libdeflate or libyaml)" || fail "zstd build" "$(lazy_in "$L")"
 L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression zstd -t z:1 "$TMP/ctx")
-[ -z "$(none_of "$L")" ] && ok "a fully cached rebuild loads none of them" ||
-	fail "cached rebuild loads" "$(none_of "$L")"
+[ -z "$(lazy_in "$L")" ] && ok "a fully cached rebuild loads none of them" ||
+	fail "cached rebuild loads" "$(lazy_in "$L")"
 L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression gzip -t g:1 "$TMP/ctx")
 [[ "$L" == *libdeflate.so.0* ]] && [[ "$L" != *libyaml* ]] &&
-	ok "a gzip layer loads libdeflate" || fail "gzip build" "$(none_of "$L")"
+	ok "a gzip layer loads libdeflate" || fail "gzip build" "$(lazy_in "$L")"
 # the layers those wrote are what zstd and gzip read back
 run env BERTH_ROOT="$TMP/root" "$BERTH" fsck
 [ "$RC" = 0 ] && ok "fsck reads both layers back" || fail "fsck" "$RC $ERR"
