@@ -6,18 +6,17 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "builder/bld_context.h"
 #include "builder/bld_match.h"
 #include "common/arena.h"
+#include "common/bopen.h"
 #include "common/common.h"
 
 /* Deep trees are fine; this only bounds recursion on hostile input. */
@@ -30,15 +29,6 @@ struct bld_context {
 	void *ud;
 };
 
-static int openat2_in_root(int rootfd, const char *rel, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)flags | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-}
-
 /* An entry below a walk's start, never through a symlink of its own: name
  * in the directory open as dirfd, or, when the walk closed that directory
  * (dirfd -1), ctx_rel resolved inside the root (which keeps it in the
@@ -48,7 +38,7 @@ static int open_below(const struct bld_context *c, int dirfd, const char *name,
 {
 	if (dirfd >= 0)
 		return openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
-	return openat2_in_root(c->rootfd, ctx_rel, flags | O_NOFOLLOW);
+	return bopen_in_root(c->rootfd, ctx_rel, flags | O_NOFOLLOW);
 }
 
 int bld_context_open(const char *dir, bld_exclude_fn excl, void *ud,
@@ -178,7 +168,7 @@ static int expand_rec(struct bld_context *c, const char *base, char **comps, siz
 	const char *comp = comps[i];
 	if (!bld_has_wildcard(comp)) {
 		_cleanup_free_ char *next = join_rel(base, comp);
-		int fd = openat2_in_root(c->rootfd, next, O_PATH);
+		int fd = bopen_in_root(c->rootfd, next, O_PATH);
 		if (fd < 0)
 			return 0; /* a missing literal component just matches nothing */
 		struct stat st;
@@ -193,7 +183,7 @@ static int expand_rec(struct bld_context *c, const char *base, char **comps, siz
 			return 0;
 		return expand_rec(c, next, comps, ncomp, i + 1, out, err);
 	}
-	int dfd = openat2_in_root(c->rootfd, base, O_PATH | O_DIRECTORY);
+	int dfd = bopen_in_root(c->rootfd, base, O_PATH | O_DIRECTORY);
 	if (dfd < 0)
 		return 0;
 	char **names = NULL;
@@ -800,7 +790,7 @@ int bld_context_walk_ahead(struct bld_context *c, const char *ctx_rel, bld_ahead
 	if (bld_context_clean(ctx_rel, &clean, err) < 0)
 		return -1;
 	/* The start is resolved through symlinks, inside the root. */
-	_cleanup_close_ int fd = openat2_in_root(c->rootfd, clean, O_PATH);
+	_cleanup_close_ int fd = bopen_in_root(c->rootfd, clean, O_PATH);
 	if (fd < 0)
 		return berr_set_errno(err, errno == ENOENT ? BERR_NOTFOUND : BERR_IO, errno,
 				      "'%s' in the build context", clean);
@@ -814,7 +804,7 @@ int bld_context_walk_ahead(struct bld_context *c, const char *ctx_rel, bld_ahead
 		return -1;
 	if (!S_ISDIR(st.st_mode))
 		return 0;
-	int dfd = openat2_in_root(c->rootfd, clean, O_RDONLY | O_DIRECTORY);
+	int dfd = bopen_in_root(c->rootfd, clean, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open directory '%s'", clean);
 	/* the start's host path, once: every entry's path derives from it */
@@ -845,7 +835,7 @@ int bld_entry_open(const struct bld_entry *e, struct berr **err)
 {
 	int fd;
 	if (e->name[0] == '\0') {
-		fd = openat2_in_root(e->ctx->rootfd, e->ctx_rel, O_RDONLY);
+		fd = bopen_in_root(e->ctx->rootfd, e->ctx_rel, O_RDONLY);
 	} else {
 		fd = open_below(e->ctx, e->dirfd, e->name, e->ctx_rel, O_RDONLY);
 	}
@@ -855,7 +845,7 @@ int bld_entry_open(const struct bld_entry *e, struct berr **err)
 }
 
 /* The kernel's name for an open fd: the real host path, resolved inside
- * the root by the openat2 that produced the fd. */
+ * the root by the bopen_in_root that produced the fd. */
 static char *fd_path(int fd, struct berr **err)
 {
 	char link[64], buf[PATH_MAX];
@@ -872,7 +862,7 @@ char *bld_entry_host_path(const struct bld_entry *e, struct barena *ar, struct b
 	if (e->name[0] != '\0')
 		return host_child(ar, e->dir_host, e->name);
 	/* the walk's start: resolved again inside the root */
-	_cleanup_close_ int fd = openat2_in_root(e->ctx->rootfd, e->ctx_rel, O_PATH);
+	_cleanup_close_ int fd = bopen_in_root(e->ctx->rootfd, e->ctx_rel, O_PATH);
 	if (fd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open '%s'", e->ctx_rel), NULL;
 	_cleanup_free_ char *p = fd_path(fd, err);
@@ -884,7 +874,7 @@ int bld_context_open_path(struct bld_context *c, const char *ctx_rel, struct ber
 	_cleanup_free_ char *clean = NULL;
 	if (bld_context_clean(ctx_rel, &clean, err) < 0)
 		return -1;
-	int fd = openat2_in_root(c->rootfd, clean, O_PATH);
+	int fd = bopen_in_root(c->rootfd, clean, O_PATH);
 	if (fd < 0)
 		return berr_set_errno(err, errno == ENOENT ? BERR_NOTFOUND : BERR_IO, errno,
 				      "open '%s'", clean);

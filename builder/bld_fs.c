@@ -6,31 +6,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "builder/bld_int.h"
 #include "image/img_apply.h"
+#include "common/bopen.h"
 #include "common/common.h"
 
 /* /etc/passwd and /etc/group larger than this are refused */
 #define BLD_PASSWD_MAX (4u << 20)
-
-static int open_in_root(int rootfd, const char *rel, int flags, bool follow_last)
-{
-	struct open_how how = {
-		.flags = (uint64_t)flags | O_CLOEXEC | (follow_last ? 0 : O_NOFOLLOW),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-}
 
 void bld_tmpdir_add(struct bld *b, char *dir)
 {
@@ -323,7 +313,7 @@ int bld_rootfs_stat(const char *rootfs, const char *path, bool windows, struct s
 	_cleanup_close_ int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open '%s'", rootfs);
-	_cleanup_close_ int fd = open_in_root(rfd, path, O_PATH, false);
+	_cleanup_close_ int fd = bopen_in_root(rfd, path, O_PATH | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;
@@ -351,7 +341,7 @@ static int read_etc(const char *rootfs, const char *file, struct bbuf *out, stru
 	if (rfd < 0)
 		return berr_set_errno(err, BERR_IO, errno, "open '%s'", rootfs);
 	_cleanup_free_ char *rel = xasprintf("etc/%s", file);
-	_cleanup_close_ int fd = open_in_root(rfd, rel, O_RDONLY, true);
+	_cleanup_close_ int fd = bopen_in_root(rfd, rel, O_RDONLY);
 	if (fd < 0)
 		return 0;
 	return bfd_read_all(fd, rel, BLD_PASSWD_MAX, out, err);

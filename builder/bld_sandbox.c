@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "builder/bld_sandbox.h"
 #include "builder/bld_sandbox_int.h"
+#include "common/bopen.h"
 #include "common/common.h"
 
 #define SB_MAX_HOSTS_FILE (64 * 1024)
@@ -569,11 +569,7 @@ static int open_parent(int basefd, const char *rel, const char **name)
 	const char *slash = strrchr(rel, '/');
 	*name = slash ? slash + 1 : rel;
 	_cleanup_free_ char *dir = slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup(".");
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	return (int)syscall(SYS_openat2, basefd, dir, &how, sizeof(how));
+	return bopen_beneath(basefd, dir, O_PATH | O_DIRECTORY);
 }
 
 /* Drops the mountpoints PID 1 created (still empty: mounts hid them) and

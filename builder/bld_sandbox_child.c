@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 
 #include "builder/bld_sandbox_int.h"
 #include "builder/bld_user.h"
+#include "common/bopen.h"
 #include "common/common.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -100,15 +100,6 @@ static void die_errno(struct sb_cfg *cfg, int code, const char *fmt, ...)
 
 /* ---- paths inside the root ---- */
 
-static int open_in_root(int rootfd, const char *rel, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)flags | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-}
-
 static char *fd_path(int fd)
 {
 	char proc[64], buf[4096];
@@ -147,7 +138,7 @@ static int make_path(struct sb_cfg *cfg, int rootfd, const char *root_path, cons
 {
 	_cleanup_free_ char *clean = bpath_clean(rel[0] == '/' ? rel + 1 : rel);
 	if (strcmp(clean, ".") == 0)
-		return open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+		return bopen_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
 	if (!bpath_is_contained(clean)) {
 		errno = EINVAL;
 		return -1;
@@ -158,7 +149,7 @@ static int make_path(struct sb_cfg *cfg, int rootfd, const char *root_path, cons
 		bool last = !slash;
 		if (slash)
 			*slash = '\0';
-		int fd = open_in_root(rootfd, clean, O_PATH);
+		int fd = bopen_in_root(rootfd, clean, O_PATH);
 		if (fd < 0 && errno == ENOENT) {
 			/* create p in its parent */
 			char *sep = strrchr(clean, '/');
@@ -166,11 +157,11 @@ static int make_path(struct sb_cfg *cfg, int rootfd, const char *root_path, cons
 			const char *name = clean;
 			if (sep) {
 				*sep = '\0';
-				pfd = open_in_root(rootfd, clean, O_PATH | O_DIRECTORY);
+				pfd = bopen_in_root(rootfd, clean, O_PATH | O_DIRECTORY);
 				*sep = '/';
 				name = sep + 1;
 			} else {
-				pfd = open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+				pfd = bopen_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
 			}
 			if (pfd < 0)
 				return -1;
@@ -189,7 +180,7 @@ static int make_path(struct sb_cfg *cfg, int rootfd, const char *root_path, cons
 			if (rc >= 0 && record)
 				record_created(cfg, root_path, pfd, name, (!last || is_dir) ? 'd' : 'f');
 			close(pfd);
-			fd = open_in_root(rootfd, clean, O_PATH);
+			fd = bopen_in_root(rootfd, clean, O_PATH);
 		}
 		if (fd < 0)
 			return -1;
@@ -226,7 +217,7 @@ static void mount_in(struct sb_cfg *cfg, int rootfd, const char *root_path, cons
 		die_errno(cfg, BERR_IO, "mount %s on '%s'", fstype ? fstype : src, target);
 	if ((flags & MS_BIND) && (flags & MS_RDONLY)) {
 		/* read-only for the whole bound tree where the kernel can (5.12+) */
-		_cleanup_close_ int tfd = open_in_root(rootfd, target, O_PATH);
+		_cleanup_close_ int tfd = bopen_in_root(rootfd, target, O_PATH);
 		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 		if (tfd >= 0 && mount_setattr(tfd, "", AT_EMPTY_PATH | ((flags & MS_REC) ? AT_RECURSIVE : 0),
 					      &attr, sizeof(attr)) == 0) {
@@ -236,7 +227,7 @@ static void mount_in(struct sb_cfg *cfg, int rootfd, const char *root_path, cons
 		/* else a remount of the top mount; keep the flags the kernel locked */
 		struct statvfs sv;
 		unsigned long keep = 0;
-		_cleanup_close_ int nfd = open_in_root(rootfd, target, O_PATH);
+		_cleanup_close_ int nfd = bopen_in_root(rootfd, target, O_PATH);
 		if (nfd >= 0 && fstatvfs(nfd, &sv) == 0)
 			keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME |
 					    ST_NODIRATIME | ST_RELATIME);
@@ -379,7 +370,7 @@ static void setup_dev(struct sb_cfg *cfg, int rootfd, const char *root_path)
 {
 	mount_in(cfg, rootfd, root_path, "/dev", true, "tmpfs", "tmpfs",
 		 MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-	_cleanup_close_ int dev = open_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
+	_cleanup_close_ int dev = bopen_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
 	if (dev < 0)
 		die_errno(cfg, BERR_IO, "open '/dev'");
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
@@ -390,7 +381,7 @@ static void setup_dev(struct sb_cfg *cfg, int rootfd, const char *root_path)
 			/* umask may have masked the mode */
 			char p[64];
 			snprintf(p, sizeof(p), "dev/%s", d->name);
-			_cleanup_close_ int f = open_in_root(rootfd, p, O_PATH);
+			_cleanup_close_ int f = bopen_in_root(rootfd, p, O_PATH);
 			if (f >= 0) {
 				char w[64];
 				fdname(w, sizeof(w), f);
@@ -478,13 +469,13 @@ static void harden_paths(struct sb_cfg *cfg, int rootfd)
 {
 	char w[64];
 	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
-		_cleanup_close_ int fd = open_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW);
+		_cleanup_close_ int fd = bopen_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
 		fdname(w, sizeof(w), fd);
 		if (mount(w, w, NULL, MS_BIND | MS_REC, NULL) < 0)
 			die_errno(cfg, BERR_IO, "bind '/%s'", readonly_paths[i]);
-		_cleanup_close_ int nfd = open_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW);
+		_cleanup_close_ int nfd = bopen_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW);
 		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 							MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
 		if (nfd < 0 || mount_setattr(nfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
@@ -495,7 +486,7 @@ static void harden_paths(struct sb_cfg *cfg, int rootfd)
 		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
-		_cleanup_close_ int fd = open_in_root(rootfd, masked_paths[i], O_PATH | O_NOFOLLOW);
+		_cleanup_close_ int fd = bopen_in_root(rootfd, masked_paths[i], O_PATH | O_NOFOLLOW);
 		struct stat st;
 		if (fd < 0 || fstat(fd, &st) < 0)
 			continue;

@@ -1,23 +1,18 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "builder/bld_user.h"
+#include "common/bopen.h"
 #include "common/common.h"
 
 /* Reads rel inside rootfd; a missing file yields an empty buffer. */
 static int read_in_root(int rootfd, const char *rel, struct bbuf *b, struct berr **err)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	_cleanup_close_ int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	_cleanup_close_ int fd = bopen_in_root(rootfd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;

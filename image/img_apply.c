@@ -1,16 +1,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/barchive.h"
+#include "common/bopen.h"
 #include "common/common.h"
 #include "image/img_apply.h"
 #include "image/img_strmap.h"
@@ -160,16 +159,10 @@ static int open_dir(struct img_applier *ap, const char *dir, bool create, const 
 	if (!*dir)
 		return dup_root(ap, err);
 	if (ap->use_openat2) {
-		struct open_how how = {
-			.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		long fd = syscall(SYS_openat2, ap->rootfd, dir, &how, sizeof(how));
+		int fd = bopen_beneath(ap->rootfd, dir, O_PATH | O_DIRECTORY);
 		if (fd >= 0)
-			return (int)fd;
-		if (errno == ENOSYS || errno == EPERM)
-			ap->use_openat2 = false; /* old kernel or seccomp: walk */
-		/* otherwise the walk below finds out what is wrong */
+			return fd;
+		/* the walk below creates what is missing or says what is wrong */
 	}
 	int cur = dup_root(ap, err);
 	if (cur < 0)

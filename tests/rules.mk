@@ -2,11 +2,16 @@
 # (The Makefile includes */rules.mk before its own first rule: keep `all` the
 # default goal.)
 .DEFAULT_GOAL := all
-TEST_TOOLS := $(BUILD)/tools/berth-layer-tool
+TEST_TOOLS := $(BUILD)/tools/berth-layer-tool $(BUILD)/tools/berth-no-openat2
 
 $(BUILD)/tools/berth-layer-tool: tests/tools/layer_tool.c $(LIBBERTH)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBBERTH) $(TEST_LIBS)
+
+$(BUILD)/tools/berth-no-openat2: tests/tools/no_openat2.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 test-run: $(TEST_TOOLS)
