@@ -9,7 +9,7 @@ $(BUILD)/tools/berth-layer-tool: tests/tools/layer_tool.c $(LIBBERTH)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBBERTH) $(TEST_LIBS)
 
-$(BUILD)/tools/berth-no-openat2: tests/tools/no_openat2.c
+$(BUILD)/tools/berth-no-openat2: tests/tools/no_openat2.c tests/tools/no_openat2.h
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<

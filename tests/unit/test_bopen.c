@@ -5,14 +5,10 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
 #include <linux/openat2.h>
-#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,6 +16,7 @@
 
 #include "common/bopen.h"
 #include "common/common.h"
+#include "tests/tools/no_openat2.h"
 
 /* A hostile tree: links relative, absolute, climbing, looping, dangling,
  * chained to the kernel's limit and one past it, to files and to
@@ -239,23 +236,7 @@ static void run_without_openat2(struct tree *t, unsigned e)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-#if defined(__x86_64__)
-		const unsigned arch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-		const unsigned arch = AUDIT_ARCH_AARCH64;
-#endif
-		struct sock_filter f[] = {
-			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | e),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		};
-		struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		if (no_openat2(e) < 0)
 			_exit(10);
 		if (kernel_open(t->root, "a/f", O_RDONLY, true) >= 0 || errno != (int)e)
 			_exit(11); /* the filter is not in place */
