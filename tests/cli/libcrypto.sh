@@ -8,6 +8,17 @@
 
 SO=libcrypto.so.3
 
+# what berth links of libcrypto.a is SHA-256 alone: a call that needs
+# OpenSSL's initialisation (SHA256() in one go, EVP_Digest...) would link
+# all of it (4 MB, ~1 ms at every start); such calls go through bcrypto
+if nm "$BERTH" >/dev/null 2>&1; then
+	D=$(nm --defined-only "$BERTH" | grep -cw OPENSSL_init_crypto)
+	[ "$D" = 0 ] && ok "berth links none of OpenSSL's initialisation" ||
+		fail "OPENSSL_init_crypto is linked into berth (a direct libcrypto call?)"
+else
+	skip "OpenSSL's initialisation not linked" "nm cannot read $BERTH"
+fi
+
 L=$(loaded "$BERTH" --help)
 [ -n "$L" ] && [[ "$L" != *libcrypto* ]] && ok "berth --help does not load libcrypto" ||
 	fail "--help loads libcrypto" "$L"
