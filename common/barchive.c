@@ -4,4 +4,4 @@
 
 #include "common/barchive.h"
 
-BDL_TABLE_DEFINE(barchive, BARCHIVE_FUNCS, "libarchive", BARCHIVE_SONAME, "libarchive13")
+BDL_TABLE_DEFINE(barchive, BARCHIVE_FUNCS, "libarchive", BARCHIVE_SONAME, "libarchive13 or libarchive13t64")

@@ -5,4 +5,4 @@
 
 #include "common/bcrypto.h"
 
-BDL_TABLE_DEFINE(bcrypto, BCRYPTO_FUNCS, "libcrypto", BCRYPTO_SONAME, "libssl3")
+BDL_TABLE_DEFINE(bcrypto, BCRYPTO_FUNCS, "libcrypto", BCRYPTO_SONAME, "libssl3 or libssl3t64")

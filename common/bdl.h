@@ -10,7 +10,7 @@
 struct bdl_lib {
 	const char *name;    /* for messages: "libarchive" */
 	const char *soname;  /* "libarchive.so.13" */
-	const char *package; /* the Debian package that installs it */
+	const char *package; /* the Debian package(s) that install it */
 };
 
 /* the library's handle (dlopen RTLD_NOW | RTLD_LOCAL); never returns
