@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -277,11 +279,73 @@ static void test_kernel_errors_pass_through(void **state)
 			 ino_of(t->root, "etc/passwd"));
 }
 
+/* A directory moved out of the tree and back while paths through it
+ * resolve: ".." goes back along the descriptors held, so a walk that
+ * entered it before the move still ends inside (or fails), never in the
+ * directory it was moved to. */
+struct mover {
+	char in[96], out[96];
+	atomic_bool stop;
+};
+
+static void *move_back_and_forth(void *arg)
+{
+	struct mover *m = arg;
+	while (!atomic_load(&m->stop)) {
+		if (rename(m->in, m->out) == 0)
+			rename(m->out, m->in);
+	}
+	return NULL;
+}
+
+static void test_walk_dir_moved_out(void **state)
+{
+	struct tree *t = *state;
+	char out[80], cmd[512];
+	snprintf(out, sizeof(out), "%s.out", t->dir);
+	assert_int_equal(mkdir(out, 0755), 0);
+	/* what a ".." from the moved directory would reach outside: files of
+	 * the same names as inside */
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/x' && touch '%s/f' '%s/x/f'", out, out, out);
+	assert_int_equal(system(cmd), 0);
+	mk(t->root, "a/b/c", 'd', NULL);
+	struct mover m = { .stop = false };
+	snprintf(m.in, sizeof(m.in), "%s/a/b/c", t->dir);
+	snprintf(m.out, sizeof(m.out), "%s/x/c", out);
+	ino_t inside = ino_of(t->root, "a/f");
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, move_back_and_forth, &m), 0);
+	int found = 0;
+	for (int i = 0; i < 20000; i++) {
+		bool in_root = i & 1;
+		int fd = in_root ? bopen_in_root_walk(t->root, "a/b/c/../../f", O_RDONLY)
+				 : bopen_beneath_walk(t->root, "a/b/c/../../f", O_RDONLY);
+		if (fd < 0) {
+			assert_int_equal(errno, ENOENT); /* c was away */
+			continue;
+		}
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		close(fd);
+		if (st.st_ino != inside)
+			fail_msg("iteration %d: a/b/c/../../f opened inode %lu outside the tree", i,
+				 (unsigned long)st.st_ino);
+		found++;
+	}
+	atomic_store(&m.stop, true);
+	pthread_join(th, NULL);
+	rename(m.out, m.in);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", out);
+	assert_int_equal(system(cmd), 0);
+	assert_true(found > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_walk_matches_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_stays_inside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_dir_moved_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_falls_back_without_openat2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_errors_pass_through, setup, teardown),
 	};
