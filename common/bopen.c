@@ -174,7 +174,7 @@ static int open_last(struct res *r, const char *name, int flags, int *out)
 		if (rc <= 0)
 			return rc;
 	}
-	/* a failed probe: the open below says why (or creates the name) */
+	/* a failed probe: the open below says why */
 	*out = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC);
 	return *out < 0 ? -1 : 1;
 }

@@ -13,8 +13,9 @@
  * that turns into a link between the look and the open fails (ELOOP).
  *
  * Both return a descriptor (O_CLOEXEC added) or -1 with errno as openat2
- * sets it. The fallback is chosen once per process, when openat2 answers
- * ENOSYS, or EPERM also for "/". */
+ * sets it. They take no mode: O_CREAT and O_TMPFILE are EINVAL. The
+ * fallback is chosen once per process, when openat2 answers ENOSYS, or
+ * EPERM also for "/". */
 #ifndef BERTH_BOPEN_H
 #define BERTH_BOPEN_H
 
