@@ -3,8 +3,9 @@
  * -> config (or manifest.json -> config). Every blob read is checked against
  * its sha256 digest.
  *
- * Self-contained on purpose while image/ is written in parallel; it should
- * be replaced by the image/ module's layout and archive readers after merge. */
+ * Not image/'s img_image_open: that copies every blob of an archive (the
+ * layers: gigabytes for a Windows image) into a layout; this reads the
+ * archive once and keeps only its JSON members. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #define SRC_MAX_JSON (4u << 20)   /* index / manifest / config size cap */
 #define SRC_MAX_DEPTH 4           /* nested indexes */
 #define SRC_MAX_ENTRIES 100000    /* tar entries scanned */
+#define SRC_MAX_KEPT (64u << 20)  /* JSON members kept from one archive, in all */
 
 DEFINE_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 #define _cleanup_cjson_ _cleanup_(cJSON_Delete_ptr)
@@ -55,6 +57,18 @@ static const char *clean_name(const char *n)
 	return n;
 }
 
+/* the first bytes of a JSON text: whitespace, then an object or array */
+static bool looks_like_json(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '{' || p[i] == '[')
+			return true;
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return false;
+	}
+	return true; /* only whitespace so far: keep it, the parser decides */
+}
+
 static int tar_load(struct src *s, struct berr **err)
 {
 	struct archive *a = archive_read_new();
@@ -68,7 +82,7 @@ static int tar_load(struct src *s, struct berr **err)
 	}
 	struct archive_entry *e;
 	int rc;
-	size_t count = 0;
+	size_t count = 0, kept = 0;
 	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		if (++count > SRC_MAX_ENTRIES) {
 			berr_set(err, BERR_LIMIT, "%s: more than %d tar entries", s->path, SRC_MAX_ENTRIES);
@@ -77,13 +91,26 @@ static int tar_load(struct src *s, struct berr **err)
 		la_int64_t size = archive_entry_size(e);
 		if (archive_entry_filetype(e) != AE_IFREG || size < 0 || (uint64_t)size > SRC_MAX_JSON)
 			continue;   /* layers are large and never needed here */
-		char *buf = xmalloc((size_t)size + 1);
-		la_ssize_t got = archive_read_data(a, buf, (size_t)size);
-		if (got != (la_ssize_t)size) {
-			free(buf);
-			berr_set(err, BERR_INPUT, "%s: truncated tar entry '%s'", s->path,
-				 archive_entry_pathname(e));
+		/* Only JSON is read back (index, manifests, configs): a small
+		 * layer is looked at, not kept. */
+		char head[256];
+		size_t hn = (size_t)size < sizeof(head) ? (size_t)size : sizeof(head);
+		if (archive_read_data(a, head, hn) != (la_ssize_t)hn)
+			goto truncated;
+		if (hn && !looks_like_json(head, hn))
+			continue;
+		if (kept + (size_t)size > SRC_MAX_KEPT) {
+			berr_set(err, BERR_LIMIT, "%s: more than %u MiB of JSON members", s->path,
+				 SRC_MAX_KEPT >> 20);
 			goto fail;
+		}
+		kept += (size_t)size;
+		char *buf = xmalloc((size_t)size + 1);
+		memcpy(buf, head, hn);
+		if ((size_t)size > hn &&
+		    archive_read_data(a, buf + hn, (size_t)size - hn) != (la_ssize_t)size - (la_ssize_t)hn) {
+			free(buf);
+			goto truncated;
 		}
 		buf[size] = '\0';
 		XGROW(s->files, s->nfiles + 1, s->cap);
@@ -97,6 +124,8 @@ static int tar_load(struct src *s, struct berr **err)
 	}
 	archive_read_free(a);
 	return 0;
+truncated:
+	berr_set(err, BERR_INPUT, "%s: truncated tar entry '%s'", s->path, archive_entry_pathname(e));
 fail:
 	archive_read_free(a);
 	return -1;

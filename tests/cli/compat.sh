@@ -111,6 +111,30 @@ printf '[{"Config":"%s.json","RepoTags":["alpine:3.19"],"Layers":[]}]' "$lh" >"$
 run "$BERTH" compat check --image "$TMP/docker.tar" --host ws2022 --format json
 if [ "$RC" = 1 ] && echo "$OUT" | jq -e '.verdicts[0].level == "blocked" and .image.os == "linux"' >/dev/null; then
 	ok "linux docker-archive blocked"; else fail "linux docker-archive blocked" "$OUT $ERR"; fi
+# a docker-archive's small layers are looked at, not kept: only JSON members
+# are (64 MiB of them at most). 20 layers of 4 MB pass; the same bytes as
+# JSON members are refused.
+B=$TMP/bigarch
+mkdir -p "$B"
+cp "$A/$lh.json" "$B/"
+layers=
+for i in $(seq -w 1 20); do
+	head -c 4000000 /dev/zero >"$B/layer$i.tar"
+	layers="$layers,\"layer$i.tar\""
+done
+printf '[{"Config":"%s.json","RepoTags":["alpine:3.19"],"Layers":[%s]}]' "$lh" "${layers#,}" >"$B/manifest.json"
+( cd "$B" && tar -cf "$TMP/bigarch.tar" manifest.json "$lh.json" layer*.tar )
+run "$BERTH" compat check --image "$TMP/bigarch.tar" --host ws2022 --format json
+[ "$RC" = 1 ] && echo "$OUT" | jq -e '.image.os == "linux"' >/dev/null &&
+	ok "80 MB of small layers in an archive: read past, not kept" || fail "small layers" "$RC $ERR"
+for i in $(seq -w 1 20); do
+	{ printf '{'; head -c 3999999 /dev/zero | tr '\0' ' '; } >"$B/layer$i.tar"
+done
+( cd "$B" && tar -cf "$TMP/bigjson.tar" manifest.json "$lh.json" layer*.tar )
+run "$BERTH" compat check --image "$TMP/bigjson.tar" --host ws2022
+[ "$RC" = 1 ] && [[ "$ERR" == *"bigjson.tar: more than 64 MiB of JSON members"* ]] &&
+	ok "more than 64 MiB of JSON in an archive: a clear error" || fail "json cap" "$RC $ERR"
+rm -rf "$B" "$TMP/bigarch.tar" "$TMP/bigjson.tar"
 printf 'not a tar' >"$TMP/junk.tar"
 expect_rc "junk archive exit 2" 2 "$BERTH" compat check --image "$TMP/junk.tar" --host ws2022
 
