@@ -85,7 +85,7 @@ static int tar_load(struct src *s, struct berr **err)
 	size_t count = 0, kept = 0;
 	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		if (++count > SRC_MAX_ENTRIES) {
-			berr_set(err, BERR_LIMIT, "%s: more than %d tar entries", s->path, SRC_MAX_ENTRIES);
+			berr_set(err, BERR_INPUT, "%s: more than %d tar entries", s->path, SRC_MAX_ENTRIES);
 			goto fail;
 		}
 		la_int64_t size = archive_entry_size(e);
@@ -100,7 +100,7 @@ static int tar_load(struct src *s, struct berr **err)
 		if (hn && !looks_like_json(head, hn))
 			continue;
 		if (kept + (size_t)size > SRC_MAX_KEPT) {
-			berr_set(err, BERR_LIMIT, "%s: more than %u MiB of JSON members", s->path,
+			berr_set(err, BERR_INPUT, "%s: more than %u MiB of JSON members", s->path,
 				 SRC_MAX_KEPT >> 20);
 			goto fail;
 		}
@@ -316,7 +316,7 @@ static int read_oci(struct src *s, const char *index_json, size_t len, struct wc
 			return -1;
 		return read_config(s, cfg, img, desc, desc_len, err);
 	}
-	return berr_set(err, BERR_LIMIT, "%s: indexes nested deeper than %d", s->path, SRC_MAX_DEPTH);
+	return berr_set(err, BERR_INPUT, "%s: indexes nested deeper than %d", s->path, SRC_MAX_DEPTH);
 }
 
 static int read_docker(struct src *s, const char *mj, size_t len, struct wc_image *img, char *desc,

@@ -132,9 +132,22 @@ for i in $(seq -w 1 20); do
 done
 ( cd "$B" && tar -cf "$TMP/bigjson.tar" manifest.json "$lh.json" layer*.tar )
 run "$BERTH" compat check --image "$TMP/bigjson.tar" --host ws2022
-[ "$RC" = 1 ] && [[ "$ERR" == *"bigjson.tar: more than 64 MiB of JSON members"* ]] &&
-	ok "more than 64 MiB of JSON in an archive: a clear error" || fail "json cap" "$RC $ERR"
+[ "$RC" = 2 ] && [[ "$ERR" == *"bigjson.tar: more than 64 MiB of JSON members"* ]] &&
+	ok "more than 64 MiB of JSON in an archive: a bad archive (exit 2)" || fail "json cap" "$RC $ERR"
 rm -rf "$B" "$TMP/bigarch.tar" "$TMP/bigjson.tar"
+# indexes nested five deep (the limit is four): a bad image, exit 2
+DEEP=$TMP/deep
+prev=$mh prevsize=${#man}
+cp -r "$L" "$DEEP"
+for i in 1 2 3 4 5; do
+	idx="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"digest\":\"sha256:$prev\",\"size\":$prevsize}]}"
+	[ $i = 1 ] && idx=${idx/image.index.v1+json\",\"digest/image.manifest.v1+json\",\"digest}
+	prev=$(mk_blob "$DEEP" "$idx") prevsize=${#idx}
+done
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%s","size":%d}]}' "$prev" "$prevsize" >"$DEEP/index.json"
+run "$BERTH" compat check --image "$DEEP" --host ws2019
+[ "$RC" = 2 ] && [[ "$ERR" == *"indexes nested deeper than 4"* ]] &&
+	ok "indexes nested too deep: a bad image (exit 2)" || fail "nested indexes" "$RC $ERR"
 printf 'not a tar' >"$TMP/junk.tar"
 expect_rc "junk archive exit 2" 2 "$BERTH" compat check --image "$TMP/junk.tar" --host ws2022
 
