@@ -19,12 +19,13 @@
 #include "common/bopen.h"
 #include "common/common.h"
 #include "tests/tools/no_openat2.h"
+#include "tests/unit/layer_testlib.h"
 
 /* A hostile tree: links relative, absolute, climbing, looping, dangling,
  * chained to the kernel's limit and one past it, to files and to
  * directories. */
 struct tree {
-	char dir[64];
+	char *dir;
 	int root;
 };
 
@@ -48,8 +49,7 @@ static void mk(int root, const char *path, char kind, const char *target)
 static int setup(void **state)
 {
 	struct tree *t = xcalloc(1, sizeof(*t));
-	snprintf(t->dir, sizeof(t->dir), "/tmp/berth-bopen.XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
+	t->dir = tmpdir_new();
 	t->root = open(t->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_true(t->root >= 0);
 	int r = t->root;
@@ -87,9 +87,8 @@ static int teardown(void **state)
 {
 	struct tree *t = *state;
 	close(t->root);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
-	assert_int_equal(system(cmd), 0);
+	rm_rf(t->dir);
+	free(t->dir);
 	free(t);
 	return 0;
 }
@@ -284,7 +283,7 @@ static void test_kernel_errors_pass_through(void **state)
  * entered it before the move still ends inside (or fails), never in the
  * directory it was moved to. */
 struct mover {
-	char in[96], out[96];
+	char *in, *out;
 	atomic_bool stop;
 };
 
@@ -301,17 +300,16 @@ static void *move_back_and_forth(void *arg)
 static void test_walk_dir_moved_out(void **state)
 {
 	struct tree *t = *state;
-	char out[80], cmd[512];
-	snprintf(out, sizeof(out), "%s.out", t->dir);
-	assert_int_equal(mkdir(out, 0755), 0);
+	char *out = tmpdir_new();
 	/* what a ".." from the moved directory would reach outside: files of
 	 * the same names as inside */
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/x' && touch '%s/f' '%s/x/f'", out, out, out);
-	assert_int_equal(system(cmd), 0);
+	put_dir(out, "x", 0755);
+	put_file(out, "f", "", 0644, 0);
+	put_file(out, "x/f", "", 0644, 0);
 	mk(t->root, "a/b/c", 'd', NULL);
 	struct mover m = { .stop = false };
-	snprintf(m.in, sizeof(m.in), "%s/a/b/c", t->dir);
-	snprintf(m.out, sizeof(m.out), "%s/x/c", out);
+	m.in = xasprintf("%s/a/b/c", t->dir);
+	m.out = xasprintf("%s/x/c", out);
 	ino_t inside = ino_of(t->root, "a/f");
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, move_back_and_forth, &m), 0);
@@ -335,8 +333,10 @@ static void test_walk_dir_moved_out(void **state)
 	atomic_store(&m.stop, true);
 	pthread_join(th, NULL);
 	rename(m.out, m.in);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", out);
-	assert_int_equal(system(cmd), 0);
+	free(m.in);
+	free(m.out);
+	rm_rf(out);
+	free(out);
 	assert_true(found > 0);
 }
 
