@@ -108,6 +108,28 @@ static void test_digest(void **state)
 	assert_false(img_digest_valid("sha256:44136FA355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"));
 	assert_false(img_digest_valid("sha256:44136fa3"));
 	assert_false(img_digest_valid("sha512:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"));
+	/* every byte at every position: only 0-9 and a-f pass (the check
+	 * works 16 bytes at a time) */
+	const char *hex = d.s + sizeof(IMG_DIGEST_ALGO);
+	assert_true(img_digest_hex_digits(hex));
+	for (size_t pos = 0; pos < IMG_DIGEST_HEX_LEN; pos++) {
+		for (int c = 1; c < 256; c++) {
+			char t[IMG_DIGEST_HEX_LEN + 1];
+			memcpy(t, hex, sizeof(t));
+			t[pos] = (char)c;
+			bool want = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+			assert_int_equal(img_digest_hex_digits(t), want);
+		}
+	}
+	/* a shorter string, in a buffer of exactly its size (ASan sees an
+	 * overread), is refused */
+	for (size_t len = 0; len < IMG_DIGEST_HEX_LEN; len++) {
+		char *t = xmalloc(len + 1);
+		memcpy(t, hex, len);
+		t[len] = '\0';
+		assert_false(img_digest_hex_digits(t));
+		free(t);
+	}
 	struct berr *err = NULL;
 	assert_int_equal(img_digest_parse("sha256:xyz", "layers[0].digest", &d, &err), -1);
 	assert_non_null(strstr(err->msg, "layers[0].digest"));

@@ -127,6 +127,73 @@ static void test_remembered_across_runs(void **state)
 	bld_statcache_free(c);
 }
 
+static char *cache_file(void);
+
+/* A record is matched as the text the cache writes: a file dated before
+ * 1970 (negative seconds) and one at the epoch itself are found again; a
+ * record whose numbers are written any other way (a leading zero, a plus
+ * sign) is a miss, hashed again, never a match of a different stat. */
+static void test_record_numbers_as_written(void **state)
+{
+	(void)state;
+	put("old", "from 1969\n");
+	put("epoch", "at zero\n");
+	put("plain", "now\n");
+	char *p = xasprintf("%s/old", ctx);
+	struct timespec ts[2] = { { -86401, 999999999 }, { -86401, 999999999 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	free(p);
+	p = xasprintf("%s/epoch", ctx);
+	struct timespec z[2] = { { 0, 0 }, { 0, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, z, 0), 0);
+	free(p);
+	tick();
+	struct img_digest d[3], x;
+	bool hit;
+	const char *names[] = { "old", "epoch", "plain" };
+	struct bld_statcache *c = bld_statcache_open(cdir, 0);
+	for (int i = 0; i < 3; i++)
+		digest(c, names[i], &d[i], &hit);
+	assert_int_equal(bld_statcache_save(c, NULL), 0);
+	bld_statcache_free(c);
+	char *f = cache_file();
+	struct bbuf raw = BBUF_INIT;
+	assert_int_equal(bfile_read_all(f, 1 << 20, &raw, NULL), 0);
+	assert_non_null(memmem(raw.data, raw.len, " -86401 999999999 ", 18));
+	assert_non_null(memmem(raw.data, raw.len, " 0 0 ", 5));
+	c = bld_statcache_open(cdir, 0);
+	for (int i = 0; i < 3; i++) {
+		digest(c, names[i], &x, &hit);
+		assert_true(hit);
+		assert_string_equal(x.s, d[i].s);
+	}
+	bld_statcache_free(c);
+	/* "old"'s mtime seconds written -086401, "plain"'s size +4 */
+	struct bbuf edited = BBUF_INIT;
+	char *at = memmem(raw.data, raw.len, " -86401 ", 8);
+	bbuf_add(&edited, raw.data, (size_t)(at - raw.data) + 2, NULL);
+	bbuf_addstr(&edited, "0", NULL);
+	char *rest = at + 2;
+	char *pl = memmem(rest, raw.len - (size_t)(rest - raw.data), "/plain", 6);
+	assert_non_null(pl);
+	char *size = strchr(pl + strlen(pl) + 1, ' ') + 1;
+	bbuf_add(&edited, rest, (size_t)(size - rest), NULL);
+	bbuf_addstr(&edited, "+", NULL);
+	bbuf_add(&edited, size, raw.len - (size_t)(size - raw.data), NULL);
+	assert_int_equal(bfile_write_atomic(f, edited.data, edited.len, 0600, NULL), 0);
+	c = bld_statcache_open(cdir, 0);
+	bool want[3] = { false, true, false };
+	for (int i = 0; i < 3; i++) {
+		digest(c, names[i], &x, &hit);
+		assert_int_equal(hit, want[i]);
+		assert_string_equal(x.s, d[i].s);
+	}
+	bld_statcache_free(c);
+	bbuf_release(&edited);
+	bbuf_release(&raw);
+	free(f);
+}
+
 static void test_same_size_same_mtime_edit_is_seen(void **state)
 {
 	(void)state;
@@ -431,6 +498,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_remembered_across_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_numbers_as_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_size_same_mtime_edit_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_racy_not_remembered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_file_is_empty_cache, setup, teardown),
