@@ -88,6 +88,20 @@ static int make_dir(const char *dir, mode_t mode, uid_t uid, gid_t gid, struct b
 	return 0;
 }
 
+/* The directory made (or found) under the lock held by fd, both given to
+ * out; fd is closed on failure. */
+static int hand_over(struct bld_cache_mount *out, char **dir, int fd, mode_t mode, uid_t uid,
+		     gid_t gid, struct berr **err)
+{
+	if (make_dir(*dir, mode, uid, gid, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	out->dir = steal_pointer(dir);
+	out->lock_fd = fd;
+	return 0;
+}
+
 int bld_cache_mount_acquire(const char *mounts_dir, const char *id, const char *sharing,
 			    mode_t mode, uid_t uid, gid_t gid, int cancel_fd,
 			    bld_cache_wait_fn on_wait, void *ud, struct bld_cache_mount *out,
@@ -115,13 +129,7 @@ int bld_cache_mount_acquire(const char *mounts_dir, const char *id, const char *
 					continue;
 				return berr_set_errno(err, BERR_IO, e, "lock cache mount '%s'", id);
 			}
-			if (make_dir(dir, mode, uid, gid, err) < 0) {
-				close(fd);
-				return -1;
-			}
-			out->dir = steal_pointer(&dir);
-			out->lock_fd = fd;
-			return 0;
+			return hand_over(out, &dir, fd, mode, uid, gid, err);
 		}
 		return berr_set(err, BERR_LIMIT,
 				"cache mount '%s': more than %d private copies are in use", id,
@@ -152,13 +160,7 @@ int bld_cache_mount_acquire(const char *mounts_dir, const char *id, const char *
 		 * holder does not make a shared user wait (as BuildKit) */
 		(void)flock(fd, LOCK_SH | LOCK_NB);
 	}
-	if (make_dir(dir, mode, uid, gid, err) < 0) {
-		close(fd);
-		return -1;
-	}
-	out->dir = steal_pointer(&dir);
-	out->lock_fd = fd;
-	return 0;
+	return hand_over(out, &dir, fd, mode, uid, gid, err);
 }
 
 void bld_cache_mount_release(struct bld_cache_mount *m)
