@@ -6,7 +6,14 @@ T_PASS=0 T_FAIL=0 T_SKIP=0
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${BERTH_SHARED:-$ROOT/../shared}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+DPID="" DOCKERD_DIR=""
+# at exit: the dockerd start_dockerd started, if any, and the temp dir (a
+# suite with its own EXIT trap calls lib_cleanup from it)
+lib_cleanup() {
+	stop_dockerd
+	rm -rf "$TMP"
+}
+trap lib_cleanup EXIT
 
 ok()   { T_PASS=$((T_PASS + 1)); [ -n "${VERBOSE:-}" ] && echo "ok   $1"; return 0; }
 fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $1${2:+: $2}"; return 0; }
@@ -73,23 +80,40 @@ finish() {
 	[ "$T_FAIL" = 0 ]
 }
 
-# A private dockerd with its socket, data and exec roots in DIR, plus
-# extra dockerd arguments; sets DPID, DOCKER_HOST and DOCKER, and stops it
-# (and removes $TMP) on exit. Returns 1 when it did not answer within 60 s
-# (its log: DIR/dockerd.log).
+# A private dockerd with its socket, data and exec roots in DIR (keep it
+# short: a unix socket path holds 107 bytes), plus extra dockerd arguments
+# (--bridge none --iptables=false where the suite runs no networked
+# container: other dockerds on this machine own docker0). Sets DPID,
+# DOCKER_HOST and DOCKER. Returns 1 when it died or did not answer within
+# 60 s (its log: DIR/dockerd.log). It is stopped at exit (lib_cleanup).
 start_dockerd() {
-	local d=$1
+	DOCKERD_DIR=$1
 	shift
-	mkdir -p "$d"
-	dockerd --host "unix://$d/dockerd.sock" --data-root "$d/data" --exec-root "$d/exec" \
-		--pidfile "$d/dockerd.pid" "$@" >"$d/dockerd.log" 2>&1 &
+	mkdir -p "$DOCKERD_DIR"
+	dockerd --host "unix://$DOCKERD_DIR/dockerd.sock" --data-root "$DOCKERD_DIR/data" \
+		--exec-root "$DOCKERD_DIR/exec" --pidfile "$DOCKERD_DIR/dockerd.pid" "$@" \
+		>"$DOCKERD_DIR/dockerd.log" 2>&1 &
 	DPID=$!
-	trap 'kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; rm -rf "$TMP"' EXIT
-	export DOCKER_HOST=unix://$d/dockerd.sock
+	export DOCKER_HOST=unix://$DOCKERD_DIR/dockerd.sock
 	DOCKER=/usr/bin/docker
-	for _ in $(seq 1 120); do
-		$DOCKER info >/dev/null 2>&1 && return 0
-		sleep 0.5
+	for _ in $(seq 1 240); do
+		curl -sf --unix-socket "$DOCKERD_DIR/dockerd.sock" http://localhost/_ping \
+			>/dev/null 2>&1 && return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.25
 	done
 	return 1
+}
+
+# Ends start_dockerd's daemon (SIGTERM; SIGKILL after 10 s), unmounts what
+# it left mounted in its data root and removes its directory.
+stop_dockerd() {
+	[ -n "$DPID" ] || return 0
+	kill "$DPID" 2>/dev/null
+	for _ in $(seq 1 40); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.25; done
+	kill -9 "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null
+	umount -R "$DOCKERD_DIR/data" 2>/dev/null
+	rm -rf "$DOCKERD_DIR"
+	DPID=""
 }

@@ -19,7 +19,7 @@
 #                                   bodies)
 #
 # The EXIT trap ends the processes, then calls the suite's cleanup_extra
-# (when defined) and removes $TMP.
+# (when defined) and lib_cleanup (a dockerd, $TMP).
 REG_HERE=$ROOT/tests/integration/registry
 # the pyenv shim on PATH costs seconds per start; Debian's python3 does not
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
@@ -32,7 +32,7 @@ reg_cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
-	rm -rf "$TMP"
+	lib_cleanup
 }
 trap reg_cleanup EXIT
 

@@ -17,7 +17,7 @@ fi
 
 FPID=""
 stop_fake() { if [ -n "$FPID" ]; then kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null; FPID=""; fi; }
-trap 'stop_fake; rm -rf "$TMP"' EXIT
+trap 'stop_fake; lib_cleanup' EXIT
 start_fake() { # fixture-prefix -> SOCK, LOGD
 	stop_fake
 	SOCK=$TMP/$1.sock

@@ -72,16 +72,7 @@ elif [ "$(id -u)" != 0 ]; then why="dockerd needs root here"
 elif ! have openssl; then why="openssl is not installed"
 fi
 D=$TMP/d
-DPID=""
-stop_dockerd() {
-	if [ -n "$DPID" ]; then
-		kill "$DPID" 2>/dev/null
-		for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-	fi
-	stop_fake
-	rm -rf "$TMP"
-}
-trap stop_dockerd EXIT
+trap 'stop_fake; lib_cleanup' EXIT
 
 if [ -z "$why" ]; then
 	mkdir -p "$D/certs" "$D/good" "$D/bad" "$D/noclient"
@@ -111,19 +102,10 @@ if [ -z "$why" ]; then
 fi
 if [ -z "$why" ]; then
 	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	# no bridge, no iptables: other dockerds on this machine own docker0
-	dockerd --host "unix://$D/dockerd.sock" \
-		--host "tcp://127.0.0.1:$PORT" --tlsverify --tlscacert "$D/certs/ca.pem" \
-		--tlscert "$D/certs/server.pem" --tlskey "$D/certs/server-key.pem" \
-		--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
-		--bridge=none --iptables=false --ip-masq=false >"$D/dockerd.log" 2>&1 &
-	DPID=$!
 	up=""
-	for _ in $(seq 1 120); do
-		if curl -sf --unix-socket "$D/dockerd.sock" http://localhost/_ping >/dev/null 2>&1; then up=1; break; fi
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.25
-	done
+	start_dockerd "$D" --host "tcp://127.0.0.1:$PORT" --tlsverify --tlscacert "$D/certs/ca.pem" \
+		--tlscert "$D/certs/server.pem" --tlskey "$D/certs/server-key.pem" \
+		--bridge=none --iptables=false --ip-masq=false && up=1
 	[ -n "$up" ] || why="dockerd did not start: $(tail -3 "$D/dockerd.log" | tr '\n' ' ')"
 fi
 if [ -n "$why" ]; then

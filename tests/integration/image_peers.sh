@@ -132,23 +132,7 @@ elif [ -z "$BUSYBOX" ]; then
 	skip "docker load" "no static busybox"
 else
 	D=$(mktemp -d /tmp/berth-dockerd.XXXXXX)   # short path: unix socket length limit
-	stop_dockerd() {
-		if [ -s "$D/dockerd.pid" ]; then
-			pid=$(cat "$D/dockerd.pid")
-			kill "$pid" 2>/dev/null
-			for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-			kill -9 "$pid" 2>/dev/null
-		fi
-		umount -R "$D/data" 2>/dev/null
-		rm -rf "$D" "$TMP"
-	}
-	trap stop_dockerd EXIT
-	dockerd --host "unix://$D/d.sock" --data-root "$D/data" --exec-root "$D/exec" \
-		--pidfile "$D/dockerd.pid" --bridge none --iptables=false >"$D/dockerd.log" 2>&1 &
-	export DOCKER_HOST=unix://$D/d.sock
-	up=0
-	for _ in $(seq 1 120); do "$DOCKER" info >/dev/null 2>&1 && { up=1; break; }; sleep 0.5; done
-	if [ "$up" = 0 ]; then
+	if ! start_dockerd "$D" --bridge none --iptables=false; then
 		skip "docker load" "dockerd did not start: $(tail -3 "$D/dockerd.log")"
 	else
 		run "$DOCKER" load -i "$TMP/docker.tar"

@@ -7,18 +7,6 @@
 . "$ROOT/tests/registry-lib.sh"
 [ -n "${REGTRACE:-}" ] && { PS4='+ $(date +%s.%N | cut -c7-14) '; set -x; }
 HERE=$REG_HERE
-D=""
-cleanup_extra() { # the dockerd interop check's daemon
-	if [ -n "$D" ] && [ -s "$D/dockerd.pid" ]; then
-		local pid
-		pid=$(cat "$D/dockerd.pid")
-		kill "$pid" 2>/dev/null
-		for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-		kill -9 "$pid" 2>/dev/null
-		umount -R "$D/data" 2>/dev/null
-	fi
-	[ -n "$D" ] && rm -rf "$D"
-}
 
 if ! have docker-registry; then
 	skip "registry suite" "docker-registry is not installed"
@@ -368,14 +356,9 @@ elif ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
 	skip "dockerd interop" "no static busybox"
 else
 	D=$(mktemp -d /tmp/berth-regd.XXXXXX)   # short path: unix socket length limit
-	dockerd --host "unix://$D/d.sock" --data-root "$D/data" --exec-root "$D/exec" \
-		--pidfile "$D/dockerd.pid" --bridge none --iptables=false >"$D/dockerd.log" 2>&1 &
-	up=0
-	for _ in $(seq 1 120); do DOCKER_HOST=unix://$D/d.sock "$DOCKER" info >/dev/null 2>&1 && { up=1; break; }; sleep 0.5; done
-	if [ "$up" = 0 ]; then
+	if ! start_dockerd "$D" --bridge none --iptables=false; then
 		skip "dockerd interop" "dockerd did not start: $(tail -3 "$D/dockerd.log")"
 	else
-		export DOCKER_HOST=unix://$D/d.sock
 		run "$DOCKER" pull "$R/test/busy:1"
 		[ "$RC" = 0 ] && [[ "$OUT" == *"$PUSHED"* ]] && ok "docker pull of the image berth pushed (same digest)" || fail "docker pull" "$OUT $ERR"
 		run "$DOCKER" run --rm --network none "$R/test/busy:1" /bin/busybox cat /etc/hello
