@@ -25,7 +25,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.
 # pkg-config module -> Debian package that provides it (for the error message)
 PKGS := libarchive:libarchive-dev libzstd:libzstd-dev zlib:zlib1g-dev \
 	libcrypto:libssl-dev libcjson:libcjson-dev libpcre2-8:libpcre2-dev \
-	libcurl:libcurl4-openssl-dev yaml-0.1:libyaml-dev libdeflate:libdeflate-dev
+	libcurl:libcurl4-openssl-dev yaml-0.1:libyaml-dev
 PKG_MODS := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKG_MODS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKG_MODS) 2>/dev/null)
@@ -49,9 +49,9 @@ endif
 # without a libcrypto.a, -lcrypto as before.
 CRYPTO_A := $(wildcard $(shell $(PKG_CONFIG) --variable=libdir libcrypto 2>/dev/null)/libcrypto.a)
 CRYPTO_LIBS := $(if $(CRYPTO_A),$(CRYPTO_A) -Wl$(comma)--exclude-libs$(comma)libcrypto.a,-lcrypto)
-# zstd, libdeflate, zlib and libyaml are dlopened on first use too
+# zstd, zlib and libyaml are dlopened on first use too
 # (common/blibs.h says why)
-LAZY_LIBS := -lcurl -larchive -lcrypto -lzstd -ldeflate -lz -lyaml
+LAZY_LIBS := -lcurl -larchive -lcrypto -lzstd -lz -lyaml
 LIBS := $(filter-out $(LAZY_LIBS),$(PKG_LIBS)) $(CRYPTO_LIBS) -lpthread -ldl
 # tests may call any function of those directly (not only the tables')
 TEST_LIBS := $(LIBS) $(filter-out -lcurl -lcrypto,$(LAZY_LIBS))

@@ -1,4 +1,4 @@
-/* zstd, libdeflate, zlib and libyaml loaded on first use (blibs.h says
+/* zstd, zlib and libyaml loaded on first use (blibs.h says
  * why). */
 #define BLIBS_IMPL 1
 #include <pthread.h>
@@ -6,6 +6,5 @@
 #include "common/blibs.h"
 
 BDL_TABLE_DEFINE(bzstd, BZSTD_FUNCS, "zstd", "libzstd.so.1", "libzstd1")
-BDL_TABLE_DEFINE(bdeflate, BDEFLATE_FUNCS, "libdeflate", "libdeflate.so.0", "libdeflate0")
 BDL_TABLE_DEFINE(bzlib, BZLIB_FUNCS, "zlib", "libz.so.1", "zlib1g")
 BDL_TABLE_DEFINE(byaml, BYAML_FUNCS, "libyaml", "libyaml-0.so.2", "libyaml-0-2")

@@ -1,21 +1,20 @@
-/* zstd, libdeflate, zlib and libyaml, loaded when first needed.
+/* zstd, zlib and libyaml, loaded when first needed.
  *
  * Why not link them: each cost 0.05-0.1 ms at every start of berth here,
  * measured (an empty program linked with each against one linked with
- * none; 0.3 ms for the four), paid by every cached rebuild, lint hook and
- * compat check, while only writing a layer (zstd, gzip through libdeflate),
- * reading compose or workflow files (libyaml) and `berth --version` (all
- * four; zlib for nothing else) call them. Loaded as barchive.h does it
- * (common/bdl.h): not optional, exit 127 with a message when missing.
+ * none), paid by every cached rebuild, lint hook and compat check, while
+ * only writing a layer (zstd, gzip through zlib), reading compose or
+ * workflow files (libyaml) and `berth --version` call them. Loaded as
+ * barchive.h does it (common/bdl.h): not optional, exit 127 with a message
+ * when missing.
  *
- * Sources include this header instead of <zstd.h>, <libdeflate.h>,
- * <zlib.h> and <yaml.h>; the names below are macros calling through the
- * loaded tables. Add a name to a FUNCS list and a macro below when a new
- * function is used. */
+ * Sources include this header instead of <zstd.h>, <zlib.h> and
+ * <yaml.h>; the names below are macros calling through the loaded tables.
+ * Add a name to a FUNCS list and a macro below when a new function is
+ * used. */
 #ifndef BERTH_BLIBS_H
 #define BERTH_BLIBS_H
 
-#include <libdeflate.h>
 #include <yaml.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -34,14 +33,14 @@
 	X(ZSTD_versionString)
 BDL_TABLE_DECL(bzstd, BZSTD_FUNCS)
 
-#define BDEFLATE_FUNCS(X) \
-	X(libdeflate_alloc_compressor) \
-	X(libdeflate_free_compressor) \
-	X(libdeflate_gzip_compress) \
-	X(libdeflate_gzip_compress_bound)
-BDL_TABLE_DECL(bdeflate, BDEFLATE_FUNCS)
-
-#define BZLIB_FUNCS(X) X(zlibVersion)
+#define BZLIB_FUNCS(X) \
+	X(deflate) \
+	X(deflateBound) \
+	X(deflateEnd) \
+	X(deflateInit2_) \
+	X(deflateReset) \
+	X(deflateSetHeader) \
+	X(zlibVersion)
 BDL_TABLE_DECL(bzlib, BZLIB_FUNCS)
 
 #define BYAML_FUNCS(X) \
@@ -65,10 +64,12 @@ BDL_TABLE_DECL(byaml, BYAML_FUNCS)
 #define ZSTD_maxCLevel (bzstd()->ZSTD_maxCLevel)
 #define ZSTD_minCLevel (bzstd()->ZSTD_minCLevel)
 #define ZSTD_versionString (bzstd()->ZSTD_versionString)
-#define libdeflate_alloc_compressor (bdeflate()->libdeflate_alloc_compressor)
-#define libdeflate_free_compressor (bdeflate()->libdeflate_free_compressor)
-#define libdeflate_gzip_compress (bdeflate()->libdeflate_gzip_compress)
-#define libdeflate_gzip_compress_bound (bdeflate()->libdeflate_gzip_compress_bound)
+#define deflate (bzlib()->deflate)
+#define deflateBound (bzlib()->deflateBound)
+#define deflateEnd (bzlib()->deflateEnd)
+#define deflateInit2_ (bzlib()->deflateInit2_) /* zlib.h's deflateInit2 calls it */
+#define deflateReset (bzlib()->deflateReset)
+#define deflateSetHeader (bzlib()->deflateSetHeader)
 #define zlibVersion (bzlib()->zlibVersion)
 #define yaml_document_delete (byaml()->yaml_document_delete)
 #define yaml_document_get_node (byaml()->yaml_document_get_node)

@@ -20,22 +20,21 @@
 
 /* gzip as a series of members, the scheme of pigz --independent and of
  * BGZF: the input is cut into fixed IMG_PGZ_BLOCK blocks, each compressed
- * by libdeflate (several times faster than zlib, and smaller output at the
- * same level) into one complete gzip member (MTIME 0, no name). Concatenated
- * members are one standard gzip file (RFC 1952 2.2) that gzip, zlib's gzread,
- * Python's gzip, Go's compress/gzip and libarchive read as a whole. libdeflate
- * has no streaming or preset-dictionary API, so a block cannot continue the
- * previous one's deflate stream; at 1 MiB blocks that costs about 0.1% of
- * size. Output depends on the block size, the level and the libdeflate
- * version only: never on the thread count (0 = compress in the caller's
- * thread), write sizes or timing. At most ring_cap blocks exist at once. */
+ * by zlib into complete gzip members (MTIME 0, no name, OS 255), so that
+ * blocks compress in parallel. Concatenated members are one standard gzip
+ * file (RFC 1952 2.2) that gzip, zlib's gzread, Python's gzip, Go's
+ * compress/gzip and libarchive read as a whole. A block does not continue
+ * the previous one's window; at 1 MiB blocks that costs about 0.1% of size.
+ * Output depends on the block size, the level and the zlib version only:
+ * never on the thread count (0 = compress in the caller's thread), write
+ * sizes or timing. At most ring_cap blocks exist at once. */
 #define IMG_PGZ_BLOCK (1u << 20)
 /* Incompressible data (already compressed files, random bytes) costs
- * libdeflate as much time as text yet gains nothing, so each block is
+ * deflate as much time as text yet gains nothing, so each block is
  * looked at in IMG_PGZ_SUB pieces: a piece whose byte histogram is nearly
  * flat (Renyi-2 entropy above ~7.97 bits/byte, so Huffman coding can save
  * at most ~0.4%) and in which content-defined samples find no repeated
- * strings is stored (libdeflate level 0, a memcpy). Each run of pieces of
+ * strings is stored (zlib level 0: a copy and a CRC). Each run of pieces of
  * one kind is its own member. The decision depends on the bytes only. */
 #define IMG_PGZ_SUB (64u << 10)
 #define IMG_PGZ_SUBS (IMG_PGZ_BLOCK / IMG_PGZ_SUB)
@@ -58,7 +57,7 @@ struct pgz {
 	int level;
 	int nthreads;
 	size_t out_cap;                  /* bound for one block's member */
-	struct libdeflate_compressor *dc, *dc0; /* threads == 0: the caller's */
+	struct gzm *dc, *dc0;            /* threads == 0: the caller's */
 	pthread_t *th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work, cv_done;
@@ -195,12 +194,48 @@ static int zstd_run(struct img_compressor *c, const void *p, size_t n, ZSTD_EndD
 
 /* ---- gzip members (see IMG_PGZ_BLOCK) ---- */
 
-static struct libdeflate_compressor *pgz_compressor(int level)
+/* One gzip member at a time on zlib: a stream kept for the thread's
+ * lifetime and reset per member (deflateInit allocates ~270 KiB). */
+struct gzm {
+	z_stream zs;
+	gz_header hdr;
+};
+
+static struct gzm *gzm_new(int level)
 {
-	struct libdeflate_compressor *dc = libdeflate_alloc_compressor(level);
-	if (!dc)
+	struct gzm *m = xcalloc(1, sizeof(*m));
+	/* windowBits 15 + 16: a gzip wrapper; memLevel 8, zlib's default */
+	if (deflateInit2(&m->zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		abort(); /* only fails on allocation failure, like xmalloc */
-	return dc;
+	return m;
+}
+
+static void gzm_free(struct gzm *m)
+{
+	if (!m)
+		return;
+	deflateEnd(&m->zs);
+	free(m);
+}
+
+/* in[0..n) as one member into out (at most cap bytes): its size, 0 when
+ * it did not fit */
+static size_t gzm_member(struct gzm *m, const unsigned char *in, size_t n, unsigned char *out,
+			 size_t cap)
+{
+	if (deflateReset(&m->zs) != Z_OK)
+		return 0;
+	/* MTIME 0, no name; OS 255 ("unknown"), not the building host's */
+	m->hdr = (gz_header){ .os = 255 };
+	if (deflateSetHeader(&m->zs, &m->hdr) != Z_OK)
+		return 0;
+	m->zs.next_in = (unsigned char *)in;
+	m->zs.avail_in = (uInt)n;
+	m->zs.next_out = out;
+	m->zs.avail_out = (uInt)cap;
+	if (deflate(&m->zs, Z_FINISH) != Z_STREAM_END)
+		return 0;
+	return cap - m->zs.avail_out;
 }
 
 /* See IMG_PGZ_SUB: true when p[0..n) should be stored, not compressed. */
@@ -241,11 +276,10 @@ static bool pgz_incompressible(const unsigned char *p, size_t n)
 }
 
 /* One block: a member per run of stored or compressed pieces. */
-static void pgz_compress(struct libdeflate_compressor *dc, struct libdeflate_compressor *dc0,
-			 struct pgz_job *j, size_t out_cap)
+static void pgz_compress(struct gzm *dc, struct gzm *dc0, struct pgz_job *j, size_t out_cap)
 {
 	if (j->in_len == 0) {
-		j->out_len = libdeflate_gzip_compress(dc, j->in, 0, j->out, out_cap);
+		j->out_len = gzm_member(dc, j->in, 0, j->out, out_cap);
 		return;
 	}
 	size_t off = 0, o = 0;
@@ -262,8 +296,7 @@ static void pgz_compress(struct libdeflate_compressor *dc, struct libdeflate_com
 			first = false;
 			end += n;
 		}
-		size_t w = libdeflate_gzip_compress(kind ? dc0 : dc, j->in + off, end - off, j->out + o,
-						    out_cap - o);
+		size_t w = gzm_member(kind ? dc0 : dc, j->in + off, end - off, j->out + o, out_cap - o);
 		if (w == 0) {
 			j->out_len = 0;
 			return;
@@ -277,7 +310,7 @@ static void pgz_compress(struct libdeflate_compressor *dc, struct libdeflate_com
 static void *pgz_worker(void *arg)
 {
 	struct pgz *g = arg;
-	struct libdeflate_compressor *dc = pgz_compressor(g->level), *dc0 = pgz_compressor(0);
+	struct gzm *dc = gzm_new(g->level), *dc0 = gzm_new(0);
 	for (;;) {
 		pthread_mutex_lock(&g->mu);
 		while (!g->qhead && !g->stop)
@@ -298,8 +331,8 @@ static void *pgz_worker(void *arg)
 		pthread_cond_signal(&g->cv_done);
 		pthread_mutex_unlock(&g->mu);
 	}
-	libdeflate_free_compressor(dc);
-	libdeflate_free_compressor(dc0);
+	gzm_free(dc);
+	gzm_free(dc0);
 	return NULL;
 }
 
@@ -341,16 +374,17 @@ static struct pgz *pgz_new(int level, int threads)
 	struct pgz *g = xcalloc(1, sizeof(*g));
 	g->level = level;
 	g->nthreads = threads;
-	g->dc = pgz_compressor(level);
-	g->dc0 = pgz_compressor(0);
-	/* worst case: every piece its own member */
-	size_t b = libdeflate_gzip_compress_bound(g->dc, IMG_PGZ_SUB);
-	size_t b0 = libdeflate_gzip_compress_bound(g->dc0, IMG_PGZ_SUB);
+	g->dc = gzm_new(level);
+	g->dc0 = gzm_new(0);
+	/* worst case: every piece its own member (deflateBound counts the
+	 * gzip header and trailer of a stream with no name or extra field) */
+	size_t b = deflateBound(&g->dc->zs, IMG_PGZ_SUB);
+	size_t b0 = deflateBound(&g->dc0->zs, IMG_PGZ_SUB);
 	g->out_cap = (b > b0 ? b : b0) * IMG_PGZ_SUBS;
 	if (threads == 0)
 		return g;
-	libdeflate_free_compressor(g->dc);
-	libdeflate_free_compressor(g->dc0);
+	gzm_free(g->dc);
+	gzm_free(g->dc0);
 	g->dc = g->dc0 = NULL;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv_work, NULL);
@@ -387,8 +421,8 @@ static void pgz_free(struct pgz *g)
 		g->free_jobs = j->next;
 		pgz_job_free(j);
 	}
-	libdeflate_free_compressor(g->dc);
-	libdeflate_free_compressor(g->dc0);
+	gzm_free(g->dc);
+	gzm_free(g->dc0);
 	free(g->ring);
 	free(g->th);
 	free(g);
@@ -397,7 +431,7 @@ static void pgz_free(struct pgz *g)
 static int pgz_emit_job(struct img_compressor *c, struct pgz_job *j, struct berr **err)
 {
 	int rc = j->out_len ? emit(c, j->out, j->out_len, err)
-			    : berr_set(err, BERR_INTERNAL, "gzip: libdeflate compression failed");
+			    : berr_set(err, BERR_INTERNAL, "gzip: zlib compression failed");
 	pgz_job_put(c->pgz, j);
 	return rc;
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# zstd, libdeflate, zlib and libyaml are loaded on first use
-# (common/blibs.h): help, lint and a fully cached rebuild load none of them;
-# a zstd layer loads zstd, a gzip layer libdeflate, a compose file libyaml;
+# zstd, zlib and libyaml are loaded on first use (common/blibs.h): help,
+# lint and a fully cached rebuild load none of them; a zstd layer loads
+# zstd, a gzip layer zlib, a compose file libyaml;
 # a missing one is a clear error (exit 127), not a crash.
 . "$(dirname "$0")/../lib.sh"
 
-LIBS="libzstd libdeflate libz.so libyaml"
+LIBS="libzstd libz.so libyaml"
 lazy_in() { # LOADED -> the lazy libraries in it
 	local l found=""
 	for l in $LIBS; do [[ "$1" == *"$l"* ]] && found="$found $l"; done
@@ -25,14 +25,14 @@ printf 'FROM scratch\nCOPY d /d\n' >"$TMP/ctx/Dockerfile"
 echo a >"$TMP/ctx/d/a"
 touch -d '2 seconds ago' "$TMP/ctx/d/a"
 L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression zstd -t z:1 "$TMP/ctx")
-[[ "$L" == *libzstd.so.1* ]] && [[ "$L" != *libdeflate* ]] && [[ "$L" != *libyaml* ]] &&
-	ok "a zstd layer loads zstd (and not libdeflate or libyaml)" || fail "zstd build" "$(lazy_in "$L")"
+[[ "$L" == *libzstd.so.1* ]] && [[ "$L" != *libyaml* ]] &&
+	ok "a zstd layer loads zstd (and not libyaml)" || fail "zstd build" "$(lazy_in "$L")"
 L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression zstd -t z:1 "$TMP/ctx")
 [ -z "$(lazy_in "$L")" ] && ok "a fully cached rebuild loads none of them" ||
 	fail "cached rebuild loads" "$(lazy_in "$L")"
 L=$(BERTH_ROOT=$TMP/root loaded "$BERTH" build -q --compression gzip -t g:1 "$TMP/ctx")
-[[ "$L" == *libdeflate.so.0* ]] && [[ "$L" != *libyaml* ]] &&
-	ok "a gzip layer loads libdeflate" || fail "gzip build" "$(lazy_in "$L")"
+[[ "$L" == *libz.so.1* ]] && [[ "$L" != *libyaml* ]] &&
+	ok "a gzip layer loads zlib" || fail "gzip build" "$(lazy_in "$L")"
 # the layers those wrote are what zstd and gzip read back
 run env BERTH_ROOT="$TMP/root" "$BERTH" fsck
 [ "$RC" = 0 ] && ok "fsck reads both layers back" || fail "fsck" "$RC $ERR"
@@ -45,15 +45,15 @@ V=$("$BERTH" --version)
 [[ "$V" == *"zstd 1."* ]] && [[ "$V" == *"zlib 1."* ]] && [[ "$V" == *"libyaml 0."* ]] &&
 	ok "berth --version prints their versions" || fail "--version" "$V"
 
-# a libdeflate.so.0 that is not a shared object (libarchive, which a layer
-# also needs, does not use libdeflate): the build says so and stores
-# nothing; a libyaml without libyaml's functions is named
+# a libz.so.1 that is not a shared object (the gzip compressor loads zlib
+# before libarchive, which needs it too, is loaded): the build says so and
+# stores nothing; a libyaml without libyaml's functions is named
 echo b >"$TMP/ctx/d/b"
 before=$(cat "$TMP/root/images/index.json")
-run env LD_LIBRARY_PATH="$(fake_lib junk libdeflate.so.0)" BERTH_ROOT="$TMP/root" \
+run env LD_LIBRARY_PATH="$(fake_lib junk libz.so.1)" BERTH_ROOT="$TMP/root" \
 	"$BERTH" build -q --compression gzip -t g:2 "$TMP/ctx"
-[ "$RC" = 127 ] && [[ "$ERR" == *"berth: fatal: libdeflate could not be loaded"*"libdeflate.so.0"*"libdeflate0"* ]] &&
-	ok "an unloadable libdeflate is a clear error (exit 127)" || fail "bad libdeflate" "$RC $ERR"
+[ "$RC" = 127 ] && [[ "$ERR" == *"berth: fatal: zlib could not be loaded"*"libz.so.1"*"zlib1g"* ]] &&
+	ok "an unloadable zlib is a clear error (exit 127)" || fail "bad zlib" "$RC $ERR"
 [ "$(cat "$TMP/root/images/index.json")" = "$before" ] && ok "and the store is as it was" ||
 	fail "store changed after the failed build"
 lib=$(fake_lib foreign libyaml-0.so.2)
