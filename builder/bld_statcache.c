@@ -274,7 +274,7 @@ struct bld_statcache_dir *bld_statcache_dir(struct bld_statcache *c, const char 
  * st's fields are formatted and compared with the record's as text, not
  * parsed from it: the writer's form is the only one a match needs (a
  * record in any other form is a miss, hashed again and written anew), and
- * formatting costs a third of parsing. */
+ * formatting two digits a step costs less than parsing one at a time. */
 static const char *shard_match(struct sc_shard *s, const char *path, const struct stat *st,
 			       size_t *hint)
 {
