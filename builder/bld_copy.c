@@ -122,15 +122,6 @@ static char *join_dst(const char *base, const char *rel)
 }
 
 /* digits of v in base (8 or 10), written backwards ending at *end */
-static char *put_num(char *end, unsigned long long v, unsigned base)
-{
-	do {
-		*--end = (char)('0' + v % base);
-		v /= base;
-	} while (v);
-	return end;
-}
-
 static void hash_meta(struct img_hasher *h, const char *dst, const struct stat *st,
 		      const char *link)
 {
@@ -138,9 +129,9 @@ static void hash_meta(struct img_hasher *h, const char *dst, const struct stat *
 	 * file in every build, cached or not */
 	char meta[64], *end = meta + sizeof(meta), *p = end;
 	*--p = ' ';
-	p = put_num(p, (unsigned long long)(S_ISREG(st->st_mode) ? st->st_size : 0), 10);
+	p = bnum_put(p, (uint64_t)(S_ISREG(st->st_mode) ? st->st_size : 0), 10);
 	*--p = ' ';
-	p = put_num(p, (unsigned)st->st_mode, 8);
+	p = bnum_put(p, (unsigned)st->st_mode, 8);
 	*--p = '\n';
 	img_hasher_update(h, dst, strlen(dst));
 	img_hasher_update(h, p, (size_t)(end - p));

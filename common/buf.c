@@ -77,3 +77,28 @@ char *bbuf_detach(struct bbuf *b, size_t *len)
 	b->len = b->cap = 0;
 	return d;
 }
+
+char *bnum_put(char *end, uint64_t v, unsigned base)
+{
+	static const char d2[] = "0001020304050607080910111213141516171819"
+				 "2021222324252627282930313233343536373839"
+				 "4041424344454647484950515253545556575859"
+				 "6061626364656667686970717273747576777879"
+				 "8081828384858687888990919293949596979899";
+	if (base == 10) {
+		for (; v >= 100; v /= 100) {
+			end -= 2;
+			memcpy(end, d2 + 2 * (v % 100), 2);
+		}
+		if (v >= 10) {
+			end -= 2;
+			memcpy(end, d2 + 2 * v, 2);
+			return end;
+		}
+	}
+	do {
+		*--end = (char)('0' + v % base);
+		v /= base;
+	} while (v);
+	return end;
+}

@@ -6,6 +6,7 @@
 #define BERTH_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "common/berr.h"
 
 struct bbuf {
@@ -25,6 +26,11 @@ void bbuf_release(struct bbuf *b);        /* frees, back to BBUF_INIT (limit kep
 char *bbuf_detach(struct bbuf *b, size_t *len); /* caller owns; never NULL */
 /* data as a string, "" for an empty never-written buffer */
 static inline const char *bbuf_str(const struct bbuf *b) { return b->data ? b->data : ""; }
+
+/* v's digits in base 8 or 10, written backwards so as to end at end (no
+ * NUL); returns the first. Decimal goes two digits a step: the stat cache
+ * and the COPY cache key format numbers for every context file. */
+char *bnum_put(char *end, uint64_t v, unsigned base);
 
 static inline void bbuf_releasep(struct bbuf *b) { bbuf_release(b); }
 #define _cleanup_bbuf_ __attribute__((cleanup(bbuf_releasep)))

@@ -102,11 +102,10 @@ if [ -z "$why" ]; then
 fi
 if [ -z "$why" ]; then
 	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	up=""
 	start_dockerd "$D" --host "tcp://127.0.0.1:$PORT" --tlsverify --tlscacert "$D/certs/ca.pem" \
 		--tlscert "$D/certs/server.pem" --tlskey "$D/certs/server-key.pem" \
-		--bridge=none --iptables=false --ip-masq=false && up=1
-	[ -n "$up" ] || why="dockerd did not start: $(tail -3 "$D/dockerd.log" | tr '\n' ' ')"
+		--bridge=none --iptables=false --ip-masq=false ||
+		why="dockerd did not start: $(tail -3 "$D/dockerd.log" | tr '\n' ' ')"
 fi
 if [ -n "$why" ]; then
 	skip "engine against dockerd" "$why"
